@@ -1,0 +1,79 @@
+// What an op is, as one table entry: arity, known attributes, shape inference, MAC count,
+// and its reference (slow, obviously correct) forward and backward. The ir layer defines the
+// entry's type; the ops layer fills the table (ops::op_table()), one file per op.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "leancnn/core/rng.h"
+#include "leancnn/core/tensor.h"
+#include "leancnn/ir/graph.h"
+
+namespace leancnn::ir {
+
+struct TensorType {
+  Shape shape;
+  DType dtype = DType::f32;
+};
+
+// Inputs to a forward run of one node. Omitted optional inputs are undefined Tensors.
+// outputs are preallocated (contiguous, inferred shapes) and the op writes them.
+struct ForwardCtx {
+  const Node& node;
+  std::vector<Tensor> inputs;
+  std::vector<Tensor> outputs;
+  bool training = false;
+  Rng* rng = nullptr;                    // for stochastic ops (Dropout); non-null when training
+  std::vector<Tensor>* saved = nullptr;  // when non-null, keep here what backward needs
+};
+
+// Inputs to a backward run of one node. d_outputs[i] is always defined (zeros when no
+// gradient reached output i). d_inputs[i] is preallocated when the gradient of input i is
+// wanted and undefined otherwise; the op overwrites (never accumulates into) it.
+struct BackwardCtx {
+  const Node& node;
+  std::vector<Tensor> inputs;
+  std::vector<Tensor> outputs;
+  std::vector<Tensor> saved;
+  std::vector<Tensor> d_outputs;
+  std::vector<Tensor> d_inputs;
+};
+
+using InferFn = std::vector<TensorType> (*)(const Node&, const std::vector<const Value*>& inputs);
+using MacsFn = int64_t (*)(const Node&, const std::vector<const Value*>& inputs,
+                           const std::vector<const Value*>& outputs);
+using ForwardFn = void (*)(ForwardCtx&);
+using BackwardFn = void (*)(BackwardCtx&);
+
+struct OpSchema {
+  std::string op_type;
+  std::string domain;  // "" = ai.onnx, or kLeancnnDomain
+  int min_inputs = 1;
+  int max_inputs = 1;
+  int num_outputs = 1;                  // outputs the reference produces
+  int min_outputs = 1;                  // outputs a node must have (ONNX optional outputs)
+  std::vector<std::string> attributes;  // known attribute names; others are rejected
+  std::vector<int> trainable_inputs;    // input slots that hold learnable parameters
+  std::vector<int> non_differentiable_inputs;  // e.g. labels, shape tensors, running stats
+  InferFn infer = nullptr;    // required; throws Error(bad_input) on invalid inputs
+  MacsFn macs = nullptr;      // null: the op does no multiply-accumulates
+  ForwardFn forward = nullptr;
+  BackwardFn backward = nullptr;  // null: not differentiable
+};
+
+class OpTable {
+ public:
+  void add(OpSchema schema);
+  // nullptr when absent.
+  const OpSchema* find(const std::string& domain, const std::string& op_type) const;
+  // Throws Error(bad_input) naming the node and the supported ops when absent.
+  const OpSchema& get(const Node& node) const;
+  std::vector<std::string> names() const;  // "Conv", "ai.leancnn::SoftmaxCrossEntropy", ...
+
+ private:
+  std::map<std::string, OpSchema> ops_;
+};
+
+}  // namespace leancnn::ir

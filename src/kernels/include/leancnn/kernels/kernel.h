@@ -1,0 +1,33 @@
+// Kernels: fast ways to run an op for one dtype/layout/ISA. Each op has one explicit ordered
+// list of kernels (most specialised first, the op's reference last); the first kernel that
+// accepts a call runs it. With LEANCNN_VERBOSE=dispatch every refusal is logged with its reason.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "leancnn/ir/op_schema.h"
+
+namespace leancnn::kernels {
+
+struct Kernel {
+  std::string name;  // e.g. "dnnl_conv_f32", "reference"
+  // Return "" to accept the call, else the reason for refusing. Null: accepts everything.
+  std::string (*check_forward)(const ir::ForwardCtx&) = nullptr;
+  ir::ForwardFn forward = nullptr;
+  std::string (*check_backward)(const ir::BackwardCtx&) = nullptr;
+  ir::BackwardFn backward = nullptr;  // null: this kernel has no backward
+};
+
+// The ordered kernel list of an op (the reference alone when the op has no fast kernels).
+// The returned reference stays valid for the program's lifetime.
+const std::vector<Kernel>& kernel_list(const ir::OpSchema& op);
+
+// The first kernel of the list that accepts the call; refusals are logged on "dispatch".
+const Kernel& select_forward(const ir::OpSchema& op, const ir::ForwardCtx& ctx);
+const Kernel& select_backward(const ir::OpSchema& op, const ir::BackwardCtx& ctx);
+
+// Set by tests and benchmarks: when true, only reference kernels are selected.
+void set_reference_only(bool on);
+bool reference_only();
+
+}  // namespace leancnn::kernels

@@ -1,0 +1,41 @@
+// One function per op file, returning that op's table entry. op_table.cpp lists them all.
+#pragma once
+#include "leancnn/ir/op_schema.h"
+
+namespace leancnn::ops {
+
+// conv.cpp
+ir::OpSchema conv_schema();
+// gemm.cpp
+ir::OpSchema gemm_schema();
+// batch_norm.cpp
+ir::OpSchema batch_norm_schema();
+// activations.cpp
+ir::OpSchema relu_schema();
+ir::OpSchema clip_schema();
+ir::OpSchema sigmoid_schema();
+ir::OpSchema hard_sigmoid_schema();
+ir::OpSchema hard_swish_schema();
+// pool.cpp
+ir::OpSchema max_pool_schema();
+ir::OpSchema average_pool_schema();
+ir::OpSchema global_average_pool_schema();
+// binary.cpp
+ir::OpSchema add_schema();
+ir::OpSchema mul_schema();
+// concat.cpp
+ir::OpSchema concat_schema();
+// shape_ops.cpp
+ir::OpSchema flatten_schema();
+ir::OpSchema reshape_schema();
+ir::OpSchema transpose_schema();
+// dropout.cpp
+ir::OpSchema dropout_schema();
+// softmax.cpp
+ir::OpSchema softmax_schema();
+// losses.cpp (domain ai.leancnn)
+ir::OpSchema softmax_cross_entropy_schema();
+ir::OpSchema kl_div_schema();
+ir::OpSchema mse_loss_schema();
+
+}  // namespace leancnn::ops
