@@ -83,6 +83,16 @@ void Graph::mark_output(ValueId v) {
   outputs_.push_back(v);
 }
 
+void Graph::rename_value(ValueId id, const std::string& new_name) {
+  Value& v = value(id);
+  if (v.name == new_name) return;
+  if (new_name.empty() || by_name_.count(new_name))
+    fail(ErrorKind::bad_input, "cannot rename value '", v.name, "' to '", new_name, "': name empty or taken");
+  by_name_.erase(v.name);
+  by_name_[new_name] = id;
+  v.name = new_name;
+}
+
 void Graph::remove_node(NodeId id) {
   Node& n = node(id);
   for (ValueId v : n.outputs)

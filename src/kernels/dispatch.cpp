@@ -33,9 +33,9 @@ const std::vector<Kernel>& kernel_list(const ir::OpSchema& op) {
   return lists.emplace(&op, std::move(list)).first->second;
 }
 
-const Kernel& select_forward(const ir::OpSchema& op, const ir::ForwardCtx& ctx) {
+const Kernel& select_forward(const ir::OpSchema& op, const ir::ForwardCtx& ctx, bool allow_fast) {
   const auto& list = kernel_list(op);
-  if (!g_reference_only) {
+  if (allow_fast && !g_reference_only) {
     for (size_t i = 0; i + 1 < list.size(); ++i) {
       const Kernel& k = list[i];
       if (!k.forward) continue;
@@ -54,9 +54,9 @@ const Kernel& select_forward(const ir::OpSchema& op, const ir::ForwardCtx& ctx) 
   return ref;
 }
 
-const Kernel& select_backward(const ir::OpSchema& op, const ir::BackwardCtx& ctx) {
+const Kernel& select_backward(const ir::OpSchema& op, const ir::BackwardCtx& ctx, bool allow_fast) {
   const auto& list = kernel_list(op);
-  if (!g_reference_only) {
+  if (allow_fast && !g_reference_only) {
     for (size_t i = 0; i + 1 < list.size(); ++i) {
       const Kernel& k = list[i];
       if (!k.backward) {

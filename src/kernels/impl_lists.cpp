@@ -1,11 +1,17 @@
-// The registry of fast kernel lists, one line per op family (each list in its own file).
+// The registry of fast kernel lists: (domain, op type) -> that family's ordered list, each in
+// its own *_impl_list.cpp. Ops not named here run their reference only.
 #include "leancnn/kernels/impl_lists.h"
+
+#include "impl_list.h"
 
 namespace leancnn::kernels {
 
 std::vector<Kernel> fast_kernels(const std::string& domain, const std::string& op_type) {
-  (void)domain;
-  (void)op_type;
+  if (!domain.empty() && domain != "ai.onnx") return {};  // no fast kernels for ai.leancnn ops yet
+  if (op_type == "Conv") return conv_impl_list();
+  if (op_type == "Relu" || op_type == "Sigmoid" || op_type == "Clip" || op_type == "HardSwish" ||
+      op_type == "HardSigmoid")
+    return eltwise_impl_list(op_type);
   return {};
 }
 

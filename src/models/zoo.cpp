@@ -1,0 +1,62 @@
+// The zoo's list of models and the shared build entry point.
+#include "leancnn/models/zoo.h"
+
+#include "leancnn/core/error.h"
+#include "leancnn/ir/passes.h"
+#include "leancnn/models/families.h"
+
+namespace leancnn::models {
+
+const std::vector<ZooEntry>& zoo() {
+  static const std::vector<ZooEntry> entries = {
+      {"resnet20", "CIFAR-style ResNet-20 (0.27 M params at 3x32x32)",
+       [](const ModelConfig& c, const ir::OpTable& o) { return resnet_cifar(c, o, 20); }},
+      {"resnet32", "CIFAR-style ResNet-32",
+       [](const ModelConfig& c, const ir::OpTable& o) { return resnet_cifar(c, o, 32); }},
+      {"resnet56", "CIFAR-style ResNet-56",
+       [](const ModelConfig& c, const ir::OpTable& o) { return resnet_cifar(c, o, 56); }},
+      {"lenet5", "LeNet-5 with ReLU and max pooling", lenet5},
+  };
+  return entries;
+}
+
+const ZooEntry& zoo_entry(const std::string& name) {
+  for (const auto& e : zoo())
+    if (e.name == name) return e;
+  std::string names;
+  for (const auto& e : zoo()) names += (names.empty() ? "" : ", ") + e.name;
+  fail(ErrorKind::usage, "unknown model '", name, "'; the zoo has: ", names);
+}
+
+ir::Graph build_model(const std::string& name, const ModelConfig& cfg, const ir::OpTable& ops) {
+  if (cfg.input.size() != 3) fail(ErrorKind::usage, "--input must be CxHxW, got ", shape_str(cfg.input));
+  if (cfg.classes < 1) fail(ErrorKind::usage, "--classes must be >= 1, got ", cfg.classes);
+  ir::Graph g;
+  try {
+    g = zoo_entry(name).build(cfg, ops);
+  } catch (Error& e) {
+    e.add_context(str_cat("model ", name, " at input ", shape_str(cfg.input)));
+    throw;
+  }
+  ir::verify(g, ops);
+  return g;
+}
+
+Shape parse_chw(const std::string& text) {
+  Shape s;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('x', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string part = text.substr(start, end - start);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 9)
+      fail(ErrorKind::usage, "bad input shape '", text, "': expected CxHxW such as 3x32x32");
+    s.push_back(std::stoll(part));
+    if (s.back() < 1) fail(ErrorKind::usage, "bad input shape '", text, "': dimensions must be >= 1");
+    start = end + 1;
+  }
+  if (s.size() != 3) fail(ErrorKind::usage, "bad input shape '", text, "': expected 3 dimensions CxHxW");
+  return s;
+}
+
+}  // namespace leancnn::models

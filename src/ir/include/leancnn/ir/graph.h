@@ -57,6 +57,8 @@ class Graph {
                   const std::vector<ValueId>& outputs, Attributes attrs = {},
                   const std::string& name = "", const std::string& domain = "");
   void mark_output(ValueId v);
+  // Renames a value; throws Error(bad_input) if the new name is taken.
+  void rename_value(ValueId v, const std::string& new_name);
   void remove_node(NodeId n);  // tombstones the node; its outputs lose their producer
 
   Value& value(ValueId id);

@@ -23,10 +23,11 @@ struct Kernel {
 const std::vector<Kernel>& kernel_list(const ir::OpSchema& op);
 
 // The first kernel of the list that accepts the call; refusals are logged on "dispatch".
-const Kernel& select_forward(const ir::OpSchema& op, const ir::ForwardCtx& ctx);
-const Kernel& select_backward(const ir::OpSchema& op, const ir::BackwardCtx& ctx);
+// allow_fast = false selects the reference (the oracle) directly.
+const Kernel& select_forward(const ir::OpSchema& op, const ir::ForwardCtx& ctx, bool allow_fast = true);
+const Kernel& select_backward(const ir::OpSchema& op, const ir::BackwardCtx& ctx, bool allow_fast = true);
 
-// Set by tests and benchmarks: when true, only reference kernels are selected.
+// A process-wide switch for tests and benchmarks: when true, only reference kernels are selected.
 void set_reference_only(bool on);
 bool reference_only();
 

@@ -1,0 +1,37 @@
+// The subcommands of `leancnn`: each registers its options on the CLI11 app and runs one
+// library call. Shared option conventions are in DESIGN.md §3a.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "leancnn/core/tensor.h"
+
+namespace CLI {
+class App;
+}
+
+namespace leancnn::cli {
+
+// Options every command shares.
+struct CommonOptions {
+  int threads = 0;  // 0: all cores
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+// A model named on the command line: a zoo model with its input shape and class count.
+struct ModelOptions {
+  std::string model = "resnet20";
+  std::string input = "3x32x32";
+  int64_t classes = 10;
+};
+
+void add_common_options(CLI::App& cmd, CommonOptions& common);
+void add_model_options(CLI::App& cmd, ModelOptions& model);
+
+// Each returns the process exit code.
+using Runner = std::function<int()>;
+Runner register_info(CLI::App& app, CommonOptions& common);
+Runner register_demo(CLI::App& app, CommonOptions& common);
+
+}  // namespace leancnn::cli

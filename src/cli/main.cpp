@@ -1,0 +1,56 @@
+// leancnn: the command-line entry point. Errors become exit codes (DESIGN.md §3a):
+// 0 success, 1 failure while running, 2 usage error, 3 bad input.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
+
+namespace leancnn::cli {
+
+void add_common_options(CLI::App& cmd, CommonOptions& common) {
+  cmd.add_option("--threads", common.threads, "Threads for kernels (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--seed", common.seed, "Seed for every random choice (same seed + threads = same result)");
+  cmd.add_flag("--json", common.json, "Print the result as one JSON document on stdout (logs go to stderr)");
+}
+
+void add_model_options(CLI::App& cmd, ModelOptions& model) {
+  cmd.add_option("--model", model.model, "Zoo model name (see `leancnn info --list`)")->capture_default_str();
+  cmd.add_option("--input", model.input, "Input shape CxHxW")->capture_default_str();
+  cmd.add_option("--classes", model.classes, "Number of classes")->capture_default_str()->check(CLI::PositiveNumber);
+}
+
+}  // namespace leancnn::cli
+
+int main(int argc, char** argv) {
+  using namespace leancnn;
+  CLI::App app{"leancnn: train, compress, search, deploy and model the hardware cost of CNNs", "leancnn"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "leancnn 0.1.0");
+  cli::CommonOptions common;
+  std::map<CLI::App*, cli::Runner> runners;
+  auto add = [&](cli::Runner r) { runners[app.get_subcommands({}).back()] = std::move(r); };
+  add(cli::register_info(app, common));
+  add(cli::register_demo(app, common));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, version or the usage error
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    set_num_threads(common.threads);
+    for (CLI::App* sub : app.get_subcommands())
+      if (runners.count(sub)) return runners[sub]();
+    return 2;
+  } catch (const Error& e) {
+    std::cerr << "leancnn: error: " << e.what() << "\n";
+    return exit_code(e.kind());
+  } catch (const std::exception& e) {
+    std::cerr << "leancnn: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,18 @@
+// The per-op-family kernel lists (private to leancnn_kernels), one *_impl_list.cpp each;
+// impl_lists.cpp maps (domain, op_type) to them. Each list is ordered, most specialised first;
+// dispatch.cpp appends the op's reference last.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "leancnn/kernels/kernel.h"
+
+namespace leancnn::kernels {
+
+std::vector<Kernel> conv_impl_list();                               // Conv
+std::vector<Kernel> gemm_impl_list();                               // Gemm
+std::vector<Kernel> batch_norm_impl_list();                         // BatchNormalization
+std::vector<Kernel> pool_impl_list(const std::string& op_type);     // MaxPool, AveragePool, GlobalAveragePool
+std::vector<Kernel> eltwise_impl_list(const std::string& op_type);  // Relu, Sigmoid, Clip, HardSwish, HardSigmoid
+
+}  // namespace leancnn::kernels

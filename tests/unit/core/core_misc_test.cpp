@@ -1,0 +1,94 @@
+// Errors, logging switches, RNG repeatability, CPU features and threads.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
+#include "leancnn/core/log.h"
+#include "leancnn/core/rng.h"
+#include "leancnn/core/tensor.h"
+
+namespace leancnn {
+namespace {
+
+TEST(Error, CarriesKindAndContext) {
+  try {
+    try {
+      fail(ErrorKind::bad_input, "field 'dims' must be positive");
+    } catch (Error& e) {
+      e.add_context("node 'conv1' (Conv)");
+      e.add_context("file 'm.onnx'");
+      throw;
+    }
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+    EXPECT_STREQ(e.what(), "file 'm.onnx': node 'conv1' (Conv): field 'dims' must be positive");
+    EXPECT_EQ(exit_code(e.kind()), 3);
+  }
+  EXPECT_EQ(exit_code(ErrorKind::usage), 2);
+  EXPECT_EQ(exit_code(ErrorKind::runtime), 1);
+}
+
+TEST(Log, ChannelsFromEnvironment) {
+  setenv("LEANCNN_VERBOSE", "dispatch,exec", 1);
+  log::reload();
+  EXPECT_TRUE(log::enabled("dispatch"));
+  EXPECT_TRUE(log::enabled("exec"));
+  EXPECT_FALSE(log::enabled("train"));
+  setenv("LEANCNN_VERBOSE", "all", 1);
+  log::reload();
+  EXPECT_TRUE(log::enabled("train"));
+  unsetenv("LEANCNN_VERBOSE");
+  log::reload();
+  EXPECT_FALSE(log::enabled("dispatch"));
+}
+
+TEST(Rng, SameSeedSameStream) {
+  Rng a(42), b(42), c(43);
+  bool differs = false;
+  for (int i = 0; i < 100; ++i) {
+    uint64_t x = a.next_u64();
+    EXPECT_EQ(x, b.next_u64());
+    differs = differs || x != c.next_u64();
+  }
+  EXPECT_TRUE(differs);
+}
+
+TEST(Rng, DistributionsHaveTheRightMoments) {
+  Rng r(1);
+  double su = 0, sn = 0, sn2 = 0;
+  const int n = 200000;
+  for (int i = 0; i < n; ++i) {
+    float u = r.uniform();
+    ASSERT_GE(u, 0.f);
+    ASSERT_LT(u, 1.f);
+    su += u;
+    double g = r.normal();
+    sn += g;
+    sn2 += g * g;
+  }
+  EXPECT_NEAR(su / n, 0.5, 0.01);
+  EXPECT_NEAR(sn / n, 0.0, 0.01);
+  EXPECT_NEAR(sn2 / n, 1.0, 0.02);
+  for (int i = 0; i < 1000; ++i) {
+    int64_t k = r.below(7);
+    ASSERT_GE(k, 0);
+    ASSERT_LT(k, 7);
+  }
+}
+
+TEST(Cpu, FeaturesAndThreads) {
+  const CpuFeatures& f = cpu_features();
+  EXPECT_FALSE(f.summary().empty());
+  if (f.avx2) {
+    EXPECT_TRUE(f.sse42);
+  }
+  set_num_threads(1);
+  EXPECT_EQ(num_threads(), 1);
+  set_num_threads(0);
+  EXPECT_EQ(num_threads(), num_cores());
+}
+
+}  // namespace
+}  // namespace leancnn
