@@ -145,8 +145,10 @@ Attributes pool_attrs(int64_t kernel, int64_t stride, int64_t pad) {
 }
 }  // namespace
 
-ValueId Builder::max_pool(ValueId x, int64_t kernel, int64_t stride, int64_t pad) {
-  return op("MaxPool", {x}, pool_attrs(kernel, stride, pad))[0];
+ValueId Builder::max_pool(ValueId x, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode) {
+  Attributes a = pool_attrs(kernel, stride, pad);
+  if (ceil_mode) a.set("ceil_mode", int64_t{1});
+  return op("MaxPool", {x}, a)[0];
 }
 
 ValueId Builder::avg_pool(ValueId x, int64_t kernel, int64_t stride, int64_t pad) {
@@ -161,6 +163,13 @@ ValueId Builder::concat(const std::vector<ValueId>& xs, int64_t axis) {
   Attributes a;
   a.set("axis", axis);
   return op("Concat", xs, a)[0];
+}
+
+std::vector<ValueId> Builder::split(ValueId x, const std::vector<int64_t>& sizes, int64_t axis) {
+  ValueId s = constant(scoped("split"), Tensor::from_ints({static_cast<int64_t>(sizes.size())}, sizes, DType::s64));
+  Attributes a;
+  a.set("axis", axis);
+  return op("Split", {x, s}, a, static_cast<int>(sizes.size()));
 }
 
 ValueId Builder::flatten(ValueId x, int64_t axis) {

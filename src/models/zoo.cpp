@@ -16,6 +16,21 @@ const std::vector<ZooEntry>& zoo() {
       {"resnet56", "CIFAR-style ResNet-56",
        [](const ModelConfig& c, const ir::OpTable& o) { return resnet_cifar(c, o, 56); }},
       {"lenet5", "LeNet-5 with ReLU and max pooling", lenet5},
+      {"vgg_small", "Small VGG with BN (3 stages of 2 convs, 32/64/128 channels)", vgg_small},
+      {"resnet18", "ImageNet-style ResNet-18 (11.7 M params at 1000 classes)", resnet18},
+      {"mobilenet_v1", "MobileNetV1 1.0x (depthwise-separable convs)",
+       [](const ModelConfig& c, const ir::OpTable& o) { return mobilenet_v1(c, o, 1.0); }},
+      {"mobilenet_v1_0_5", "MobileNetV1 0.5x",
+       [](const ModelConfig& c, const ir::OpTable& o) { return mobilenet_v1(c, o, 0.5); }},
+      {"mobilenet_v2", "MobileNetV2 1.0x (inverted residuals, ReLU6)",
+       [](const ModelConfig& c, const ir::OpTable& o) { return mobilenet_v2(c, o, 1.0); }},
+      {"mobilenet_v2_0_5", "MobileNetV2 0.5x",
+       [](const ModelConfig& c, const ir::OpTable& o) { return mobilenet_v2(c, o, 0.5); }},
+      {"shufflenet_v2_x0_5", "ShuffleNetV2 0.5x (channel split + shuffle)",
+       [](const ModelConfig& c, const ir::OpTable& o) { return shufflenet_v2(c, o, 0.5); }},
+      {"shufflenet_v2_x1_0", "ShuffleNetV2 1.0x",
+       [](const ModelConfig& c, const ir::OpTable& o) { return shufflenet_v2(c, o, 1.0); }},
+      {"squeezenet1_1", "SqueezeNet 1.1 (fire modules)", squeezenet1_1},
   };
   return entries;
 }

@@ -10,7 +10,7 @@ const ir::OpTable& op_table() {
     ir::OpTable t;
     for (auto make : {conv_schema, gemm_schema, batch_norm_schema, relu_schema, clip_schema, sigmoid_schema,
                       hard_sigmoid_schema, hard_swish_schema, max_pool_schema, average_pool_schema,
-                      global_average_pool_schema, add_schema, mul_schema, concat_schema, flatten_schema,
+                      global_average_pool_schema, add_schema, mul_schema, concat_schema, split_schema, flatten_schema,
                       reshape_schema, transpose_schema, dropout_schema, softmax_schema,
                       softmax_cross_entropy_schema, kl_div_schema, mse_loss_schema})
       t.add(make());

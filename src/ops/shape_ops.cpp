@@ -150,7 +150,7 @@ void transpose_backward(ir::BackwardCtx& ctx) {
   const std::vector<int64_t> perm = transpose_perm(ctx.node, d_dst.rank());
   std::vector<int64_t> inverse(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
-  permute(reinterpret_cast<const uint8_t*>(d_dst.data<float>()), d_dst.shape(), perm,
+  permute(reinterpret_cast<const uint8_t*>(d_dst.data<float>()), d_dst.shape(), inverse,
           reinterpret_cast<uint8_t*>(ctx.d_inputs[0].data<float>()), sizeof(float));
 }
 }  // namespace

@@ -24,7 +24,7 @@ Tensor distinct_tensor(const Shape& shape, Rng& rng) {
 struct PoolCfg {
   std::string op;
   Shape x;
-  std::vector<int64_t> kernel, strides, pads, dilations;
+  std::vector<int64_t> kernel = {}, strides = {}, pads = {}, dilations = {};
   int64_t ceil_mode = 0;
   int64_t count_include_pad = 0;
   std::string auto_pad = "";

@@ -27,6 +27,23 @@ TEST(Zoo, DeeperResNetsGrowAsPublished) {
   EXPECT_NEAR(static_cast<double>(summary_of("resnet56", {3, 32, 32}, 10).params), 0.85e6, 0.01e6);
 }
 
+TEST(Zoo, ImageNetModelsMatchTorchvisionParameterCounts) {
+  // Trainable parameters of the torchvision / Keras reference models at 1000 classes.
+  EXPECT_EQ(summary_of("resnet18", {3, 224, 224}, 1000).params, 11689512);
+  EXPECT_EQ(summary_of("mobilenet_v2", {3, 224, 224}, 1000).params, 3504872);
+  EXPECT_EQ(summary_of("mobilenet_v1", {3, 224, 224}, 1000).params, 4231976);
+  EXPECT_EQ(summary_of("shufflenet_v2_x1_0", {3, 224, 224}, 1000).params, 2278604);
+  EXPECT_EQ(summary_of("shufflenet_v2_x0_5", {3, 224, 224}, 1000).params, 1366792);
+  EXPECT_EQ(summary_of("squeezenet1_1", {3, 224, 224}, 1000).params, 1235496);
+}
+
+TEST(Zoo, ImageNetModelsMatchPublishedMacs) {
+  // ResNet-18 1.82 G, MobileNetV2 300 M (Sandler et al. Table 4), ShuffleNetV2 1x 146 M (Ma et al.).
+  EXPECT_NEAR(summary_of("resnet18", {3, 224, 224}, 1000).macs / 1e9, 1.82, 0.02);
+  EXPECT_NEAR(summary_of("mobilenet_v2", {3, 224, 224}, 1000).macs / 1e6, 300, 6);
+  EXPECT_NEAR(summary_of("shufflenet_v2_x1_0", {3, 224, 224}, 1000).macs / 1e6, 146, 4);
+}
+
 TEST(Zoo, EveryModelBuildsForFashionMnistShapes) {
   for (const auto& e : zoo()) {
     ir::Graph g = build_model(e.name, {{1, 28, 28}, 10, 0}, ops::op_table());

@@ -43,12 +43,14 @@ class Builder {
   ValueId sigmoid(ValueId x);
   ValueId hard_sigmoid(ValueId x, float alpha = 0.2f, float beta = 0.5f);
   ValueId hard_swish(ValueId x);
-  ValueId max_pool(ValueId x, int64_t kernel, int64_t stride, int64_t pad = 0);
+  ValueId max_pool(ValueId x, int64_t kernel, int64_t stride, int64_t pad = 0, bool ceil_mode = false);
   ValueId avg_pool(ValueId x, int64_t kernel, int64_t stride, int64_t pad = 0);
   ValueId global_avg_pool(ValueId x);
   ValueId add(ValueId a, ValueId b);
   ValueId mul(ValueId a, ValueId b);
   ValueId concat(const std::vector<ValueId>& xs, int64_t axis = 1);
+  // ONNX Split into parts of the given sizes along axis.
+  std::vector<ValueId> split(ValueId x, const std::vector<int64_t>& sizes, int64_t axis = 1);
   ValueId flatten(ValueId x, int64_t axis = 1);
   ValueId reshape(ValueId x, const std::vector<int64_t>& shape);
   ValueId transpose(ValueId x, const std::vector<int64_t>& perm);

@@ -25,6 +25,8 @@ ir::OpSchema add_schema();
 ir::OpSchema mul_schema();
 // concat.cpp
 ir::OpSchema concat_schema();
+// split.cpp
+ir::OpSchema split_schema();
 // shape_ops.cpp
 ir::OpSchema flatten_schema();
 ir::OpSchema reshape_schema();
