@@ -15,7 +15,7 @@
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/executor.h"
-#include "leancnn/train/sgd.h"
+#include "leancnn/train/optimizer.h"
 
 namespace leancnn::cli {
 
@@ -43,7 +43,7 @@ int run_demo(const DemoOptions& o, const CommonOptions& common) {
   b.output(loss);
 
   runtime::Executor exec(g, ops, {.training = true, .use_kernels = !o.reference, .seed = common.seed});
-  train::Sgd sgd(exec.params(), {.lr = o.lr, .momentum = 0.9f, .nesterov = false, .weight_decay = 0.f});
+  auto sgd = train::make_optimizer(exec.params(), {.kind = "sgd", .lr = o.lr, .momentum = 0.9f});
 
   Rng rng(common.seed + 1);
   Shape xs = {o.batch, cfg.input[0], cfg.input[1], cfg.input[2]};
@@ -64,7 +64,7 @@ int run_demo(const DemoOptions& o, const CommonOptions& common) {
     if (!std::isfinite(last)) fail(ErrorKind::runtime, "loss became ", last, " at step ", step);
     if (step == 1) first = last;
     exec.backward(loss);
-    sgd.step();
+    sgd->step();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     curve.push_back(last);
     if (!common.json && (step == 1 || step % 5 == 0 || step == o.steps))

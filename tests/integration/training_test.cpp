@@ -9,7 +9,7 @@
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/executor.h"
-#include "leancnn/train/sgd.h"
+#include "leancnn/train/optimizer.h"
 #include "op_harness.h"
 
 namespace leancnn {
@@ -79,13 +79,13 @@ TEST(KernelsVsReference, LeNet5ForwardAndGradients) { expect_kernels_match_refer
 std::vector<float> loss_curve(const std::string& model, Shape chw, int steps, uint64_t seed) {
   TrainingGraph t = training_graph(model, chw, seed);
   runtime::Executor exec(t.g, ops(), {.training = true, .use_kernels = true, .seed = seed});
-  train::Sgd sgd(exec.params(), {.lr = 0.05f, .momentum = 0.9f});
+  auto sgd = train::make_optimizer(exec.params(), {.kind = "sgd", .lr = 0.05f, .momentum = 0.9f});
   auto batch = random_batch(16, chw, seed + 1);
   std::vector<float> curve;
   for (int s = 0; s < steps; ++s) {
     curve.push_back(exec.forward(batch)[1].at(0));
     exec.backward(t.loss);
-    sgd.step();
+    sgd->step();
   }
   return curve;
 }
