@@ -13,6 +13,7 @@ namespace leancnn::cli {
 
 namespace {
 struct InfoOptions {
+  std::string model_file;
   ModelOptions model;
   bool list = false;
 };
@@ -28,9 +29,8 @@ int run_info(const InfoOptions& o, const CommonOptions& common) {
     }
     return 0;
   }
-  models::ModelConfig cfg{models::parse_chw(o.model.input), o.model.classes, common.seed};
   const ir::OpTable& ops = ops::op_table();
-  ir::Graph g = models::build_model(o.model.model, cfg, ops);
+  ir::Graph g = load_model(o.model_file, o.model, common.seed);
   ir::Summary s = ir::summarize(g, ops);
   if (!common.json) {
     std::cout << ir::format_summary(g, s);
@@ -56,10 +56,11 @@ int run_info(const InfoOptions& o, const CommonOptions& common) {
 Runner register_info(CLI::App& app, CommonOptions& common) {
   auto opts = std::make_shared<InfoOptions>();
   CLI::App* cmd = app.add_subcommand("info", "Print a model's summary: per-node output shape, parameters, MACs");
+  cmd->add_option("model_file", opts->model_file, "ONNX model (default: the zoo model of --model)");
   add_model_options(*cmd, opts->model);
   add_common_options(*cmd, common);
   cmd->add_flag("--list", opts->list, "List the zoo's models");
-  cmd->footer("Example: leancnn info --model resnet20 --input 3x32x32 --classes 10");
+  cmd->footer("Examples:\n  leancnn info --model resnet20 --input 3x32x32 --classes 10\n  leancnn info model.onnx --json");
   return [opts, &common] { return run_info(*opts, common); };
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "leancnn/core/tensor.h"
+#include "leancnn/ir/graph.h"
 
 namespace CLI {
 class App;
@@ -29,9 +30,16 @@ struct ModelOptions {
 void add_common_options(CLI::App& cmd, CommonOptions& common);
 void add_model_options(CLI::App& cmd, ModelOptions& model);
 
+// The model a command works on: the ONNX file when `file` is non-empty, else the zoo model.
+ir::Graph load_model(const std::string& file, const ModelOptions& model, uint64_t seed);
+
 // Each returns the process exit code.
 using Runner = std::function<int()>;
 Runner register_info(CLI::App& app, CommonOptions& common);
 Runner register_demo(CLI::App& app, CommonOptions& common);
+Runner register_train(CLI::App& app, CommonOptions& common);
+Runner register_eval(CLI::App& app, CommonOptions& common);
+Runner register_export(CLI::App& app, CommonOptions& common);
+Runner register_accel(CLI::App& app, CommonOptions& common);
 
 }  // namespace leancnn::cli

@@ -8,6 +8,9 @@
 #include "commands.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
+#include "leancnn/io/onnx.h"
+#include "leancnn/models/zoo.h"
+#include "leancnn/ops/op_table.h"
 
 namespace leancnn::cli {
 
@@ -23,6 +26,11 @@ void add_model_options(CLI::App& cmd, ModelOptions& model) {
   cmd.add_option("--classes", model.classes, "Number of classes")->capture_default_str()->check(CLI::PositiveNumber);
 }
 
+ir::Graph load_model(const std::string& file, const ModelOptions& model, uint64_t seed) {
+  if (!file.empty()) return io::load_onnx(file, ops::op_table());
+  return models::build_model(model.model, {models::parse_chw(model.input), model.classes, seed}, ops::op_table());
+}
+
 }  // namespace leancnn::cli
 
 int main(int argc, char** argv) {
@@ -35,6 +43,10 @@ int main(int argc, char** argv) {
   auto add = [&](cli::Runner r) { runners[app.get_subcommands({}).back()] = std::move(r); };
   add(cli::register_info(app, common));
   add(cli::register_demo(app, common));
+  add(cli::register_train(app, common));
+  add(cli::register_eval(app, common));
+  add(cli::register_export(app, common));
+  add(cli::register_accel(app, common));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,6 +30,7 @@ class Optimizer {
   const OptimizerOptions& options() const { return options_; }
   // Per-parameter state tensors (velocity; or first and second moments), for checkpoints.
   std::vector<Tensor>& state() { return state_; }
+  const std::vector<Tensor>& state() const { return state_; }
   int64_t steps() const { return steps_; }
   void set_steps(int64_t s) { steps_ = s; }
 

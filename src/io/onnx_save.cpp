@@ -1,0 +1,147 @@
+// ONNX writer: ir::Graph -> ModelProto (opset 14, raw_data initializers, symbolic batch dim),
+// written atomically (temporary file in the same folder, fsync, rename).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "leancnn/core/error.h"
+#include "leancnn/io/file.h"
+#include "leancnn/io/onnx.h"
+#include "onnx_common.h"
+
+#ifndef LEANCNN_VERSION
+#define LEANCNN_VERSION "unknown"
+#endif
+
+namespace leancnn::io {
+
+namespace {
+using namespace onnx_detail;
+
+void set_tensor(const ir::Value& v, onnx::TensorProto* t) {
+  const int32_t type = onnx_elem_type(v.data.dtype());
+  if (type == onnx::TensorProto::UNDEFINED)
+    fail(ErrorKind::bad_input, "initializer '", v.name, "' has dtype ", dtype_name(v.data.dtype()),
+         ", which ONNX cannot store");
+  t->set_name(v.name);
+  t->set_data_type(type);
+  for (int64_t d : v.data.shape()) t->add_dims(d);
+  const Tensor src = v.data.is_contiguous() ? v.data : v.data.clone();
+  t->set_raw_data(static_cast<const char*>(src.raw()), src.nbytes());
+}
+
+void set_value_info(const ir::Value& v, bool symbolic_batch, onnx::ValueInfoProto* info) {
+  const int32_t type = onnx_elem_type(v.dtype);
+  if (type == onnx::TensorProto::UNDEFINED)
+    fail(ErrorKind::bad_input, "graph input or output '", v.name, "' has dtype ", dtype_name(v.dtype),
+         ", which ONNX has no type for");
+  info->set_name(v.name);
+  onnx::TypeProto_Tensor* tt = info->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(type);
+  if (!v.shape_known) return;  // a type without a shape: any shape
+  onnx::TensorShapeProto* shape = tt->mutable_shape();
+  for (size_t i = 0; i < v.shape.size(); ++i) {
+    onnx::TensorShapeProto_Dimension* d = shape->add_dim();
+    if (i == 0 && symbolic_batch)
+      d->set_dim_param(kBatchDimParam);
+    else
+      d->set_dim_value(v.shape[i]);
+  }
+}
+
+void set_attribute(const std::string& name, const ir::AttrValue& value, onnx::AttributeProto* a) {
+  a->set_name(name);
+  if (const auto* i = std::get_if<int64_t>(&value)) {
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(*i);
+  } else if (const auto* f = std::get_if<float>(&value)) {
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(*f);
+  } else if (const auto* s = std::get_if<std::string>(&value)) {
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(*s);
+  } else if (const auto* is = std::get_if<std::vector<int64_t>>(&value)) {
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : *is) a->add_ints(x);
+  } else {
+    a->set_type(onnx::AttributeProto::FLOATS);
+    for (float x : std::get<std::vector<float>>(value)) a->add_floats(x);
+  }
+}
+
+void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::ModelProto& model) {
+  model.set_ir_version(kIrVersion);
+  model.set_producer_name("leancnn");
+  model.set_producer_version(LEANCNN_VERSION);
+  if (!options.doc_string.empty()) model.set_doc_string(options.doc_string);
+
+  const std::vector<ir::NodeId> order = g.topo_order();  // ONNX wants nodes sorted
+  std::set<std::string> domains;
+  for (ir::NodeId id : order) {
+    const std::string& d = g.node(id).domain;
+    if (!d.empty() && d != "ai.onnx") domains.insert(d);
+  }
+  onnx::OperatorSetIdProto* core = model.add_opset_import();
+  core->set_domain("");
+  core->set_version(kOnnxOpset);
+  for (const std::string& d : domains) {
+    onnx::OperatorSetIdProto* op = model.add_opset_import();
+    op->set_domain(d);
+    op->set_version(kLeancnnOpset);  // every custom domain we write is at version 1
+  }
+
+  onnx::GraphProto* graph = model.mutable_graph();
+  graph->set_name(g.name.empty() ? "graph" : g.name);
+  std::string trainable;
+  for (ir::ValueId id : g.initializers()) {
+    const ir::Value& v = g.value(id);
+    set_tensor(v, graph->add_initializer());
+    if (!v.trainable) continue;
+    if (v.name.find('\n') != std::string::npos)
+      fail(ErrorKind::bad_input, "trainable initializer '", v.name, "' has a line break in its name");
+    trainable += (trainable.empty() ? "" : "\n") + v.name;
+  }
+  onnx::StringStringEntryProto* meta = model.add_metadata_props();
+  meta->set_key(kTrainableKey);
+  meta->set_value(trainable);
+
+  for (ir::ValueId id : g.inputs()) set_value_info(g.value(id), options.symbolic_batch, graph->add_input());
+  for (ir::ValueId id : g.outputs()) {
+    const ir::Value& v = g.value(id);
+    set_value_info(v, options.symbolic_batch && !v.shape.empty(), graph->add_output());
+  }
+
+  for (ir::NodeId id : order) {
+    const ir::Node& n = g.node(id);
+    onnx::NodeProto* p = graph->add_node();
+    p->set_name(n.name);
+    p->set_op_type(n.op_type);
+    if (!n.domain.empty() && n.domain != "ai.onnx") p->set_domain(n.domain);
+    for (ir::ValueId v : n.inputs) p->add_input(v == ir::kNone ? "" : g.value(v).name);
+    for (ir::ValueId v : n.outputs) p->add_output(g.value(v).name);
+    for (const auto& [name, value] : n.attrs.all()) set_attribute(name, value, p->add_attribute());
+  }
+}
+
+}  // namespace
+
+void save_onnx(const ir::Graph& g, const std::string& path, const OnnxSaveOptions& options) {
+  std::string bytes;
+  try {
+    onnx::ModelProto model;
+    build_model(g, options, model);
+    if (!model.SerializeToString(&bytes))
+      fail(ErrorKind::bad_input, "the model does not fit in one protobuf message (2 GiB)");
+  } catch (Error& e) {
+    e.add_context(str_cat("file '", path, "'"));
+    throw;
+  }
+  write_file_atomic(path, bytes);
+}
+
+}  // namespace leancnn::io

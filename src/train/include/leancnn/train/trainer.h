@@ -1,0 +1,69 @@
+// The trainer: epochs of forward / backward / optimizer steps over a DataLoader, evaluation
+// on the test set after each epoch, a progress bar on a terminal (plain lines otherwise),
+// metrics as JSON lines, the best model kept, an atomic checkpoint every epoch, resume,
+// Ctrl-C (checkpoint, then a clean stop) and NaN/Inf loss detection (stop; the last good
+// checkpoint stays).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "leancnn/ir/graph.h"
+#include "leancnn/ir/op_schema.h"
+#include "leancnn/train/data_loader.h"
+#include "leancnn/train/dataset.h"
+#include "leancnn/train/optimizer.h"
+#include "leancnn/train/schedule.h"
+
+namespace leancnn::train {
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  int64_t batch = 128;
+  OptimizerOptions optimizer = {};
+  ScheduleOptions schedule = {};  // base_lr and total_steps are filled in from optimizer/epochs
+  float clip_grad_norm = 0.f;     // 0: off
+  float label_smoothing = 0.f;
+  Augment augment = {};
+  uint64_t seed = 0;
+  std::string out_dir;            // checkpoints (out_dir/last), best model (out_dir/best.onnx), metrics
+  bool resume = false;            // continue from out_dir/last
+  int64_t stop_after = 0;         // stop (checkpointed) after this many epochs of the schedule; 0: off
+  int progress = -1;              // 1: bar, 0: plain lines, -1: bar when stderr is a terminal
+  bool use_kernels = true;
+};
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 1-based
+  double train_loss = 0, train_acc = 0;
+  double test_loss = 0, test_acc = 0;
+  double lr = 0;
+  double images_per_s = 0;
+  double seconds = 0;
+  std::string json() const;  // one JSON line, snake_case keys
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;  // those run by this call
+  double best_acc = 0;
+  int64_t best_epoch = 0;
+  bool interrupted = false;  // stopped by Ctrl-C after checkpointing
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+  int64_t count = 0;
+  double images_per_s = 0;
+};
+
+// Test-set accuracy and mean cross-entropy of a model graph (input "input", output logits).
+EvalResult evaluate(ir::Graph& model, const ir::OpTable& ops, const Dataset& data, const LoaderOptions& loader,
+                    bool use_kernels = true);
+
+// Trains `model` in place. Models take pixels scaled to [0, 1] (no other normalisation, so a
+// model file is self-contained). Throws Error(runtime) on NaN/Inf loss.
+TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset& train_set, const Dataset& test_set,
+                        const TrainOptions& options);
+
+}  // namespace leancnn::train
