@@ -2,9 +2,11 @@
 #include "leancnn/runtime/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/log.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/kernel.h"
 
@@ -111,7 +113,12 @@ std::vector<Tensor> Executor::forward(const std::map<std::string, Tensor>& feeds
     for (ir::ValueId v : n.inputs) ctx.inputs.push_back(v == ir::kNone ? Tensor() : values_[v]);
     for (size_t i = 0; i < n.outputs.size(); ++i) ctx.outputs.push_back(Tensor::empty(types.at(i).shape, types[i].dtype));
     try {
-      kernels::select_forward(schema, ctx, options_.use_kernels).forward(ctx);
+      const auto t0 = std::chrono::steady_clock::now();
+      const kernels::Kernel& k = kernels::select_forward(schema, ctx, options_.use_kernels);
+      k.forward(ctx);
+      LEANCNN_LOG("exec") << n.name << " forward " << k.name << " "
+                          << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()
+                          << " ms";
     } catch (Error& e) {
       e.add_context(n.label());
       throw;
@@ -160,7 +167,12 @@ void Executor::backward(const std::map<ir::ValueId, Tensor>& d_outputs) {
       ctx.d_outputs.push_back(grads[o].defined() ? grads[o] : Tensor::zeros(values_[o].shape(), values_[o].dtype()));
     }
     try {
-      kernels::select_backward(schema, ctx, options_.use_kernels).backward(ctx);
+      const auto t0 = std::chrono::steady_clock::now();
+      const kernels::Kernel& k = kernels::select_backward(schema, ctx, options_.use_kernels);
+      k.backward(ctx);
+      LEANCNN_LOG("exec") << n.name << " backward " << k.name << " "
+                          << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()
+                          << " ms";
     } catch (Error& e) {
       e.add_context(n.label());
       throw;

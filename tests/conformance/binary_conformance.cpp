@@ -1,0 +1,59 @@
+// Add / Mul fast kernels (equal shapes; per-channel broadcasting) against the reference,
+// forward and both gradients, over odd sizes; other broadcasts decline to the reference.
+#include <gtest/gtest.h>
+
+#include "conformance_util.h"
+
+namespace leancnn::testing {
+namespace {
+
+struct BinCase {
+  const char* op;
+  Shape a, b;
+  const char* kernel;  // expected fast kernel
+};
+
+void PrintTo(const BinCase& c, std::ostream* os) { *os << c.op << " " << shape_str(c.a) << " " << shape_str(c.b); }
+
+class BinaryConformance : public ::testing::TestWithParam<BinCase> {};
+
+TEST_P(BinaryConformance, MatchesTheReference) {
+  const BinCase& p = GetParam();
+  Rng rng(17);
+  OpCase c;
+  c.op_type = p.op;
+  c.inputs = {random_tensor(p.a, rng), random_tensor(p.b, rng)};
+  KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
+  EXPECT_EQ(fast.kernel, p.kernel);
+  EXPECT_EQ(ref.kernel, "reference");
+  expect_close(fast.outputs[0], ref.outputs[0], 1e-6, "dst");
+  Tensor dy = random_tensor(ref.outputs[0].shape(), rng);
+  KernelBackward fb = run_backward(c, fast, {dy}, {0, 1}, true), rb = run_backward(c, ref, {dy}, {0, 1}, false);
+  EXPECT_EQ(fb.kernel, p.kernel);
+  const int64_t reduced = shape_numel(ref.outputs[0].shape()) / std::min(shape_numel(p.a), shape_numel(p.b));
+  expect_close(fb.d_inputs[0], rb.d_inputs[0], fp32_tol(reduced), "d_a");
+  expect_close(fb.d_inputs[1], rb.d_inputs[1], fp32_tol(reduced), "d_b");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, BinaryConformance,
+    ::testing::Values(BinCase{"Add", {1, 3, 7, 7}, {1, 3, 7, 7}, "add_f32_same"},
+                      BinCase{"Mul", {5, 13, 3, 5}, {5, 13, 3, 5}, "mul_f32_same"},
+                      BinCase{"Add", {17}, {17}, "add_f32_same"},
+                      BinCase{"Mul", {5, 7, 6, 6}, {5, 7, 1, 1}, "mul_f32_per_channel"},
+                      BinCase{"Mul", {5, 7, 1, 1}, {5, 7, 6, 6}, "mul_f32_per_channel"},
+                      BinCase{"Add", {3, 13, 5, 3}, {1, 13, 1, 1}, "add_f32_per_channel"},
+                      BinCase{"Mul", {2, 3, 4, 4}, {3, 1, 1}, "mul_f32_per_channel"}));
+
+TEST(BinaryConformance, OtherBroadcastsFallBackWithAReason) {
+  Rng rng(3);
+  OpCase c;
+  c.op_type = "Add";
+  c.inputs = {random_tensor({3, 1}, rng), random_tensor({1, 4}, rng)};
+  std::string log = dispatch_log_of([&] { EXPECT_EQ(run_forward(c, true).kernel, "reference"); });
+  EXPECT_NE(log.find("shapes differ"), std::string::npos) << log;
+  EXPECT_NE(log.find("per-channel"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace leancnn::testing
