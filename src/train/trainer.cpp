@@ -136,7 +136,7 @@ EvalResult evaluate(ir::Graph& model, const ir::OpTable& ops, const Dataset& dat
 }
 
 TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset& train_set, const Dataset& test_set,
-                        const TrainOptions& o) {
+                        const TrainOptions& o, const TrainHooks& hooks) {
   if (o.epochs < 1) fail(ErrorKind::usage, "epochs must be >= 1, got ", o.epochs);
   if (o.out_dir.empty()) fail(ErrorKind::usage, "training needs an output folder for checkpoints");
   namespace fs = std::filesystem;
@@ -185,7 +185,7 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
       const int64_t global_step = epoch * steps_per_epoch + step;
       opt->set_lr(lr_at(sched, global_step));
       std::vector<Tensor> out = exec.forward({{in, b->images}, {"labels", b->labels}});
-      const float loss = out[1].at(0);
+      float loss = out[1].at(0);
       if (!std::isfinite(loss)) {
         if (bar) std::fputc('\n', stderr);
         fail(ErrorKind::runtime, "the loss became ", loss, " at epoch ", epoch + 1, ", step ", step + 1,
@@ -193,8 +193,10 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
              " (try a lower learning rate or gradient clipping)");
       }
       exec.backward(t.loss);
+      for (const Regularizer& r : hooks.regularizers) loss += static_cast<float>(r(exec.params()));
       if (o.clip_grad_norm > 0.f) clip_grad_norm(exec.params(), o.clip_grad_norm);
       opt->step();
+      for (const ParamHook& h : hooks.after_step) h(exec.params());
       const int64_t n = b->labels.numel();
       loss_sum += static_cast<double>(loss) * n;
       correct += count_correct(out[0], b->labels);

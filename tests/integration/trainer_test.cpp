@@ -3,6 +3,7 @@
 // error without touching the last good checkpoint.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "leancnn/core/error.h"
@@ -127,6 +128,42 @@ TEST(Trainer, ResumeWithoutACheckpointIsAUsageError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
   }
+}
+
+}  // namespace
+}  // namespace leancnn::train
+
+namespace leancnn::train {
+namespace {
+
+TEST(Trainer, HooksRegulariseAndMask) {
+  if (!fs::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  ir::Graph m = lenet();
+  Dataset small = subset(fashion().train, 256);
+  TrainHooks hooks;
+  int regularised = 0;
+  // An L1 term on fc3's weights, and a mask keeping fc3.weight[0] at zero.
+  hooks.regularizers.push_back([&](std::vector<runtime::Param>& ps) {
+    ++regularised;
+    double term = 0;
+    for (auto& p : ps)
+      if (p.name == "fc3.weight")
+        for (int64_t i = 0; i < p.value.numel(); ++i) {
+          const float w = p.value.data<float>()[i];
+          term += 1e-4 * std::fabs(w);
+          p.grad.data<float>()[i] += w > 0 ? 1e-4f : -1e-4f;
+        }
+    return term;
+  });
+  hooks.after_step.push_back([](std::vector<runtime::Param>& ps) {
+    for (auto& p : ps)
+      if (p.name == "fc3.weight") p.value.data<float>()[0] = 0.f;
+  });
+  TrainOptions o = quick(temp_dir("hooks"), 1);
+  train_model(m, ops::op_table(), small, small, o, hooks);
+  EXPECT_EQ(regularised, 4);  // 256 / 64 steps
+  EXPECT_EQ(m.value(m.find_value("fc3.weight")).data.at(0), 0.f);
+  fs::remove_all(o.out_dir);
 }
 
 }  // namespace

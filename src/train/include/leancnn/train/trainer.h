@@ -10,6 +10,7 @@
 
 #include "leancnn/ir/graph.h"
 #include "leancnn/ir/op_schema.h"
+#include "leancnn/runtime/executor.h"
 #include "leancnn/train/data_loader.h"
 #include "leancnn/train/dataset.h"
 #include "leancnn/train/optimizer.h"
@@ -31,6 +32,18 @@ struct TrainOptions {
   int64_t stop_after = 0;         // stop (checkpointed) after this many epochs of the schedule; 0: off
   int progress = -1;              // 1: bar, 0: plain lines, -1: bar when stderr is a terminal
   bool use_kernels = true;
+};
+
+// Hooks the compression passes hang on training (DESIGN.md §2: "a pass ... plus, where it
+// trains, a hook"). Regularisers run after backward: each adds its term's gradient to the
+// parameters' gradients and returns the term's value (added to the reported loss), e.g. L1 on
+// BN scales for network slimming. after_step runs after every optimizer step, e.g. re-applying
+// pruning masks. Straight-through estimators are ops (their backward), not hooks.
+using ParamHook = std::function<void(std::vector<runtime::Param>&)>;
+using Regularizer = std::function<double(std::vector<runtime::Param>&)>;
+struct TrainHooks {
+  std::vector<Regularizer> regularizers;
+  std::vector<ParamHook> after_step;
 };
 
 struct EpochMetrics {
@@ -64,6 +77,6 @@ EvalResult evaluate(ir::Graph& model, const ir::OpTable& ops, const Dataset& dat
 // Trains `model` in place. Models take pixels scaled to [0, 1] (no other normalisation, so a
 // model file is self-contained). Throws Error(runtime) on NaN/Inf loss.
 TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset& train_set, const Dataset& test_set,
-                        const TrainOptions& options);
+                        const TrainOptions& options, const TrainHooks& hooks = {});
 
 }  // namespace leancnn::train
