@@ -14,5 +14,6 @@ std::vector<Kernel> gemm_impl_list();                               // Gemm
 std::vector<Kernel> batch_norm_impl_list();                         // BatchNormalization
 std::vector<Kernel> pool_impl_list(const std::string& op_type);     // MaxPool, AveragePool, GlobalAveragePool
 std::vector<Kernel> eltwise_impl_list(const std::string& op_type);  // Relu, Sigmoid, Clip, HardSwish, HardSigmoid
+std::vector<Kernel> binary_impl_list(const std::string& op_type);   // Add, Mul
 
 }  // namespace leancnn::kernels

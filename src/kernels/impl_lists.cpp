@@ -9,9 +9,14 @@ namespace leancnn::kernels {
 std::vector<Kernel> fast_kernels(const std::string& domain, const std::string& op_type) {
   if (!domain.empty() && domain != "ai.onnx") return {};  // no fast kernels for ai.leancnn ops yet
   if (op_type == "Conv") return conv_impl_list();
+  if (op_type == "Gemm") return gemm_impl_list();
+  if (op_type == "BatchNormalization") return batch_norm_impl_list();
+  if (op_type == "MaxPool" || op_type == "AveragePool" || op_type == "GlobalAveragePool")
+    return pool_impl_list(op_type);
   if (op_type == "Relu" || op_type == "Sigmoid" || op_type == "Clip" || op_type == "HardSwish" ||
       op_type == "HardSigmoid")
     return eltwise_impl_list(op_type);
+  if (op_type == "Add" || op_type == "Mul") return binary_impl_list(op_type);
   return {};
 }
 

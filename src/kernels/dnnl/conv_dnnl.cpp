@@ -16,7 +16,8 @@ using namespace dnnl_glue;
 using ops::ConvGeometry;
 
 // How the primitives see the activations: in oneDNN's preferred (blocked) layouts behind
-// reorders, or directly in NCHW. Weights always use format_tag::any behind a reorder.
+// reorders, or directly in NCHW. Weights always use format_tag::any (behind a reorder when
+// oneDNN's choice is not OIHW).
 enum class Layouts { blocked, plain };
 
 // LEANCNN_DNNL_CONV_LAYOUT=plain|blocked overrides the choice below (for benchmarking).
@@ -28,12 +29,21 @@ Layouts layout_override(Layouts def) {
   return def;
 }
 
-// Blocked layouts pay two activation reorders per call, worth it when each activation element
-// feeds enough arithmetic. With few input channels (the first layer), oneDNN's direct kernels
-// read NCHW themselves and the reorder would be pure overhead.
+// Measured (bench/conv_dnnl_bench BM_ConvForwardLayerKinds, both policies): oneDNN's direct
+// kernels in their own layouts (NHWC / nChw16c on AVX-512, nChw8c on AVX2) beat its NCHW
+// im2col + GEMM path 2-7x on 3x3 and depthwise convs, first layers included, even after the
+// reorders. Two kinds do better on NCHW as it is, with no reorders at all: 1x1 stride-1
+// unpadded convs (a plain GEMM over NCHW), and layers whose weights outweigh their activations
+// (late layers on small images), where reordering the weights on every call costs more than
+// the direct kernel saves.
 Layouts choose_layouts(const ConvGeometry& g) {
-  const bool tiny_input = g.ic / g.groups < 4 && g.groups == 1;
-  return layout_override(tiny_input ? Layouts::plain : Layouts::blocked);
+  if (g.depthwise()) return layout_override(Layouts::blocked);
+  const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
+                         g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+  const int64_t weights = g.oc * (g.ic / g.groups) * g.kh * g.kw;
+  const int64_t activations = g.n * (g.ic * g.ih * g.iw + g.oc * g.oh * g.ow);
+  const bool weights_heavy = weights > activations;
+  return layout_override(pointwise || weights_heavy ? Layouts::plain : Layouts::blocked);
 }
 
 struct ConvDims {
@@ -220,12 +230,17 @@ std::string check_backward(const ir::BackwardCtx& ctx) {
 void backward(ir::BackwardCtx& ctx) {
   const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
   const Tensor& d_dst = ctx.d_outputs[0];
+  // d_dst in the backward-data layout, kept for backward-weights when it wants the same one.
+  std::optional<dnnl::memory> diff_dst_data;
+  Md diff_dst_data_md;
   if (wants(ctx, 0)) {
     const auto e = backward_data_entry(g);
     const Tensor& d_src = ctx.d_inputs[0];
     dnnl::memory diff_src = output_buffer(e->diff_src, d_src, Slot::diff_src);
+    diff_dst_data = enter(e->diff_dst, d_dst, Slot::diff_dst);
+    diff_dst_data_md = e->diff_dst.prim;
     execute(e->prim, e->pd,
-            {{DNNL_ARG_DIFF_DST, enter(e->diff_dst, d_dst, Slot::diff_dst)},
+            {{DNNL_ARG_DIFF_DST, *diff_dst_data},
              {DNNL_ARG_WEIGHTS, enter(e->weights, ctx.inputs[1], Slot::weights)},
              {DNNL_ARG_DIFF_SRC, diff_src}});
     leave(e->diff_src, diff_src, d_src);
@@ -239,8 +254,11 @@ void backward(ir::BackwardCtx& ctx) {
         keep_weights ? output_buffer(e->diff_weights, ctx.d_inputs[1], Slot::diff_weights)
                      : dnnl::memory(e->diff_weights.prim, engine(),
                                     staging(Slot::diff_weights, e->diff_weights.prim.get_size()));
+    const dnnl::memory diff_dst = diff_dst_data && diff_dst_data_md == e->diff_dst.prim
+                                      ? *diff_dst_data
+                                      : enter(e->diff_dst, d_dst, Slot::diff_dst);
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e->src, ctx.inputs[0], Slot::src)},
-                                               {DNNL_ARG_DIFF_DST, enter(e->diff_dst, d_dst, Slot::diff_dst)},
+                                               {DNNL_ARG_DIFF_DST, diff_dst},
                                                {DNNL_ARG_DIFF_WEIGHTS, diff_weights}};
     if (bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(ctx.d_inputs[2], e->diff_bias));
     execute(e->prim, e->pd, std::move(args));

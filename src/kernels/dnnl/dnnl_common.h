@@ -73,6 +73,7 @@ class Key {
  public:
   explicit Key(const char* kind) : s_(kind) {}
   Key& operator<<(int64_t v);
+  Key& operator<<(int v) { return *this << static_cast<int64_t>(v); }
   Key& operator<<(const Dims& v);
   Key& operator<<(float v);  // bit-exact
   Key& operator<<(const char* v);

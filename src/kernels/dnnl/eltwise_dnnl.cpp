@@ -45,6 +45,9 @@ EltwiseParams params(Act act, const std::vector<Tensor>& inputs, bool backward) 
     case Act::clip: {
       const float lo = clip_bound(inputs, 1, std::numeric_limits<float>::lowest());
       const float hi = clip_bound(inputs, 2, std::numeric_limits<float>::max());
+      // min > max: ONNX gives max everywhere and the reference no gradient anywhere; clip with
+      // alpha = beta = max does both (oneDNN requires alpha <= beta).
+      if (lo > hi) return {dnnl::algorithm::eltwise_clip, hi, hi};
       // oneDNN's clip backward passes the gradient where alpha < s <= beta; the reference
       // passes it where lo <= s <= hi. For floats, lo <= s <=> nextafter(lo, -inf) < s, so
       // the backward runs with alpha one ulp below lo and matches exactly (lo = -inf declines).

@@ -1,0 +1,122 @@
+// Gemm: the oneDNN matmul kernel (forward, dA, dB, dC) against the reference over odd M/K/N,
+// transB 0/1 and every broadcast of C it accepts; declined attribute combinations fall back to
+// the reference and the dispatch log names the reason.
+#include <gtest/gtest.h>
+
+#include "conformance_util.h"
+
+namespace leancnn::testing {
+namespace {
+
+struct GemmCfg {
+  const char* name;
+  int64_t m, k, n;
+  bool trans_b;
+  bool has_c;
+  Shape c;  // C's shape when has_c
+};
+
+void PrintTo(const GemmCfg& c, std::ostream* os) { *os << c.name; }
+
+OpCase gemm_case(const GemmCfg& p, uint64_t seed) {
+  Rng rng(seed);
+  OpCase c;
+  c.op_type = "Gemm";
+  c.inputs = {random_tensor({p.m, p.k}, rng), random_tensor(p.trans_b ? Shape{p.n, p.k} : Shape{p.k, p.n}, rng)};
+  if (p.has_c) c.inputs.push_back(random_tensor(p.c, rng));
+  c.attrs.set("transB", int64_t{p.trans_b ? 1 : 0});
+  return c;
+}
+
+class GemmConformance : public ::testing::TestWithParam<GemmCfg> {};
+
+TEST_P(GemmConformance, ForwardMatchesReference) {
+  const GemmCfg& p = GetParam();
+  const OpCase c = gemm_case(p, 61);
+  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
+  ASSERT_EQ(fast.kernel, "dnnl_gemm_f32");
+  EXPECT_TRUE(fast.saved.empty());
+  expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(p.k), "Y");
+}
+
+TEST_P(GemmConformance, BackwardMatchesReference) {
+  const GemmCfg& p = GetParam();
+  OpCase c = gemm_case(p, 62);
+  c.training = true;
+  const KernelForward fwd = run_forward(c, false);
+  Rng rng(63);
+  const Tensor d_y = random_tensor({p.m, p.n}, rng);
+  std::vector<int> wrt = {0, 1};
+  if (p.has_c) wrt.push_back(2);
+  const KernelBackward fast = run_backward(c, fwd, {d_y}, wrt, true);
+  const KernelBackward ref = run_backward(c, fwd, {d_y}, wrt, false);
+  ASSERT_EQ(fast.kernel, "dnnl_gemm_f32");
+  expect_close(fast.d_inputs[0], ref.d_inputs[0], fp32_tol(p.n), "dA");
+  expect_close(fast.d_inputs[1], ref.d_inputs[1], fp32_tol(p.m), "dB");
+  if (p.has_c) expect_close(fast.d_inputs[2], ref.d_inputs[2], fp32_tol(p.m * p.n), "dC");
+  // One at a time too.
+  for (int i : wrt) {
+    const KernelBackward one = run_backward(c, fwd, {d_y}, {i}, true);
+    ASSERT_EQ(one.kernel, "dnnl_gemm_f32");
+    expect_close(one.d_inputs[i], ref.d_inputs[i], fp32_tol(p.m * p.n), "alone: d_input " + std::to_string(i));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GemmConformance,
+    ::testing::Values(GemmCfg{"scalar_sized", 1, 1, 1, false, true, {1}},
+                      GemmCfg{"no_c", 3, 7, 13, false, false, {}},
+                      GemmCfg{"no_c_transB", 5, 13, 7, true, false, {}},
+                      GemmCfg{"bias_n_transB", 5, 64, 10, true, true, {10}},      // a linear layer
+                      GemmCfg{"bias_1n", 7, 33, 3, false, true, {1, 3}},
+                      GemmCfg{"bias_mn_transB", 4, 17, 9, true, true, {4, 9}},
+                      GemmCfg{"bias_m1", 6, 5, 11, false, true, {6, 1}},
+                      GemmCfg{"bias_scalar", 3, 9, 4, true, true, {}},
+                      GemmCfg{"bias_11", 2, 8, 5, false, true, {1, 1}},
+                      GemmCfg{"classifier_batch64", 64, 513, 10, true, true, {10}},
+                      GemmCfg{"wide", 2, 1000, 129, false, true, {129}}),
+    [](const ::testing::TestParamInfo<GemmCfg>& i) { return std::string(i.param.name); });
+
+// Attribute combinations the kernel declines: the reference runs, and says why on "dispatch".
+struct Declined {
+  const char* attr;
+  float value;
+  const char* reason;
+};
+
+TEST(GemmDnnl, DeclinedAttributesFallBackToReferenceWithReason) {
+  for (const Declined& d : {Declined{"transA", 1, "transA=1 unsupported"}, Declined{"alpha", 0.5f, "alpha 0.5 != 1"},
+                            Declined{"beta", 2.f, "beta 2 != 1"}}) {
+    SCOPED_TRACE(d.attr);
+    OpCase c = gemm_case({"declined", 4, 6, 5, true, true, {5}}, 64);
+    if (std::string(d.attr) == "transA") {
+      Rng rng(65);
+      c.inputs[0] = random_tensor({6, 4}, rng);
+      c.attrs.set("transA", int64_t{1});
+    } else {
+      c.attrs.set(d.attr, d.value);
+    }
+    KernelForward fast;
+    const std::string log = dispatch_log_of([&] { fast = run_forward(c, true); });
+    EXPECT_EQ(fast.kernel, "reference");
+    EXPECT_NE(log.find(std::string("dnnl_gemm_f32 declined: ") + d.reason), std::string::npos) << log;
+    c.training = true;
+    const KernelForward fwd = run_forward(c, false);
+    KernelBackward back;
+    const std::string blog = dispatch_log_of([&] { back = run_backward(c, fwd, {Tensor::full({4, 5}, 1.f)}, {0, 1, 2}, true); });
+    EXPECT_EQ(back.kernel, "reference");
+    EXPECT_NE(blog.find(std::string("dnnl_gemm_f32 declined: ") + d.reason), std::string::npos) << blog;
+  }
+}
+
+// beta only matters with C: without C any beta is accepted.
+TEST(GemmDnnl, BetaWithoutCIsAccepted) {
+  OpCase c = gemm_case({"beta_no_c", 3, 4, 5, false, false, {}}, 66);
+  c.attrs.set("beta", 3.f);
+  const KernelForward fast = run_forward(c, true);
+  ASSERT_EQ(fast.kernel, "dnnl_gemm_f32");
+  expect_close(fast.outputs[0], run_forward(c, false).outputs[0], fp32_tol(4), "Y");
+}
+
+}  // namespace
+}  // namespace leancnn::testing
