@@ -160,12 +160,12 @@ ir::OpSchema hard_swish_schema() {
         });
       },
       // d/dx = 2 * alpha * x + beta on the curved part (x/3 + 1/2), 0 for x <= -3 and 1 for
-      // x >= 3: each corner takes its outer side's value, as oneDNN's hardswish does.
+      // x >= 3: each corner takes its outer side's value, as oneDNN's hardswish does. The
+      // corners are tested on x itself: x/6 + 1/2 rounds to 1 for floats just below 3.
       [](ir::BackwardCtx& c) {
         unary_backward(c, [](float x) {
-          const float v = kHardSwishAlpha * x + kHardSwishBeta;
-          if (v <= 0.f) return 0.f;
-          if (v >= 1.f) return 1.f;
+          if (x <= -3.f) return 0.f;
+          if (x >= 3.f) return 1.f;
           return 2.f * kHardSwishAlpha * x + kHardSwishBeta;
         });
       });

@@ -98,8 +98,7 @@ constexpr float kLowest = std::numeric_limits<float>::lowest();
 INSTANTIATE_TEST_SUITE_P(
     Ops, EltwiseConformance,
     ::testing::Values(EltCase{"relu", "Relu", {0.f, -0.f}}, EltCase{"sigmoid", "Sigmoid", {0.f, -20.f, 20.f}},
-                      // Not the float neighbours of +-3: see DISABLED_HardSwishBackwardNextToCorners.
-                      EltCase{"hard_swish", "HardSwish", {-3.f, 3.f, 0.f, -3.0001f, -2.9999f, 2.9999f, 3.0001f}, false},
+                      EltCase{"hard_swish", "HardSwish", {-3.f, 3.f, 0.f}},
                       EltCase{"clip_min_max", "Clip", {}, true, true, true, -0.5f, 0.75f},
                       EltCase{"clip_min_only", "Clip", {}, true, true, false, -1.25f, 0.f},
                       EltCase{"clip_max_only", "Clip", {}, true, false, true, 0.f, 2.5f},
@@ -123,12 +122,11 @@ TEST(EltwiseDnnl, HardSigmoidDeclinesWithReason) {
   expect_close(fast.outputs[0], run_forward(c, false).outputs[0], 0.0, "dst");
 }
 
-// REFERENCE BUG (reported to the lead): HardSwish's reference backward computes
-// v = x / 6 + 1/2 in float and returns 1 when v >= 1, so for x within ~2e-7 below 3 (e.g. the
-// float just below 3) v rounds to 1 and it returns 1 instead of x / 3 + 1/2 ~ 1.5 (and 0 instead
-// of ~ -0.5 just above -3). oneDNN returns the true derivative. Enable once the reference
-// compares x against +-3 directly.
-TEST(EltwiseDnnl, DISABLED_HardSwishBackwardNextToCorners) {
+// Regression: HardSwish's reference backward once computed v = x / 6 + 1/2 in float and
+// returned 1 when v >= 1, so for the float just below 3, v rounded to 1 and it returned 1
+// instead of x / 3 + 1/2 ~ 1.5 (and 0 instead of ~ -0.5 just above -3). oneDNN returns the
+// true derivative; the reference now tests x against +-3 directly.
+TEST(EltwiseDnnl, HardSwishBackwardNextToCorners) {
   OpCase c;
   c.op_type = "HardSwish";
   c.inputs = {Tensor::from_floats({2}, {std::nextafter(3.f, 0.f), std::nextafter(-3.f, 0.f)})};
