@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -16,6 +17,9 @@
 #include "leancnn/core/error.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
+#include "leancnn/runtime/activation_stats.h"
+#include "leancnn/train/data_loader.h"
+#include "leancnn/train/dataset.h"
 
 namespace leancnn::cli {
 
@@ -34,6 +38,8 @@ struct AccelOptions {
   int activation_bits = 0;
   double weight_density = 0;
   double activation_density = 0;
+  int64_t calibrate = 0;
+  std::string data = "fashion-mnist";
 };
 
 std::string fixed(double v, int digits) {
@@ -155,6 +161,19 @@ void print_network(const accel::NetworkCost& n, const accel::Architecture& arch,
     std::cout << "  " << lc.problem.name << " [" << lc.mapping_source << "]: " << lc.mapping.to_string(arch) << "\n";
 }
 
+// Input-activation densities of every Conv / Gemm on the first n test images of a dataset.
+std::map<std::string, double> calibrated_density(const ir::Graph& model, const std::string& data, int64_t n) {
+  train::Dataset test = train::load_idx_dataset(train::resolve_data_dir(data), train::Split::test);
+  const Shape& in = model.value(model.inputs().at(0)).shape;
+  const Shape& img = test.images.shape();
+  if (in.size() != 4 || in[1] != img[1] || in[2] != img[2] || in[3] != img[3])
+    fail(ErrorKind::usage, "--calibrate: the model takes ", shape_str(in), " but '", data, "' has images of ",
+         img[1], "x", img[2], "x", img[3], "; use a model built for the dataset (e.g. --input 1x28x28)");
+  train::DataLoader loader(test, {.batch = std::min(n, test.size()), .shuffle = false, .prefetch = false});
+  ir::Graph g = model;
+  return runtime::measure_input_density(g, ops::op_table(), loader.next()->images);
+}
+
 int run_accel(const AccelOptions& o, const CommonOptions& common) {
   if (o.list) {
     if (common.json) {
@@ -171,6 +190,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
   accel::WorkloadOptions wopts;
   wopts.weight_bits = o.weight_bits;
   wopts.input_bits = o.activation_bits;
+  if (o.calibrate > 0) wopts.activation_density = calibrated_density(g, o.data, o.calibrate);
   std::vector<accel::Problem> layers = accel::extract_workload(g, wopts);
   for (accel::Problem& p : layers) {
     if (o.weight_density > 0) p.weight_density = o.weight_density;
@@ -260,6 +280,10 @@ Runner register_accel(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--weight-density", opts->weight_density,
                   "Override every layer's weight density (default: non-zeros of the model's weights)")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--calibrate", opts->calibrate, "Measure each layer's input-activation density on N test images")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--data", opts->data, "Dataset for --calibrate: fashion-mnist or a folder of IDX files")
+      ->capture_default_str();
   cmd->add_option("--activation-density", opts->activation_density, "Input activation density of every layer (default 1)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->footer(

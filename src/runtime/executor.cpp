@@ -124,7 +124,7 @@ std::vector<Tensor> Executor::forward(const std::map<std::string, Tensor>& feeds
       throw;
     }
     for (size_t i = 0; i < n.outputs.size(); ++i) values_[n.outputs[i]] = ctx.outputs[i];
-    if (!options_.training)  // inference: free what no later node reads
+    if (!options_.training && !options_.keep_values)  // inference: free what no later node reads
       for (ir::ValueId v : n.inputs)
         if (v != ir::kNone && last_use_[v] == pos && !g_.value(v).is_initializer()) values_[v] = Tensor();
   }

@@ -20,6 +20,7 @@ struct ExecutorOptions {
   bool training = false;     // batch statistics in BN, dropout active, activations kept for backward
   bool use_kernels = true;   // false: reference kernels only (the oracle)
   uint64_t seed = 0;         // for stochastic ops
+  bool keep_values = false;  // inference: keep every intermediate value (for value()); training always keeps them
 };
 
 struct Param {
