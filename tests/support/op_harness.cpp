@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/ops/op_table.h"
 
@@ -43,6 +44,21 @@ Tensor random_tensor(const Shape& shape, Rng& rng, float lo, float hi) {
   Tensor t = Tensor::empty(shape);
   rng.fill_uniform(t, lo, hi);
   return t;
+}
+
+void expect_bad_input(const OpCase& c, const std::string& needle) {
+  try {
+    run_reference(c);
+    ADD_FAILURE() << c.op_type << ": expected an error containing '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+void expect_values(const Tensor& t, const std::vector<float>& want, float tol) {
+  ASSERT_EQ(t.numel(), static_cast<int64_t>(want.size()));
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(t.at(i), want[i], tol) << "element " << i;
 }
 
 double max_rel_diff(const Tensor& a, const Tensor& b) {

@@ -50,6 +50,12 @@ struct GradTolerance {
 void expect_gradients_match(const OpCase& c, const std::vector<int>& wrt, GradTolerance tol = {},
                             int n_diff_outputs = 1);
 
+// Expects running c's reference to throw Error(bad_input) whose message contains needle.
+void expect_bad_input(const OpCase& c, const std::string& needle);
+
+// Expects t's elements to equal want within tol (GoogleTest failures name the element).
+void expect_values(const Tensor& t, const std::vector<float>& want, float tol = 1e-5f);
+
 // Max |a - b| / max(1, |b|) over all elements (shapes must match).
 double max_rel_diff(const Tensor& a, const Tensor& b);
 

@@ -13,16 +13,6 @@ namespace leancnn::testing {
 namespace {
 
 // Expects run_reference(c) to throw Error(bad_input) with `needle` in its message.
-void expect_bad_input(const OpCase& c, const std::string& needle) {
-  try {
-    run_reference(c);
-    ADD_FAILURE() << c.op_type << ": expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::bad_input) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 // The reference backward's d_src (input 0) for the given d_dst.
 Tensor input_grad(const OpCase& c, const Tensor& d_dst) {
   ir::Graph g = single_node_graph(c);

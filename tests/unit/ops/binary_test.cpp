@@ -11,16 +11,6 @@
 namespace leancnn::testing {
 namespace {
 
-void expect_bad_input(const OpCase& c, const std::string& needle) {
-  try {
-    run_reference(c);
-    ADD_FAILURE() << c.op_type << ": expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::bad_input) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 // The reference backward's gradients of both inputs for the given d_dst.
 std::vector<Tensor> both_grads(const OpCase& c, const Tensor& d_dst) {
   ir::Graph g = single_node_graph(c);

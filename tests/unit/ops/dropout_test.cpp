@@ -12,16 +12,6 @@
 namespace leancnn::testing {
 namespace {
 
-void expect_bad_input(const OpCase& c, const std::string& needle) {
-  try {
-    run_reference(c);
-    ADD_FAILURE() << c.op_type << ": expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::bad_input) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 OpCase dropout(const Tensor& x, float ratio, int num_outputs, bool training) {
   OpCase c;
   c.op_type = "Dropout";

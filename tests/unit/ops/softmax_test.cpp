@@ -12,16 +12,6 @@
 namespace leancnn::testing {
 namespace {
 
-void expect_bad_input(const OpCase& c, const std::string& needle) {
-  try {
-    run_reference(c);
-    ADD_FAILURE() << c.op_type << ": expected an error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::bad_input) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
-
 void expect_values(const Tensor& t, const std::vector<float>& want, float tol = 1e-6f) {
   ASSERT_EQ(t.numel(), static_cast<int64_t>(want.size()));
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(t.at(i), want[i], tol) << "element " << i;
