@@ -9,5 +9,5 @@ bash scripts/build.sh "$kind"
 dir=build
 [ "$kind" = asan ] && dir=build-asan
 [ "$kind" = debug ] && dir=build-debug
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 ctest --test-dir "$dir" -LE slow --output-on-failure -j2
