@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 
 #include "leancnn/core/log.h"
@@ -77,7 +76,6 @@ void expect_close(const Tensor& a, const Tensor& b, double tol, const std::strin
       worst_at = i;
     }
   }
-  if (std::getenv("TMP_PRINT_ERR")) std::fprintf(stderr, "ERR %s %.3g tol %.3g ratio %.1f\n", what.c_str(), worst, tol, tol / std::max(worst, 1e-12));
   EXPECT_EQ(nans, 0) << what << ": " << nans << " elements are NaN in one result only (unwritten?)";
   EXPECT_LE(worst, tol) << what << ": worst relative difference at element " << worst_at << ": "
                         << (worst_at >= 0 ? a.at(worst_at) : 0.f) << " vs reference "

@@ -4,6 +4,7 @@
 // weights included, since they change during training (the benchmark measures the cost).
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "dnnl_common.h"
 #include "dnnl_kernels.h"
@@ -29,13 +30,14 @@ Layouts layout_override(Layouts def) {
   return def;
 }
 
-// Measured (bench/conv_dnnl_bench BM_ConvForwardLayerKinds, both policies): oneDNN's direct
-// kernels in their own layouts (NHWC / nChw16c on AVX-512, nChw8c on AVX2) beat its NCHW
-// im2col + GEMM path 2-7x on 3x3 and depthwise convs, first layers included, even after the
-// reorders. Two kinds do better on NCHW as it is, with no reorders at all: 1x1 stride-1
-// unpadded convs (a plain GEMM over NCHW), and layers whose weights outweigh their activations
-// (late layers on small images), where reordering the weights on every call costs more than
-// the direct kernel saves.
+// Measured (bench/conv_dnnl_bench BM_ConvForwardLayerKinds, batch 1, 1 thread, CPU time, each
+// policy forced with LEANCNN_DNNL_CONV_LAYOUT): oneDNN's direct kernels in their own layouts
+// (NHWC on AVX-512, nChw8c on AVX2) beat its NCHW im2col + GEMM path even after the reorders:
+// 1.2x on a 3->16 first layer, 3.7x on ResNet-18's 7x7 stem, 2.3x on a 16->16 3x3, 6x on a
+// depthwise 3x3. Two kinds do better on NCHW as it is, with no reorders at all: 1x1 stride-1
+// unpadded convs (a plain GEMM over NCHW; 2.7x on 64->256 at 56x56), and layers whose weights
+// outweigh their activations (late layers on small images; 1.4x on 512->512 3x3 at 7x7), where
+// reordering the weights on every call costs more than the direct kernel saves.
 Layouts choose_layouts(const ConvGeometry& g) {
   if (g.depthwise()) return layout_override(Layouts::blocked);
   const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
@@ -105,8 +107,7 @@ ConvGeometry geometry_of(const ir::Node& node, const std::vector<Tensor>& inputs
 
 bool has_bias(const std::vector<Tensor>& inputs) { return inputs.size() > 2 && inputs[2].defined(); }
 
-std::shared_ptr<const ConvForward> forward_entry(const ConvGeometry& g, bool bias) {
-  const Layouts layouts = choose_layouts(g);
+std::shared_ptr<const ConvForward> forward_entry(const ConvGeometry& g, Layouts layouts, bool bias) {
   return cached<ConvForward>(conv_key("conv_fwd", g, layouts, bias), [&] {
     const ConvDims d = conv_dims(g);
     dnnl::convolution_forward::primitive_desc pd(forward_desc(g, layouts, bias, dnnl::prop_kind::forward_inference),
@@ -137,13 +138,17 @@ std::string check_forward(const ir::ForwardCtx& ctx) {
     const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
     if (ctx.outputs.at(0).shape() != Shape{g.n, g.oc, g.oh, g.ow})
       fail(ErrorKind::internal, "output shape ", shape_str(ctx.outputs[0].shape()), " disagrees with the geometry");
-    forward_entry(g, has_bias(ctx.inputs));
+    forward_entry(g, choose_layouts(g), has_bias(ctx.inputs));
   });
 }
 
+// The whole batch in one primitive call. (Running it in cache-sized chunks would save the
+// reorders' trips through DRAM, but multiplies the OpenMP fork/joins: tried, it measured 2.5x
+// slower at batch 64 on a shared machine, where each join waits for a descheduled thread.)
 void forward(ir::ForwardCtx& ctx) {
   const bool bias = has_bias(ctx.inputs);
-  const auto e = forward_entry(geometry_of(ctx.node, ctx.inputs), bias);
+  const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
+  const auto e = forward_entry(g, choose_layouts(g), bias);
   const Tensor& dst = ctx.outputs[0];
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e->src, ctx.inputs[0], Slot::src)},
                                              {DNNL_ARG_WEIGHTS, enter(e->weights, ctx.inputs[1], Slot::weights)}};
@@ -162,8 +167,7 @@ struct ConvBackwardData {
   Operand diff_dst, weights, diff_src;
 };
 
-std::shared_ptr<const ConvBackwardData> backward_data_entry(const ConvGeometry& g) {
-  const Layouts layouts = choose_layouts(g);
+std::shared_ptr<const ConvBackwardData> backward_data_entry(const ConvGeometry& g, Layouts layouts) {
   return cached<ConvBackwardData>(conv_key("conv_bwd_data", g, layouts, false), [&] {
     const ConvDims d = conv_dims(g);
     dnnl::convolution_forward::primitive_desc hint(forward_desc(g, layouts, false, dnnl::prop_kind::forward_training),
@@ -188,8 +192,8 @@ struct ConvBackwardWeights {
   Md diff_bias;
 };
 
-std::shared_ptr<const ConvBackwardWeights> backward_weights_entry(const ConvGeometry& g, bool bias) {
-  const Layouts layouts = choose_layouts(g);
+std::shared_ptr<const ConvBackwardWeights> backward_weights_entry(const ConvGeometry& g, Layouts layouts,
+                                                                  bool bias) {
   return cached<ConvBackwardWeights>(conv_key("conv_bwd_weights", g, layouts, bias), [&] {
     const ConvDims d = conv_dims(g);
     dnnl::convolution_forward::primitive_desc hint(forward_desc(g, layouts, bias, dnnl::prop_kind::forward_training),
@@ -222,23 +226,23 @@ std::string check_backward(const ir::BackwardCtx& ctx) {
   if (!why.empty()) return why;
   return try_build("convolution backward", [&] {
     const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
-    if (wants(ctx, 0)) backward_data_entry(g);
-    if (wants(ctx, 1) || wants(ctx, 2)) backward_weights_entry(g, wants(ctx, 2));
+    const Layouts layouts = choose_layouts(g);
+    if (wants(ctx, 0)) backward_data_entry(g, layouts);
+    if (wants(ctx, 1) || wants(ctx, 2)) backward_weights_entry(g, layouts, wants(ctx, 2));
   });
 }
 
 void backward(ir::BackwardCtx& ctx) {
   const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
+  const Layouts layouts = choose_layouts(g);
   const Tensor& d_dst = ctx.d_outputs[0];
-  // d_dst in the backward-data layout, kept for backward-weights when it wants the same one.
+  // d_dst in the backward-data layout, reused by backward-weights when it wants the same one.
   std::optional<dnnl::memory> diff_dst_data;
-  Md diff_dst_data_md;
   if (wants(ctx, 0)) {
-    const auto e = backward_data_entry(g);
+    const auto e = backward_data_entry(g, layouts);
     const Tensor& d_src = ctx.d_inputs[0];
     dnnl::memory diff_src = output_buffer(e->diff_src, d_src, Slot::diff_src);
     diff_dst_data = enter(e->diff_dst, d_dst, Slot::diff_dst);
-    diff_dst_data_md = e->diff_dst.prim;
     execute(e->prim, e->pd,
             {{DNNL_ARG_DIFF_DST, *diff_dst_data},
              {DNNL_ARG_WEIGHTS, enter(e->weights, ctx.inputs[1], Slot::weights)},
@@ -247,14 +251,14 @@ void backward(ir::BackwardCtx& ctx) {
   }
   if (wants(ctx, 1) || wants(ctx, 2)) {
     const bool bias = wants(ctx, 2);
-    const auto e = backward_weights_entry(g, bias);
+    const auto e = backward_weights_entry(g, layouts, bias);
     // Without a d_weights to fill (only d_bias wanted), the primitive writes a staging buffer.
     const bool keep_weights = wants(ctx, 1);
     dnnl::memory diff_weights =
         keep_weights ? output_buffer(e->diff_weights, ctx.d_inputs[1], Slot::diff_weights)
                      : dnnl::memory(e->diff_weights.prim, engine(),
                                     staging(Slot::diff_weights, e->diff_weights.prim.get_size()));
-    const dnnl::memory diff_dst = diff_dst_data && diff_dst_data_md == e->diff_dst.prim
+    const dnnl::memory diff_dst = diff_dst_data && diff_dst_data->get_desc() == e->diff_dst.prim
                                       ? *diff_dst_data
                                       : enter(e->diff_dst, d_dst, Slot::diff_dst);
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e->src, ctx.inputs[0], Slot::src)},
