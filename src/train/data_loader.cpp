@@ -9,19 +9,6 @@
 
 namespace leancnn::train {
 
-std::pair<float, float> pixel_stats(const Dataset& d) {
-  const uint8_t* p = d.images.data<uint8_t>();
-  double s = 0, s2 = 0;
-  const int64_t n = d.images.numel();
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = p[i] / 255.0;
-    s += v;
-    s2 += v * v;
-  }
-  const double mean = s / std::max<int64_t>(n, 1);
-  return {static_cast<float>(mean), static_cast<float>(std::sqrt(std::max(0.0, s2 / std::max<int64_t>(n, 1) - mean * mean)))};
-}
-
 namespace {
 Dataset take(const Dataset& d, const std::vector<int64_t>& idx, const std::string& suffix) {
   Dataset out;

@@ -71,7 +71,6 @@ class Graph {
 
   const std::vector<ValueId>& inputs() const { return inputs_; }
   const std::vector<ValueId>& outputs() const { return outputs_; }
-  std::vector<ValueId>& mutable_outputs() { return outputs_; }
   std::vector<ValueId> initializers() const;
   // Live nodes in insertion order.
   std::vector<NodeId> node_ids() const;

@@ -37,9 +37,6 @@ struct Batch {
   Tensor labels;  // s64 [B]
 };
 
-// The mean and standard deviation of the dataset's pixels scaled to [0, 1].
-std::pair<float, float> pixel_stats(const Dataset& d);
-
 // Splits off the last `count` items (after a seeded shuffle) as a validation set.
 std::pair<Dataset, Dataset> split_validation(const Dataset& d, int64_t count, uint64_t seed);
 
