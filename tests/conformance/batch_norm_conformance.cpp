@@ -1,6 +1,7 @@
-// BatchNormalization: the oneDNN kernel against the reference in inference and training
-// (output, updated running statistics, saved {mean, invstd}) and backward (d_src, d_scale,
-// d_bias), including backward across kernels (fast forward + reference backward and vice versa).
+// BatchNormalization: each fast kernel (our batch_norm_f32, first in the list, and oneDNN's)
+// against the reference in inference and training (output, updated running statistics, saved
+// {mean, invstd}) and backward (d_src, d_scale, d_bias), including backward across kernels
+// (any kernel's forward with any kernel's backward: the saved contract is shared).
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
@@ -39,23 +40,37 @@ OpCase bn_case(const BnCfg& p, uint64_t seed, bool training) {
 
 int64_t per_channel(const Shape& x) { return shape_numel(x) / x[1]; }
 
+const char* const kKernels[] = {"batch_norm_f32", "dnnl_batch_norm_f32"};
+
 class BatchNormConformance : public ::testing::TestWithParam<BnCfg> {};
+
+TEST_P(BatchNormConformance, DispatcherPicksOurKernel) {
+  const OpCase c = bn_case(GetParam(), 70, true);
+  const KernelForward fwd = run_forward(c, true);
+  EXPECT_EQ(fwd.kernel, "batch_norm_f32");
+  EXPECT_EQ(run_backward(c, fwd, {Tensor::full(GetParam().x, 1.f)}, {0, 1, 2}, true).kernel, "batch_norm_f32");
+}
 
 TEST_P(BatchNormConformance, InferenceMatchesReference) {
   const OpCase c = bn_case(GetParam(), 71, false);
-  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
-  ASSERT_EQ(fast.kernel, "dnnl_batch_norm_f32");
+  const KernelForward ref = run_forward(c, false);
+  for (const char* kernel : kKernels) {
+  SCOPED_TRACE(kernel);
+  const KernelForward fast = run_forward_with(c, kernel);
   EXPECT_TRUE(fast.saved.empty());
   expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(1), "dst");
   expect_close(fast.inputs[3], c.inputs[3], 0.0, "running_mean untouched");
   expect_close(fast.inputs[4], c.inputs[4], 0.0, "running_var untouched");
+  }
 }
 
 TEST_P(BatchNormConformance, TrainingForwardMatchesReference) {
   const BnCfg& p = GetParam();
   const OpCase c = bn_case(p, 72, true);
-  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
-  ASSERT_EQ(fast.kernel, "dnnl_batch_norm_f32");
+  const KernelForward ref = run_forward(c, false);
+  for (const char* kernel : kKernels) {
+  SCOPED_TRACE(kernel);
+  const KernelForward fast = run_forward_with(c, kernel);
   // Statistics are sums over the N * spatial values of a channel.
   const double tol = fp32_tol(per_channel(p.x));
   expect_close(fast.outputs[0], ref.outputs[0], tol, "dst");
@@ -65,6 +80,7 @@ TEST_P(BatchNormConformance, TrainingForwardMatchesReference) {
   ASSERT_EQ(ref.saved.size(), 2u);
   expect_close(fast.saved[0], ref.saved[0], tol, "saved mean");
   expect_close(fast.saved[1], ref.saved[1], tol, "saved invstd");
+  }
 }
 
 TEST_P(BatchNormConformance, BackwardMatchesReference) {
@@ -74,22 +90,29 @@ TEST_P(BatchNormConformance, BackwardMatchesReference) {
   const Tensor d_dst = random_tensor(p.x, rng);
   const double tol = fp32_tol(per_channel(p.x));
   // Every pairing of forward and backward kernels: the saved contract is shared.
-  const KernelForward fwd_fast = run_forward(c, true), fwd_ref = run_forward(c, false);
+  const KernelForward fwd_ref = run_forward(c, false);
   const KernelBackward ref = run_backward(c, fwd_ref, {d_dst}, {0, 1, 2}, false);
-  for (const KernelForward* fwd : {&fwd_fast, &fwd_ref}) {
-    SCOPED_TRACE(fwd->kernel + " forward");
-    const KernelBackward fast = run_backward(c, *fwd, {d_dst}, {0, 1, 2}, true);
-    ASSERT_EQ(fast.kernel, "dnnl_batch_norm_f32");
-    expect_close(fast.d_inputs[0], ref.d_inputs[0], tol, "d_src");
-    expect_close(fast.d_inputs[1], ref.d_inputs[1], tol, "d_scale");
-    expect_close(fast.d_inputs[2], ref.d_inputs[2], tol, "d_bias");
+  std::vector<KernelForward> forwards{fwd_ref};
+  for (const char* kernel : kKernels) forwards.push_back(run_forward_with(c, kernel));
+  for (const KernelForward& fwd : forwards) {
+    SCOPED_TRACE(fwd.kernel + " forward");
+    for (const char* kernel : kKernels) {
+      SCOPED_TRACE(std::string(kernel) + " backward");
+      const KernelBackward fast = run_backward_with(c, fwd, {d_dst}, {0, 1, 2}, kernel);
+      expect_close(fast.d_inputs[0], ref.d_inputs[0], tol, "d_src");
+      expect_close(fast.d_inputs[1], ref.d_inputs[1], tol, "d_scale");
+      expect_close(fast.d_inputs[2], ref.d_inputs[2], tol, "d_bias");
+    }
+    const KernelBackward ref_after = run_backward(c, fwd, {d_dst}, {0, 1, 2}, false);
+    expect_close(ref_after.d_inputs[0], ref.d_inputs[0], tol, "reference d_src after this forward");
   }
-  const KernelBackward ref_after_fast = run_backward(c, fwd_fast, {d_dst}, {0, 1, 2}, false);
-  expect_close(ref_after_fast.d_inputs[0], ref.d_inputs[0], tol, "reference d_src after the fast forward");
-  for (int i = 0; i < 3; ++i) {
-    const KernelBackward one = run_backward(c, fwd_fast, {d_dst}, {i}, true);
-    ASSERT_EQ(one.kernel, "dnnl_batch_norm_f32");
-    expect_close(one.d_inputs[i], ref.d_inputs[i], tol, "alone: d_input " + std::to_string(i));
+  for (const char* kernel : kKernels) {
+    const KernelForward fwd = run_forward_with(c, kernel);
+    for (int i = 0; i < 3; ++i) {
+      const KernelBackward one = run_backward_with(c, fwd, {d_dst}, {i}, kernel);
+      expect_close(one.d_inputs[i], ref.d_inputs[i], tol,
+                   std::string(kernel) + " alone: d_input " + std::to_string(i));
+    }
   }
 }
 
@@ -103,10 +126,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, BatchNormConformance,
 
 // A backward without a training forward's saved entries declines (and the reference then
 // reports the misuse); training with one value per channel declines to the reference's error.
-TEST(BatchNormDnnl, DeclinesWithoutSavedStatisticsOrWithOneValuePerChannel) {
+TEST(BatchNormKernels, DeclineWithoutSavedStatisticsOrWithOneValuePerChannel) {
   const OpCase c = bn_case({"infer", {2, 3, 2, 2}}, 75, false);
   const KernelForward fwd = run_forward(c, true);
-  ASSERT_EQ(fwd.kernel, "dnnl_batch_norm_f32");
+  ASSERT_EQ(fwd.kernel, "batch_norm_f32");
   bool threw = false;
   std::string log = dispatch_log_of([&] {
     try {
@@ -116,6 +139,7 @@ TEST(BatchNormDnnl, DeclinesWithoutSavedStatisticsOrWithOneValuePerChannel) {
     }
   });
   EXPECT_TRUE(threw);
+  EXPECT_NE(log.find(": batch_norm_f32 declined: no saved {mean, invstd}"), std::string::npos) << log;
   EXPECT_NE(log.find("dnnl_batch_norm_f32 declined: no saved {mean, invstd}"), std::string::npos) << log;
 
   const OpCase one = bn_case({"one_value", {1, 3, 1, 1}}, 76, true);
@@ -128,6 +152,8 @@ TEST(BatchNormDnnl, DeclinesWithoutSavedStatisticsOrWithOneValuePerChannel) {
     }
   });
   EXPECT_TRUE(threw);
+  EXPECT_NE(log.find(": batch_norm_f32 declined: training needs > 1 value per channel"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("dnnl_batch_norm_f32 declined: training needs > 1 value per channel"), std::string::npos)
       << log;
 }

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
+#include <type_traits>
 
 #include "leancnn/core/log.h"
 #include "leancnn/ir/passes.h"
@@ -26,7 +28,28 @@ Tensor nan_like(const Shape& shape, DType dtype) {
 }
 }  // namespace
 
-KernelForward run_forward(const OpCase& c, bool allow_fast) {
+namespace {
+// The kernel named `name` from the op's list; fails (throws) when it is absent or declines.
+template <class Ctx>
+const kernels::Kernel& named_kernel(const ir::OpSchema& schema, const Ctx& ctx, const std::string& name,
+                                    bool backward) {
+  for (const kernels::Kernel& k : kernels::kernel_list(schema)) {
+    if (k.name != name) continue;
+    std::string why;
+    if constexpr (std::is_same_v<Ctx, ir::ForwardCtx>) {
+      if (k.check_forward) why = k.check_forward(ctx);
+    } else {
+      if (!k.backward) why = "no backward";
+      if (why.empty() && k.check_backward) why = k.check_backward(ctx);
+    }
+    if (!why.empty())
+      throw std::runtime_error(name + (backward ? " backward" : " forward") + " declined: " + why);
+    return k;
+  }
+  throw std::runtime_error("no kernel named " + name + " for " + schema.op_type);
+}
+
+KernelForward run_forward_impl(const OpCase& c, bool allow_fast, const std::string& only) {
   const ir::Graph g = single_node_graph(c);
   const ir::Node& n = g.node(0);
   const ir::OpTable& ops = ops::op_table();
@@ -37,27 +60,45 @@ KernelForward run_forward(const OpCase& c, bool allow_fast) {
   Rng rng(c.seed);
   ir::ForwardCtx ctx{n, r.inputs, {}, c.training, &rng, c.training ? &r.saved : nullptr};
   for (int i = 0; i < c.num_outputs; ++i) ctx.outputs.push_back(nan_like(types.at(i).shape, types[i].dtype));
-  const kernels::Kernel& k = kernels::select_forward(schema, ctx, allow_fast);
+  const kernels::Kernel& k =
+      only.empty() ? kernels::select_forward(schema, ctx, allow_fast) : named_kernel(schema, ctx, only, false);
   r.kernel = k.name;
   k.forward(ctx);
   r.outputs = ctx.outputs;
   return r;
 }
 
-KernelBackward run_backward(const OpCase& c, const KernelForward& fwd, const std::vector<Tensor>& d_outputs,
-                            const std::vector<int>& wrt, bool allow_fast) {
+KernelBackward run_backward_impl(const OpCase& c, const KernelForward& fwd, const std::vector<Tensor>& d_outputs,
+                                 const std::vector<int>& wrt, bool allow_fast, const std::string& only) {
   const ir::Graph g = single_node_graph(c);
   const ir::Node& n = g.node(0);
   const ir::OpSchema& schema = ops::op_table().get(n);
   ir::BackwardCtx ctx{n, deep_copies(c.inputs), fwd.outputs, fwd.saved, deep_copies(d_outputs), {}};
   ctx.d_inputs.resize(c.inputs.size());
   for (int i : wrt) ctx.d_inputs.at(i) = nan_like(c.inputs.at(i).shape(), DType::f32);
-  const kernels::Kernel& k = kernels::select_backward(schema, ctx, allow_fast);
+  const kernels::Kernel& k =
+      only.empty() ? kernels::select_backward(schema, ctx, allow_fast) : named_kernel(schema, ctx, only, true);
   KernelBackward r;
   r.kernel = k.name;
   k.backward(ctx);
   r.d_inputs = ctx.d_inputs;
   return r;
+}
+
+}  // namespace
+
+KernelForward run_forward(const OpCase& c, bool allow_fast) { return run_forward_impl(c, allow_fast, ""); }
+
+KernelForward run_forward_with(const OpCase& c, const std::string& kernel) { return run_forward_impl(c, true, kernel); }
+
+KernelBackward run_backward(const OpCase& c, const KernelForward& fwd, const std::vector<Tensor>& d_outputs,
+                            const std::vector<int>& wrt, bool allow_fast) {
+  return run_backward_impl(c, fwd, d_outputs, wrt, allow_fast, "");
+}
+
+KernelBackward run_backward_with(const OpCase& c, const KernelForward& fwd, const std::vector<Tensor>& d_outputs,
+                                 const std::vector<int>& wrt, const std::string& kernel) {
+  return run_backward_impl(c, fwd, d_outputs, wrt, true, kernel);
 }
 
 void expect_close(const Tensor& a, const Tensor& b, double tol, const std::string& what) {

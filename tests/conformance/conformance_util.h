@@ -29,6 +29,12 @@ KernelForward run_forward(const OpCase& c, bool allow_fast);
 KernelBackward run_backward(const OpCase& c, const KernelForward& fwd, const std::vector<Tensor>& d_outputs,
                             const std::vector<int>& wrt, bool allow_fast);
 
+// The same through the kernel named `kernel` (not the dispatcher's first choice): for ops with
+// several fast kernels. Throws when that kernel is absent or declines the call.
+KernelForward run_forward_with(const OpCase& c, const std::string& kernel);
+KernelBackward run_backward_with(const OpCase& c, const KernelForward& fwd, const std::vector<Tensor>& d_outputs,
+                                 const std::vector<int>& wrt, const std::string& kernel);
+
 // Max |a - b| / max(1, |b|), with a GoogleTest failure naming `what` when it exceeds tol, and
 // a failure for any NaN in a (every element must have been written).
 void expect_close(const Tensor& a, const Tensor& b, double tol, const std::string& what);
