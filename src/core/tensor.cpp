@@ -5,18 +5,15 @@
 #include <cstring>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/storage_cache.h"
 
 namespace leancnn {
 
 namespace {
-constexpr size_t kAlign = 64;
 
 std::shared_ptr<uint8_t> allocate(size_t bytes) {
-  size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-  if (rounded == 0) rounded = kAlign;
-  void* p = std::aligned_alloc(kAlign, rounded);
-  if (!p) fail(ErrorKind::runtime, "out of memory allocating ", bytes, " bytes");
-  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  void* p = storage_alloc(bytes);  // large blocks are reused (storage_cache.h)
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [bytes](uint8_t* q) { storage_free(q, bytes); });
 }
 
 std::vector<int64_t> contiguous_strides(const Shape& shape, DType dtype) {
@@ -138,6 +135,23 @@ Tensor Tensor::slice_batch(int64_t begin, int64_t end) const {
   int64_t elems = begin * strides_[0];
   t.offset_bytes_ += dtype_ == DType::b1 ? static_cast<size_t>(elems / 8)
                                          : static_cast<size_t>(elems) * dtype_size(dtype_);
+  return t;
+}
+
+Tensor Tensor::view_at(size_t offset_bytes, const Shape& shape, DType dtype) const {
+  if (!storage_) fail(ErrorKind::internal, "view_at of an undefined tensor");
+  for (int64_t d : shape)
+    if (d < 0) fail(ErrorKind::internal, "negative dimension in shape ", shape_str(shape));
+  Tensor t;
+  t.storage_ = storage_;
+  t.storage_bytes_ = storage_bytes_;
+  t.offset_bytes_ = offset_bytes_ + offset_bytes;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.strides_ = contiguous_strides(shape, dtype);
+  if (t.offset_bytes_ > storage_bytes_ || t.nbytes() > storage_bytes_ - t.offset_bytes_)
+    fail(ErrorKind::internal, "view_at: ", t.nbytes(), " bytes at offset ", t.offset_bytes_, " exceed the storage (",
+         storage_bytes_, " bytes)");
   return t;
 }
 

@@ -1,0 +1,68 @@
+// The tensor storage cache: large freed buffers are reused by same-size requests (no new
+// allocation, no page faults), small ones are not cached, the limit is honoured, and data
+// written into a reused buffer is the new tensor's own.
+#include <gtest/gtest.h>
+
+#include "leancnn/core/storage_cache.h"
+#include "leancnn/core/tensor.h"
+
+namespace leancnn {
+namespace {
+
+class StorageCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_limit_ = storage_cache_limit();
+    set_storage_cache_limit(int64_t{64} << 20);
+    clear_storage_cache();
+  }
+  void TearDown() override { set_storage_cache_limit(saved_limit_); }
+  int64_t saved_limit_ = 0;
+};
+
+TEST_F(StorageCacheTest, ReusesAFreedLargeBlockOfTheSameSize) {
+  const Shape big{4, 64, 32, 32};  // 1 MiB of f32
+  const void* first = nullptr;
+  {
+    Tensor a = Tensor::full(big, 1.f);
+    first = a.data<float>();
+  }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{1} << 20);
+  const StorageCacheStats before = storage_cache_stats();
+  Tensor b = Tensor::zeros(big);
+  EXPECT_EQ(b.data<float>(), first);
+  EXPECT_EQ(storage_cache_stats().hits, before.hits + 1);
+  EXPECT_EQ(storage_cache_stats().cached_bytes, 0);
+  for (int64_t i = 0; i < b.numel(); ++i) ASSERT_EQ(b.data<float>()[i], 0.f) << i;  // zeros() really zeroes
+  // A size that rounds to a different 4 KiB multiple does not take it.
+  Tensor c = Tensor::empty({4, 64, 32, 33});
+  EXPECT_NE(c.data<float>(), b.data<float>());
+}
+
+TEST_F(StorageCacheTest, SmallBlocksAreNotCached) {
+  { Tensor small = Tensor::empty({16, 16}); }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, 0);
+}
+
+TEST_F(StorageCacheTest, HonoursTheLimitAndZeroDisables) {
+  set_storage_cache_limit(int64_t{1} << 20);
+  {
+    Tensor a = Tensor::empty({256, 1024});  // 1 MiB: fits
+    Tensor b = Tensor::empty({256, 1024});  // a second one does not
+  }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{1} << 20);
+  set_storage_cache_limit(0);
+  EXPECT_EQ(storage_cache_stats().cached_bytes, 0);
+  { Tensor a = Tensor::empty({256, 1024}); }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, 0);
+}
+
+TEST_F(StorageCacheTest, BuffersAreSixtyFourByteAligned) {
+  for (int64_t n : {1, 3, 17000, 70000}) {
+    Tensor t = Tensor::empty({n});
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data<float>()) % 64, 0u) << n;
+  }
+}
+
+}  // namespace
+}  // namespace leancnn
