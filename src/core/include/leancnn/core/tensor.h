@@ -53,6 +53,10 @@ class Tensor {
 
   // A view of rows [begin, end) of dim 0, sharing storage (cheap batch slices).
   Tensor slice_batch(int64_t begin, int64_t end) const;
+  // A contiguous view of `shape` and `dtype` starting `offset_bytes` after this tensor's first
+  // byte, sharing its storage (e.g. activations placed in one arena); Error(internal) if the
+  // view does not fit in the storage.
+  Tensor view_at(size_t offset_bytes, const Shape& shape, DType dtype) const;
   // A view with a new shape of equal numel; the tensor must be contiguous.
   Tensor reshape(const Shape& shape) const;
   // Deep, contiguous copy.
