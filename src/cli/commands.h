@@ -41,5 +41,6 @@ Runner register_train(CLI::App& app, CommonOptions& common);
 Runner register_eval(CLI::App& app, CommonOptions& common);
 Runner register_export(CLI::App& app, CommonOptions& common);
 Runner register_accel(CLI::App& app, CommonOptions& common);
+Runner register_bench(CLI::App& app, CommonOptions& common);
 
 }  // namespace leancnn::cli

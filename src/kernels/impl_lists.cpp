@@ -7,7 +7,8 @@
 namespace leancnn::kernels {
 
 std::vector<Kernel> fast_kernels(const std::string& domain, const std::string& op_type) {
-  if (!domain.empty() && domain != "ai.onnx") return {};  // no fast kernels for ai.leancnn ops yet
+  if (domain == "ai.leancnn") return op_type == "FusedConv" ? fused_conv_impl_list() : std::vector<Kernel>{};
+  if (!domain.empty() && domain != "ai.onnx") return {};
   if (op_type == "Conv") return conv_impl_list();
   if (op_type == "Gemm") return gemm_impl_list();
   if (op_type == "BatchNormalization") return batch_norm_impl_list();

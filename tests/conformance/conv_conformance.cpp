@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "conformance_util.h"
+#include "prepared_run.h"
 #include "leancnn/kernels/dnnl_cache.h"
 #include "leancnn/kernels/kernel.h"
 
@@ -50,6 +51,20 @@ TEST_P(ConvConformance, ForwardMatchesReference) {
   EXPECT_TRUE(fast.saved.empty());
   const int64_t k = p.w[1] * p.w[2] * p.w[3];  // taps per output: ic/group * kh * kw
   expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(k), "dst");
+}
+
+// As an inference plan runs it: prepared once (packed weights), then no cache lookups and the
+// same results as unprepared.
+TEST_P(ConvConformance, PreparedForwardMatchesUnprepared) {
+  const ConvCfg& p = GetParam();
+  const OpCase c = conv_case(p, 21);
+  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
+  const PreparedForward prepared = run_forward_prepared(c, "dnnl_conv_f32");
+  ASSERT_TRUE(prepared.prepared);
+  EXPECT_EQ(prepared.cache_lookups, 0);
+  const int64_t k = p.w[1] * p.w[2] * p.w[3];
+  expect_close(prepared.fwd.outputs[0], ref.outputs[0], fp32_tol(k), "prepared dst");
+  expect_close(prepared.fwd.outputs[0], fast.outputs[0], fp32_tol(k), "prepared vs unprepared dst");
 }
 
 TEST_P(ConvConformance, BackwardMatchesReference) {
@@ -111,6 +126,16 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCfg{"resnet_block_64", {2, 64, 14, 14}, {64, 64, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true},
         ConvCfg{"wide_pads", {1, 5, 6, 6}, {6, 5, 1, 1}, {1, 1}, {2, 1, 3, 2}, {1, 1}, 1, true}),
     cfg_name);
+
+// Training runs prepare nothing (their weights change between steps): the kernel runs as usual.
+TEST(ConvDnnl, NothingIsPreparedForTraining) {
+  OpCase c = conv_case({"train", {1, 8, 10, 10}, {8, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true}, 35);
+  PrepareOptions opt;
+  opt.training = true;
+  const PreparedForward r = run_forward_prepared(c, "dnnl_conv_f32", opt);
+  EXPECT_FALSE(r.prepared);
+  expect_close(r.fwd.outputs[0], run_forward(c, false).outputs[0], fp32_tol(72), "dst");
+}
 
 // Repeated calls of one layer reuse the cached primitives: no new entry after the first call.
 TEST(ConvDnnl, RepeatedCallsHitThePrimitiveCache) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
+#include "prepared_run.h"
 
 namespace leancnn::testing {
 namespace {
@@ -37,6 +38,18 @@ TEST_P(GemmConformance, ForwardMatchesReference) {
   ASSERT_EQ(fast.kernel, "dnnl_gemm_f32");
   EXPECT_TRUE(fast.saved.empty());
   expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(p.k), "Y");
+}
+
+// As an inference plan runs it: B packed once, then no cache lookups and the same results.
+TEST_P(GemmConformance, PreparedForwardMatchesUnprepared) {
+  const GemmCfg& p = GetParam();
+  const OpCase c = gemm_case(p, 61);
+  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
+  const PreparedForward prepared = run_forward_prepared(c, "dnnl_gemm_f32");
+  ASSERT_TRUE(prepared.prepared);
+  EXPECT_EQ(prepared.cache_lookups, 0);
+  expect_close(prepared.fwd.outputs[0], ref.outputs[0], fp32_tol(p.k), "prepared Y");
+  expect_close(prepared.fwd.outputs[0], fast.outputs[0], fp32_tol(p.k), "prepared vs unprepared Y");
 }
 
 TEST_P(GemmConformance, BackwardMatchesReference) {
@@ -107,6 +120,16 @@ TEST(GemmDnnl, DeclinedAttributesFallBackToReferenceWithReason) {
     EXPECT_EQ(back.kernel, "reference");
     EXPECT_NE(blog.find(std::string("dnnl_gemm_f32 declined: ") + d.reason), std::string::npos) << blog;
   }
+}
+
+// Training runs prepare nothing (their weights change between steps).
+TEST(GemmDnnl, NothingIsPreparedForTraining) {
+  PrepareOptions opt;
+  opt.training = true;
+  const OpCase c = gemm_case({"train", 4, 9, 6, true, true, {6}}, 67);
+  const PreparedForward r = run_forward_prepared(c, "dnnl_gemm_f32", opt);
+  EXPECT_FALSE(r.prepared);
+  expect_close(r.fwd.outputs[0], run_forward(c, false).outputs[0], fp32_tol(9), "Y");
 }
 
 // beta only matters with C: without C any beta is accepted.

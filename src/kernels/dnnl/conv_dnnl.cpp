@@ -1,12 +1,11 @@
 // Conv (2-D, fp32) through oneDNN: convolution_forward (+bias), convolution_backward_data and
 // convolution_backward_weights (+bias grad). Tensors stay NCHW / OIHW; the primitives use the
 // layouts oneDNN prefers (format_tag::any), with reorders to and from ours on every call —
-// weights included, since they change during training (the benchmark measures the cost).
-#include <cstdlib>
-#include <cstring>
+// weights included, since they change during training (the benchmark measures the cost) —
+// except in a prepared inference plan, which packs the weights once (conv_fwd_dnnl.h).
 #include <optional>
 
-#include "dnnl_common.h"
+#include "conv_fwd_dnnl.h"
 #include "dnnl_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/conv.h"
@@ -15,111 +14,19 @@ namespace leancnn::kernels {
 namespace {
 using namespace dnnl_glue;
 using ops::ConvGeometry;
+using Layouts = ConvLayouts;
 
-// How the primitives see the activations: in oneDNN's preferred (blocked) layouts behind
-// reorders, or directly in NCHW. Weights always use format_tag::any (behind a reorder when
-// oneDNN's choice is not OIHW).
-enum class Layouts { blocked, plain };
+Layouts choose_layouts(const ConvGeometry& g) { return choose_conv_layouts(g, ConvUse::per_call); }
 
-// LEANCNN_DNNL_CONV_LAYOUT=plain|blocked overrides the choice below (for benchmarking).
-Layouts layout_override(Layouts def) {
-  static const char* env = std::getenv("LEANCNN_DNNL_CONV_LAYOUT");
-  if (!env) return def;
-  if (std::strcmp(env, "plain") == 0) return Layouts::plain;
-  if (std::strcmp(env, "blocked") == 0) return Layouts::blocked;
-  return def;
-}
-
-// Measured (bench/conv_dnnl_bench BM_ConvForwardLayerKinds, batch 1, 1 thread, CPU time, each
-// policy forced with LEANCNN_DNNL_CONV_LAYOUT): oneDNN's direct kernels in their own layouts
-// (NHWC on AVX-512, nChw8c on AVX2) beat its NCHW im2col + GEMM path even after the reorders:
-// 1.2x on a 3->16 first layer, 3.7x on ResNet-18's 7x7 stem, 2.3x on a 16->16 3x3, 6x on a
-// depthwise 3x3. Two kinds do better on NCHW as it is, with no reorders at all: 1x1 stride-1
-// unpadded convs (a plain GEMM over NCHW; 2.7x on 64->256 at 56x56), and layers whose weights
-// outweigh their activations (late layers on small images; 1.4x on 512->512 3x3 at 7x7), where
-// reordering the weights on every call costs more than the direct kernel saves.
-Layouts choose_layouts(const ConvGeometry& g) {
-  if (g.depthwise()) return layout_override(Layouts::blocked);
-  const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
-                         g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
-  const int64_t weights = g.oc * (g.ic / g.groups) * g.kh * g.kw;
-  const int64_t activations = g.n * (g.ic * g.ih * g.iw + g.oc * g.oh * g.ow);
-  const bool weights_heavy = weights > activations;
-  return layout_override(pointwise || weights_heavy ? Layouts::plain : Layouts::blocked);
-}
-
-struct ConvDims {
-  Dims src, weights, dst, bias, strides, dilates, pad_l, pad_r;
-  Tag weights_tag;
-};
-
-ConvDims conv_dims(const ConvGeometry& g) {
-  ConvDims d;
-  d.src = {g.n, g.ic, g.ih, g.iw};
-  d.dst = {g.n, g.oc, g.oh, g.ow};
-  d.bias = {g.oc};
-  if (g.groups == 1) {
-    d.weights = {g.oc, g.ic, g.kh, g.kw};
-    d.weights_tag = Tag::oihw;
-  } else {
-    d.weights = {g.groups, g.oc / g.groups, g.ic / g.groups, g.kh, g.kw};
-    d.weights_tag = Tag::goihw;
-  }
-  d.strides = {g.stride_h, g.stride_w};
-  d.dilates = {g.dil_h - 1, g.dil_w - 1};  // oneDNN counts the gaps: ONNX dilation 1 = oneDNN 0
-  d.pad_l = {g.pad_t, g.pad_l};
-  d.pad_r = {g.pad_b, g.pad_r};
-  return d;
-}
-
-Key conv_key(const char* kind, const ConvGeometry& g, Layouts layouts, bool bias) {
-  Key k(kind);
-  k << g.n << g.ic << g.ih << g.iw << g.oc << g.kh << g.kw << g.groups << g.stride_h << g.stride_w << g.dil_h
-    << g.dil_w << g.pad_t << g.pad_l << g.pad_b << g.pad_r << static_cast<int64_t>(layouts) << (bias ? 1 : 0);
-  return k;
-}
-
-Md activation_md(const Dims& dims, Layouts layouts) {
-  return layouts == Layouts::blocked ? any_md(dims) : f32_md(dims, Tag::nchw);
-}
-
-dnnl::convolution_forward::desc forward_desc(const ConvGeometry& g, Layouts layouts, bool bias,
-                                             dnnl::prop_kind prop) {
-  const ConvDims d = conv_dims(g);
-  const Md src = activation_md(d.src, layouts), dst = activation_md(d.dst, layouts), weights = any_md(d.weights);
-  if (bias)
-    return {prop, dnnl::algorithm::convolution_direct, src, weights, f32_md(d.bias, Tag::x), dst,
-            d.strides, d.dilates, d.pad_l, d.pad_r};
-  return {prop, dnnl::algorithm::convolution_direct, src, weights, dst, d.strides, d.dilates, d.pad_l, d.pad_r};
-}
-
-// --- forward ---
-struct ConvForward {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward prim;
-  Operand src, weights, dst;
-  Md bias;
-};
-
+// --- forward (conv_fwd_dnnl.h, shared with FusedConv) ---
 ConvGeometry geometry_of(const ir::Node& node, const std::vector<Tensor>& inputs) {
   return ops::conv_geometry(node, inputs.at(0).shape(), inputs.at(1).shape());
 }
 
 bool has_bias(const std::vector<Tensor>& inputs) { return inputs.size() > 2 && inputs[2].defined(); }
 
-std::shared_ptr<const ConvForward> forward_entry(const ConvGeometry& g, Layouts layouts, bool bias) {
-  return cached<ConvForward>(conv_key("conv_fwd", g, layouts, bias), [&] {
-    const ConvDims d = conv_dims(g);
-    dnnl::convolution_forward::primitive_desc pd(forward_desc(g, layouts, bias, dnnl::prop_kind::forward_inference),
-                                                 user_scratchpad_attr(), engine());
-    log_impl("conv forward", pd);
-    return ConvForward{pd,
-                       dnnl::convolution_forward(pd),
-                       input_operand(f32_md(d.src, Tag::nchw), pd.src_desc()),
-                       input_operand(f32_md(d.weights, d.weights_tag), pd.weights_desc()),
-                       output_operand(f32_md(d.dst, Tag::nchw), pd.dst_desc()),
-                       f32_md(d.bias, Tag::x)};
-  });
+std::shared_ptr<const ConvForward> forward_entry(const ConvGeometry& g, bool bias) {
+  return conv_forward_entry(g, choose_layouts(g), bias, ConvPostOps{});
 }
 
 std::string common_checks(const std::vector<Tensor>& inputs) {
@@ -138,26 +45,37 @@ std::string check_forward(const ir::ForwardCtx& ctx) {
     const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
     if (ctx.outputs.at(0).shape() != Shape{g.n, g.oc, g.oh, g.ow})
       fail(ErrorKind::internal, "output shape ", shape_str(ctx.outputs[0].shape()), " disagrees with the geometry");
-    forward_entry(g, choose_layouts(g), has_bias(ctx.inputs));
+    forward_entry(g, has_bias(ctx.inputs));
   });
+}
+
+// Inference plans only (Kernel::prepare): the primitive for the layouts of packed weights and
+// the weights reordered into its layout once. Training graphs change their weights, so nothing
+// is prepared for a training run.
+std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) {
+  if (ctx.training) return nullptr;
+  const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
+  try {
+    return prepare_conv_forward(g, ConvPostOps{}, ctx.inputs[1], has_bias(ctx.inputs) ? ctx.inputs[2] : Tensor());
+  } catch (const dnnl::error&) {
+    return nullptr;  // no primitive for the packed layouts: runs unprepared, as checked
+  }
 }
 
 // The whole batch in one primitive call. (Running it in cache-sized chunks would save the
 // reorders' trips through DRAM, but multiplies the OpenMP fork/joins: tried, it measured 2.5x
 // slower at batch 64 on a shared machine, where each join waits for a descheduled thread.)
+// The reference saves nothing for backward (it reads inputs), so neither do we.
 void forward(ir::ForwardCtx& ctx) {
+  if (ctx.prepared) {
+    run_prepared_conv(*static_cast<const PreparedConv*>(ctx.prepared), ctx.inputs[0], nullptr, ctx.outputs[0]);
+    return;
+  }
   const bool bias = has_bias(ctx.inputs);
   const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
-  const auto e = forward_entry(g, choose_layouts(g), bias);
-  const Tensor& dst = ctx.outputs[0];
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e->src, ctx.inputs[0], Slot::src)},
-                                             {DNNL_ARG_WEIGHTS, enter(e->weights, ctx.inputs[1], Slot::weights)}};
-  dnnl::memory dst_m = output_buffer(e->dst, dst, Slot::dst);
-  args.emplace(DNNL_ARG_DST, dst_m);
-  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(ctx.inputs[2], e->bias));
-  execute(e->prim, e->pd, std::move(args));
-  leave(e->dst, dst_m, dst);
-  // The reference saves nothing for backward (it reads inputs), so neither do we.
+  const auto e = forward_entry(g, bias);
+  run_conv_forward(*e, enter(e->weights, ctx.inputs[1], Slot::weights), ctx.inputs[0], bias ? &ctx.inputs[2] : nullptr,
+                   nullptr, ctx.outputs[0]);
 }
 
 // --- backward data ---
@@ -170,9 +88,9 @@ struct ConvBackwardData {
 std::shared_ptr<const ConvBackwardData> backward_data_entry(const ConvGeometry& g, Layouts layouts) {
   return cached<ConvBackwardData>(conv_key("conv_bwd_data", g, layouts, false), [&] {
     const ConvDims d = conv_dims(g);
-    dnnl::convolution_forward::primitive_desc hint(forward_desc(g, layouts, false, dnnl::prop_kind::forward_training),
-                                                   engine());
-    const Md diff_src = activation_md(d.src, layouts), diff_dst = activation_md(d.dst, layouts);
+    dnnl::convolution_forward::primitive_desc hint(
+        conv_forward_desc(g, layouts, false, dnnl::prop_kind::forward_training), engine());
+    const Md diff_src = conv_activation_md(d.src, layouts), diff_dst = conv_activation_md(d.dst, layouts);
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, diff_src, any_md(d.weights),
                                                diff_dst, d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, user_scratchpad_attr(), engine(), hint);
@@ -196,9 +114,9 @@ std::shared_ptr<const ConvBackwardWeights> backward_weights_entry(const ConvGeom
                                                                   bool bias) {
   return cached<ConvBackwardWeights>(conv_key("conv_bwd_weights", g, layouts, bias), [&] {
     const ConvDims d = conv_dims(g);
-    dnnl::convolution_forward::primitive_desc hint(forward_desc(g, layouts, bias, dnnl::prop_kind::forward_training),
-                                                   engine());
-    const Md src = activation_md(d.src, layouts), diff_dst = activation_md(d.dst, layouts);
+    dnnl::convolution_forward::primitive_desc hint(
+        conv_forward_desc(g, layouts, bias, dnnl::prop_kind::forward_training), engine());
+    const Md src = conv_activation_md(d.src, layouts), diff_dst = conv_activation_md(d.dst, layouts);
     const Md diff_bias = f32_md(d.bias, Tag::x);
     auto desc = bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src,
                                                                 any_md(d.weights), diff_bias, diff_dst, d.strides,
@@ -276,6 +194,7 @@ Kernel dnnl_conv_f32() {
   k.name = "dnnl_conv_f32";
   k.check_forward = check_forward;
   k.forward = forward;
+  k.prepare = prepare;
   k.check_backward = check_backward;
   k.backward = backward;
   return k;

@@ -93,6 +93,18 @@ void execute(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
   stream().wait();
 }
 
+dnnl::memory pack(const Tensor& t, const Md& from, const Md& to) {
+  dnnl::memory packed(to, engine());
+  const dnnl::memory user = wrap(t, from);
+  if (from == to) {
+    std::memcpy(packed.get_data_handle(), t.raw(), t.nbytes());
+  } else {
+    const dnnl::reorder::primitive_desc pd(engine(), from, engine(), to, user_scratchpad_attr());
+    execute(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, packed}});
+  }
+  return packed;
+}
+
 namespace {
 void run_reorder(const Operand& op, const dnnl::memory& from, const dnnl::memory& to) {
   execute(*op.reorder, *op.reorder_pd, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});

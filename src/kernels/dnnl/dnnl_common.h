@@ -64,6 +64,11 @@ dnnl::memory enter(const Operand& op, const Tensor& t, Slot slot);
 dnnl::memory output_buffer(const Operand& op, const Tensor& t, Slot slot);
 void leave(const Operand& op, const dnnl::memory& m, const Tensor& t);
 
+// New memory (oneDNN-allocated, owned by the returned object) in layout `to` holding t's values
+// read through `from` (a reorder, or a copy when the two are equal): weights packed once for a
+// prepared inference kernel (Kernel::prepare).
+dnnl::memory pack(const Tensor& t, const Md& from, const Md& to);
+
 // Runs a primitive on this thread's stream with its scratchpad, and waits.
 void execute(const dnnl::primitive& p, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, dnnl::memory> args);

@@ -7,6 +7,7 @@
 namespace leancnn::kernels {
 
 Kernel dnnl_conv_f32();                 // conv_dnnl.cpp
+Kernel dnnl_fused_conv_f32();           // fused_conv_dnnl.cpp (ai.leancnn FusedConv)
 Kernel dnnl_gemm_f32();                 // gemm_dnnl.cpp
 Kernel dnnl_batch_norm_f32();           // batch_norm_dnnl.cpp
 Kernel dnnl_max_pool_f32();             // pool_dnnl.cpp

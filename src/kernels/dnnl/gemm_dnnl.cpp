@@ -1,7 +1,8 @@
 // Gemm (fp32) through oneDNN matmul: Y = A * B' + C for transA = 0, alpha = 1 and beta = 1 (or
 // C absent), with transB either way and C absent or broadcast from [N], [1, N] (matmul's bias),
 // [M, N], [M, 1] or a single value (a binary-add post-op). Backward: dA and dB are matmuls over transposed views (strides, no copies);
-// dC is a reduction_sum of dY over C's broadcast dims (a copy when C is [M, N]).
+// dC is a reduction_sum of dY over C's broadcast dims (a copy when C is [M, N]). Prepared
+// (inference plans): B packed once into the layout the matmul prefers.
 #include <cstring>
 
 #include "dnnl_common.h"
@@ -51,19 +52,23 @@ Md view_md(int64_t rows, int64_t cols, bool transposed) {
 struct Matmul {
   dnnl::matmul::primitive_desc pd;
   dnnl::matmul prim;
-  Md src, weights, dst, c;
+  Md src, weights, dst, c;  // weights: the primitive's layout (the user view unless packed)
+  Md user_weights;          // the (possibly transposed) view of the weights tensor
   bool c_as_post_op = false;
 };
 
 // dst[rows, cols] = src[rows, inner] * weights[inner, cols] (+ C), over (possibly transposed)
 // views. C of shape [1, cols] is matmul's bias; any other broadcast of C is added by a binary
 // post-op, because oneDNN 2.6 only has its slow reference matmul for those biases.
+// packed_weights: the weights in the layout the primitive prefers (format_tag::any), for a
+// prepared inference kernel that reorders them once; else the weights tensor as it is.
 std::shared_ptr<const Matmul> matmul_entry(const char* kind, int64_t rows, int64_t inner, int64_t cols, bool src_t,
-                                           bool weights_t, const Dims& c) {
+                                           bool weights_t, const Dims& c, bool packed_weights = false) {
   Key key(kind);
-  key << rows << inner << cols << (src_t ? 1 : 0) << (weights_t ? 1 : 0) << c;
+  key << rows << inner << cols << (src_t ? 1 : 0) << (weights_t ? 1 : 0) << c << (packed_weights ? 1 : 0);
   return cached<Matmul>(key, [&] {
-    const Md src = view_md(rows, inner, src_t), weights = view_md(inner, cols, weights_t);
+    const Md src = view_md(rows, inner, src_t), user_weights = view_md(inner, cols, weights_t);
+    const Md weights = packed_weights ? any_md({inner, cols}) : user_weights;
     const Md dst = view_md(rows, cols, false);
     const Md c_md = c.empty() ? Md() : f32_md(c, Tag::ab);
     const bool post_op = !c.empty() && c != Dims{1, cols};
@@ -77,21 +82,27 @@ std::shared_ptr<const Matmul> matmul_entry(const char* kind, int64_t rows, int64
                                                    : dnnl::matmul::desc(src, weights, c_md, dst);
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     log_impl(kind, pd);
-    return Matmul{pd, dnnl::matmul(pd), src, weights, dst, c_md, post_op};
+    return Matmul{pd, dnnl::matmul(pd), src, pd.weights_desc(), dst, c_md, user_weights, post_op};
   });
 }
 
-void run_matmul(const Matmul& mm, const Tensor& src, const Tensor& weights, const Tensor& dst, const Tensor* c) {
+void run_matmul(const Matmul& mm, const Tensor& src, const dnnl::memory& weights, const Tensor& dst,
+                const Tensor* c) {
   std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, wrap(src, mm.src)}, {DNNL_ARG_WEIGHTS, wrap(weights, mm.weights)}, {DNNL_ARG_DST, wrap(dst, mm.dst)}};
+      {DNNL_ARG_SRC, wrap(src, mm.src)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, wrap(dst, mm.dst)}};
   if (c) args.emplace(mm.c_as_post_op ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS, wrap(*c, mm.c));
   execute(mm.prim, mm.pd, std::move(args));
 }
 
+void run_matmul(const Matmul& mm, const Tensor& src, const Tensor& weights, const Tensor& dst, const Tensor* c) {
+  run_matmul(mm, src, wrap(weights, mm.weights), dst, c);
+}
+
 // Forward: Y[M, N] = A[M, K] * B'[K, N] (+ C); B is stored [N, K] when transB.
-std::shared_ptr<const Matmul> forward_entry(const GemmGeometry& g, const std::vector<Tensor>& inputs) {
+std::shared_ptr<const Matmul> forward_entry(const GemmGeometry& g, const std::vector<Tensor>& inputs,
+                                            bool packed_weights = false) {
   const Dims bias = has_c(inputs) ? bias_view(g, inputs[2].shape()).dims : Dims{};
-  return matmul_entry("gemm_fwd", g.m, g.k, g.n, false, g.trans_b, bias);
+  return matmul_entry("gemm_fwd", g.m, g.k, g.n, false, g.trans_b, bias, packed_weights);
 }
 
 std::string common_checks(const std::vector<Tensor>& inputs) {
@@ -111,7 +122,40 @@ std::string check_forward(const ir::ForwardCtx& ctx) {
   });
 }
 
+// What prepare() returns: the primitive for packed weights, B packed into its layout and a copy
+// of C, for one shape of A.
+struct PreparedGemm {
+  Shape a_shape;
+  std::shared_ptr<const Matmul> mm;
+  dnnl::memory weights;
+  Tensor c;  // undefined when there is none
+};
+
+// Inference plans only (Kernel::prepare): B (and C) are the plan's constants. Training graphs
+// change their weights, so nothing is prepared for a training run.
+std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) {
+  if (ctx.training) return nullptr;
+  const GemmGeometry g = geometry_of(ctx.node, ctx.inputs);
+  auto p = std::make_shared<PreparedGemm>();
+  p->a_shape = ctx.inputs[0].shape();
+  try {
+    p->mm = forward_entry(g, ctx.inputs, true);
+  } catch (const dnnl::error&) {
+    return nullptr;  // no primitive for packed weights: runs unprepared, as checked
+  }
+  p->weights = pack(ctx.inputs[1], p->mm->user_weights, p->mm->weights);
+  if (has_c(ctx.inputs)) p->c = ctx.inputs[2].clone();
+  return p;
+}
+
 void forward(ir::ForwardCtx& ctx) {
+  if (ctx.prepared) {
+    const auto& p = *static_cast<const PreparedGemm*>(ctx.prepared);
+    LEANCNN_CHECK(ctx.inputs[0].shape() == p.a_shape, "prepared Gemm for A ", shape_str(p.a_shape), " run on ",
+                  shape_str(ctx.inputs[0].shape()));
+    run_matmul(*p.mm, ctx.inputs[0], p.weights, ctx.outputs[0], p.c.defined() ? &p.c : nullptr);
+    return;
+  }
   const GemmGeometry g = geometry_of(ctx.node, ctx.inputs);
   const auto mm = forward_entry(g, ctx.inputs);
   run_matmul(*mm, ctx.inputs[0], ctx.inputs[1], ctx.outputs[0], has_c(ctx.inputs) ? &ctx.inputs[2] : nullptr);
@@ -197,6 +241,7 @@ Kernel dnnl_gemm_f32() {
   k.name = "dnnl_gemm_f32";
   k.check_forward = check_forward;
   k.forward = forward;
+  k.prepare = prepare;
   k.check_backward = check_backward;
   k.backward = backward;
   return k;

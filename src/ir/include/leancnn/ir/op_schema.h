@@ -27,6 +27,7 @@ struct ForwardCtx {
   bool training = false;
   Rng* rng = nullptr;                    // for stochastic ops (Dropout); non-null when training
   std::vector<Tensor>* saved = nullptr;  // when non-null, keep here what backward needs
+  const void* prepared = nullptr;        // a plan's Kernel::prepare result for this node (kernels only)
 };
 
 // Inputs to a backward run of one node. d_outputs[i] is always defined (zeros when no

@@ -2,6 +2,7 @@
 // list of kernels (most specialised first, the op's reference last); the first kernel that
 // accepts a call runs it. With LEANCNN_VERBOSE=dispatch every refusal is logged with its reason.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,12 @@ struct Kernel {
   ir::ForwardFn forward = nullptr;
   std::string (*check_backward)(const ir::BackwardCtx&) = nullptr;
   ir::BackwardFn backward = nullptr;  // null: this kernel has no backward
+  // Optional, for inference plans: state built once for this node, its constant inputs
+  // (initializers: weights, bias) and these input shapes — packed weights, a primitive. The
+  // plan passes it back in ForwardCtx::prepared on every run of that node; the kernel must
+  // give the same results with or without it (the executor never prepares). ctx.outputs are
+  // allocated with their shapes but hold no data yet. Null: nothing to prepare.
+  std::shared_ptr<const void> (*prepare)(const ir::ForwardCtx&) = nullptr;
 };
 
 // The ordered kernel list of an op (the reference alone when the op has no fast kernels).

@@ -6,6 +6,8 @@ namespace leancnn::ops {
 
 // conv.cpp
 ir::OpSchema conv_schema();
+// fused_conv.cpp (domain ai.leancnn)
+ir::OpSchema fused_conv_schema();
 // gemm.cpp
 ir::OpSchema gemm_schema();
 // batch_norm.cpp

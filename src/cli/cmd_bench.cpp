@@ -1,0 +1,234 @@
+// `leancnn bench`: inference latency, throughput and activation memory of a compiled plan
+// (runtime::Plan), with an optional per-step profile (time, share, GFLOP/s, % of machine peak).
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
+#include "leancnn/core/rng.h"
+#include "leancnn/ir/summary.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/runtime/plan.h"
+
+namespace leancnn::cli {
+
+namespace {
+// fp32 peak of one thread of the development machine (Intel Xeon, Cascade Lake, AVX-512 with two
+// FMA units), measured with a register-resident FMA loop: 146 GFLOP/s. DESIGN.md §5 quotes ≈ 100
+// for its Zen 3 machine; the profile's "% peak" column divides by this figure times the threads.
+constexpr double kPeakGflopsPerThread = 146.0;
+
+struct BenchOptions {
+  std::string model_file;
+  ModelOptions model;
+  int64_t batch = 1;
+  int64_t iters = 50;
+  int64_t warmup = 5;
+  bool no_fuse = false;
+  bool no_fold = false;
+  bool reference = false;
+  bool profile = false;
+};
+
+// Linear interpolation between closest ranks (numpy's default), on a copy.
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// "12.3 M" style with a unit suffix.
+std::string human(double v, const char* unit) {
+  const char* prefix[] = {"", "k", "M", "G", "T"};
+  int p = 0;
+  while (v >= 1000 && p < 4) v /= 1000, ++p;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefix[p], unit);
+  return buf;
+}
+
+struct StepRow {
+  runtime::PlanStep step;
+  double ms = 0;  // median over the timed iterations
+};
+
+// A progress line on stderr, only on a terminal and only once a run has lasted a second.
+class Progress {
+ public:
+  explicit Progress(int64_t total) : total_(total), on_(isatty(STDERR_FILENO) != 0) {}
+  void update(int64_t done) {
+    if (!on_ || ms_since(start_) < 1000 || ms_since(last_) < 250) return;
+    last_ = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "\rbench: %lld/%lld iterations", static_cast<long long>(done), static_cast<long long>(total_));
+    shown_ = true;
+  }
+  ~Progress() {
+    if (shown_) std::fprintf(stderr, "\r%40s\r", "");
+  }
+
+ private:
+  int64_t total_;
+  bool on_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+int run_bench(const BenchOptions& o, const CommonOptions& common) {
+  const ir::OpTable& ops = ops::op_table();
+  const ir::Graph g = load_model(o.model_file, o.model, common.seed);
+  if (g.inputs().size() != 1)
+    fail(ErrorKind::bad_input, "bench: the model must have one input, it has ", g.inputs().size());
+  const ir::Summary summary = ir::summarize(g, ops);
+
+  runtime::PlanOptions popts;
+  popts.fuse = !o.no_fuse;
+  popts.fold_batch_norm = !o.no_fold;
+  popts.use_kernels = !o.reference;
+  runtime::Plan plan = runtime::Plan::compile(g, popts);
+
+  Shape shape = g.value(g.inputs()[0]).shape;
+  if (shape.empty()) fail(ErrorKind::bad_input, "bench: the model's input is a scalar; expected N x C x H x W");
+  shape[0] = o.batch;
+  Tensor input = Tensor::empty(shape);
+  Rng(common.seed).fill_uniform(input, -1.f, 1.f);
+  const std::vector<Tensor> inputs = {input};
+
+  Progress progress(o.warmup + o.iters);
+  for (int64_t i = 0; i < o.warmup; ++i) {
+    plan.run(inputs);
+    progress.update(i + 1);
+  }
+  plan.set_profiling(o.profile);
+  std::vector<double> latency;
+  std::vector<std::vector<double>> step_ms;  // per iteration, per step
+  for (int64_t i = 0; i < o.iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    plan.run(inputs);
+    latency.push_back(ms_since(t0));
+    if (o.profile) step_ms.push_back(plan.step_ms());
+    progress.update(o.warmup + i + 1);
+  }
+
+  const int threads = num_threads();
+  const double median = quantile(latency, 0.5), p90 = quantile(latency, 0.9);
+  const double images_per_s = static_cast<double>(o.batch) / (median / 1e3);
+  const double gflops = 2.0 * static_cast<double>(summary.macs) * static_cast<double>(o.batch) / (median * 1e6);
+  const double peak_gflops = kPeakGflopsPerThread * threads;
+  const runtime::PlanMemory mem = plan.memory();
+
+  std::vector<StepRow> rows;
+  double steps_total_ms = 0;
+  if (o.profile) {
+    const std::vector<runtime::PlanStep>& steps = plan.steps();
+    for (size_t s = 0; s < steps.size(); ++s) {
+      std::vector<double> times;
+      for (const auto& it : step_ms)
+        if (s < it.size()) times.push_back(it[s]);
+      rows.push_back({steps[s], times.empty() ? 0.0 : quantile(times, 0.5)});
+      steps_total_ms += rows.back().ms;
+    }
+  }
+  auto step_gflops = [](const StepRow& r) { return r.ms > 0 ? 2.0 * static_cast<double>(r.step.macs) / (r.ms * 1e6) : 0.0; };
+
+  if (common.json) {
+    nlohmann::json j = {{"model", g.name},
+                        {"input", shape},
+                        {"batch", o.batch},
+                        {"threads", threads},
+                        {"iters", o.iters},
+                        {"warmup", o.warmup},
+                        {"fuse", popts.fuse},
+                        {"fold_batch_norm", popts.fold_batch_norm},
+                        {"kernels", popts.use_kernels},
+                        {"latency_ms", median},
+                        {"p90_ms", p90},
+                        {"min_ms", quantile(latency, 0.0)},
+                        {"images_per_s", images_per_s},
+                        {"gflops_per_s", gflops},
+                        {"peak_bytes", mem.peak_bytes},
+                        {"total_bytes", mem.total_bytes},
+                        {"macs", summary.macs},
+                        {"params", summary.params}};
+    if (o.profile) {
+      nlohmann::json prof = nlohmann::json::array();
+      for (const StepRow& r : rows)
+        prof.push_back({{"name", r.step.name},
+                        {"op", r.step.op_type},
+                        {"kernel", r.step.kernel},
+                        {"output_shape", r.step.output_shape},
+                        {"macs", r.step.macs},
+                        {"time_ms", r.ms},
+                        {"share", steps_total_ms > 0 ? r.ms / steps_total_ms : 0.0},
+                        {"gflops_per_s", step_gflops(r)},
+                        {"peak_fraction", step_gflops(r) / peak_gflops}});
+      j["profile"] = prof;
+      j["peak_gflops_per_s"] = peak_gflops;
+    }
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+
+  std::printf("%s: input %s, batch %lld, %d thread%s, %s%s%s\n", g.name.c_str(), shape_str(shape).c_str(),
+              static_cast<long long>(o.batch), threads, threads == 1 ? "" : "s",
+              popts.use_kernels ? "fast kernels" : "reference kernels", popts.fuse ? ", fused" : "",
+              popts.fold_batch_norm ? ", BN folded" : "");
+  std::printf("params %s, MACs %s per image\n", human(static_cast<double>(summary.params), "").c_str(),
+              human(static_cast<double>(summary.macs), "").c_str());
+  std::printf("latency: median %.3f ms, p90 %.3f ms (%lld iterations after %lld warm-up)\n", median, p90,
+              static_cast<long long>(o.iters), static_cast<long long>(o.warmup));
+  std::printf("throughput: %.1f images/s, %.1f GFLOP/s (%.0f %% of %.0f peak)\n", images_per_s, gflops,
+              100.0 * gflops / peak_gflops, peak_gflops);
+  std::printf("activation memory: peak %s (the arena), %s without reuse, %lld values\n",
+              human(static_cast<double>(mem.peak_bytes), "B").c_str(),
+              human(static_cast<double>(mem.total_bytes), "B").c_str(), static_cast<long long>(mem.values));
+  if (!o.profile) return 0;
+  std::printf("\n%-36s %-18s %-28s %10s %6s %9s %6s\n", "step", "op", "kernel", "median ms", "share", "GFLOP/s",
+              "%peak");
+  for (const StepRow& r : rows) {
+    std::string name = r.step.name.size() > 36 ? "..." + r.step.name.substr(r.step.name.size() - 33) : r.step.name;
+    std::printf("%-36s %-18s %-28s %10.4f %5.1f%% %9.1f %5.1f%%\n", name.c_str(), r.step.op_type.c_str(),
+                r.step.kernel.c_str(), r.ms, steps_total_ms > 0 ? 100.0 * r.ms / steps_total_ms : 0.0, step_gflops(r),
+                100.0 * step_gflops(r) / peak_gflops);
+  }
+  std::printf("steps total %.3f ms of %.3f ms median latency; peak = %.0f GFLOP/s per thread x %d\n", steps_total_ms,
+              median, kPeakGflopsPerThread, threads);
+  return 0;
+}
+}  // namespace
+
+Runner register_bench(CLI::App& app, CommonOptions& common) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Time inference of a model: latency, throughput, activation memory, profile");
+  cmd->add_option("model_file", o->model_file, "ONNX model (default: the zoo model of --model)");
+  add_model_options(*cmd, o->model);
+  add_common_options(*cmd, common);
+  cmd->add_option("--batch", o->batch, "Images per run")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--iters", o->iters, "Timed runs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", o->warmup, "Untimed runs first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-fuse", o->no_fuse, "Do not fuse bias, residual Add and activations into convolutions");
+  cmd->add_flag("--no-fold", o->no_fold, "Do not fold BatchNormalization into the preceding Conv/Gemm");
+  cmd->add_flag("--reference", o->reference, "Run every node with its reference kernel (the oracle)");
+  cmd->add_flag("--profile", o->profile, "Per-step table: median time, share, GFLOP/s, % of machine peak");
+  cmd->footer(
+      "The input is random (from --seed). JSON keys: latency_ms (median), p90_ms, min_ms, images_per_s "
+      "(batch / median), gflops_per_s, peak_bytes (activation arena), total_bytes (all activations, no reuse), "
+      "macs and params (per image), and with --profile a \"profile\" list (time_ms, share, gflops_per_s, "
+      "peak_fraction).\n"
+      "Examples:\n  leancnn bench --model resnet18 --input 3x224x224 --classes 1000 --threads 2\n"
+      "  leancnn bench model.onnx --batch 16 --profile --json");
+  return [o, &common] { return run_bench(*o, common); };
+}
+
+}  // namespace leancnn::cli

@@ -1,0 +1,267 @@
+// Plan: every zoo model against the reference executor on the original graph (batch 1 and 3,
+// one plan), repeatability, memory reuse, the rewrites it runs and the kernels it names.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "leancnn/core/error.h"
+#include "leancnn/ir/builder.h"
+#include "leancnn/models/zoo.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/runtime/executor.h"
+#include "leancnn/runtime/plan.h"
+#include "op_harness.h"
+
+namespace leancnn::runtime {
+namespace {
+
+const ir::OpTable& ops() { return leancnn::ops::op_table(); }
+
+int count_ops(const ir::Graph& g, const std::string& op_type) {
+  int n = 0;
+  for (ir::NodeId id : g.node_ids()) n += g.node(id).op_type == op_type;
+  return n;
+}
+
+// Small inputs that keep each model's reference run short: ImageNet-style models at 3x64x64
+// (their 32x downsampling still leaves 2x2), LeNet at 1x28x28, the CIFAR models at 3x32x32.
+Shape input_for(const std::string& name) {
+  static const std::set<std::string> imagenet = {"resnet18",           "mobilenet_v1",       "mobilenet_v1_0_5",
+                                                 "mobilenet_v2",       "mobilenet_v2_0_5",   "shufflenet_v2_x0_5",
+                                                 "shufflenet_v2_x1_0", "squeezenet1_1"};
+  if (imagenet.count(name)) return {3, 64, 64};
+  if (name == "lenet5") return {1, 28, 28};
+  return {3, 32, 32};
+}
+
+// A zoo model with random BN statistics and affine parameters (the zoo initialises them to
+// the identity, which would make folding trivially exact).
+ir::Graph zoo_model(const std::string& name) {
+  ir::Graph g = models::build_model(name, {input_for(name), 10, 1}, ops());
+  Rng rng(11);
+  for (ir::NodeId id : g.node_ids()) {
+    const ir::Node& n = g.node(id);
+    if (n.op_type != "BatchNormalization") continue;
+    rng.fill_uniform(g.value(n.inputs[1]).data, 0.5f, 1.5f);
+    rng.fill_uniform(g.value(n.inputs[2]).data, -0.3f, 0.3f);
+    rng.fill_uniform(g.value(n.inputs[3]).data, -0.3f, 0.3f);
+    rng.fill_uniform(g.value(n.inputs[4]).data, 0.5f, 2.f);
+  }
+  return g;
+}
+
+Tensor pixels(int64_t batch, const Shape& chw, uint64_t seed) {
+  Rng rng(seed);
+  return testing::random_tensor({batch, chw[0], chw[1], chw[2]}, rng, 0.f, 1.f);
+}
+
+Tensor reference_logits(ir::Graph g, const Tensor& x) {
+  Executor exec(g, ops(), {.training = false, .use_kernels = false});
+  return exec.forward({{"input", x}}).at(0);
+}
+
+bool have_fused_conv() { return ops().find(ir::kLeancnnDomain, "FusedConv") != nullptr; }
+
+class PlanZoo : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PlanZoo, MatchesTheReferenceExecutorAtTwoBatchSizes) {
+  const std::string name = GetParam();
+  const Shape chw = input_for(name);
+  const ir::Graph g = zoo_model(name);
+  Plan plan = Plan::compile(g);
+  EXPECT_TRUE(plan.steps().empty());
+  EXPECT_EQ(count_ops(plan.graph(), "BatchNormalization"), 0);
+  EXPECT_EQ(count_ops(plan.graph(), "Dropout"), 0);
+
+  std::vector<Tensor> first;
+  double worst = 0;
+  for (int64_t batch : {1, 3}) {
+    SCOPED_TRACE(::testing::Message() << name << " batch " << batch);
+    const Tensor x = pixels(batch, chw, 100 + batch);
+    const Tensor want = reference_logits(g, x);
+    const std::vector<Tensor> got = plan.run({x});
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(got[0].shape(), (Shape{batch, 10}));
+    const double rel = testing::max_rel_diff(got[0], want);
+    EXPECT_LE(rel, 1e-4);
+    worst = std::max(worst, rel);
+
+    ASSERT_EQ(plan.steps().size(), plan.graph().node_ids().size());
+    for (const PlanStep& s : plan.steps()) EXPECT_FALSE(s.kernel.empty()) << s.name;
+    EXPECT_EQ(plan.steps().back().output_shape, (Shape{batch, 10}));
+    EXPECT_GT(plan.memory().peak_bytes, 0);
+    EXPECT_LE(plan.memory().peak_bytes, plan.memory().total_bytes);
+    if (batch == 1) first = got;
+  }
+  // The batch-1 plan is cached: running it again gives the same logits, bit for bit.
+  const std::vector<Tensor> again = plan.run({pixels(1, chw, 101)});
+  EXPECT_EQ(testing::max_rel_diff(again[0], first[0]), 0.0);
+  EXPECT_EQ(plan.steps().back().output_shape, (Shape{1, 10}));
+  std::printf("[ plan     ] %-20s input %-9s max rel diff vs reference %.2e\n", name.c_str(), shape_str(chw).c_str(),
+              worst);
+}
+
+std::vector<std::string> zoo_names() {
+  std::vector<std::string> names;
+  for (const models::ZooEntry& e : models::zoo()) names.push_back(e.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, PlanZoo, ::testing::ValuesIn(zoo_names()),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+TEST(Plan, ResNet20ReusesMemoryFusesAndNamesKernels) {
+  const ir::Graph g = zoo_model("resnet20");
+  Plan plan = Plan::compile(g);
+  const Tensor x = pixels(2, {3, 32, 32}, 7);
+  const std::vector<Tensor> reused = plan.run({x});
+  const PlanMemory mem = plan.memory();
+  EXPECT_LT(mem.peak_bytes, mem.total_bytes);
+  EXPECT_GT(mem.values, 0);
+  // Every activation of a 2x16x32x32 ResNet-20 stage is 128 KiB; reuse should keep a handful.
+  EXPECT_LT(mem.peak_bytes * 4, mem.total_bytes);
+
+  Plan separate = Plan::compile(g, {.reuse_memory = false});
+  const std::vector<Tensor> apart = separate.run({x});
+  EXPECT_EQ(separate.memory().peak_bytes, separate.memory().total_bytes);
+  EXPECT_EQ(separate.memory().total_bytes, mem.total_bytes);
+  EXPECT_EQ(testing::max_rel_diff(reused[0], apart[0]), 0.0);
+
+  int fused = 0;
+  for (const PlanStep& s : plan.steps()) {
+    EXPECT_FALSE(s.kernel.empty());
+    EXPECT_NE(s.op_type, "BatchNormalization");
+    fused += s.op_type == "FusedConv";
+  }
+  if (have_fused_conv()) {
+    // Every conv has BN + Relu or BN + Add (+ Relu) after it. Where a downsampling shortcut's
+    // conv and the main path's conv meet in one Add, one of them takes the Add and the other
+    // stays a plain Conv feeding it as Z.
+    const ir::Graph& pg = plan.graph();
+    EXPECT_EQ(count_ops(pg, "Add"), 0);
+    EXPECT_EQ(count_ops(pg, "Relu"), 0);
+    EXPECT_EQ(fused + count_ops(pg, "Conv"), count_ops(g, "Conv"));
+    EXPECT_GE(fused, 19);
+    for (ir::NodeId id : pg.node_ids()) {
+      if (pg.node(id).op_type != "Conv") continue;
+      const std::vector<ir::NodeId> readers = pg.consumers(pg.node(id).outputs[0]);
+      ASSERT_EQ(readers.size(), 1u);
+      EXPECT_EQ(pg.node(readers[0]).op_type, "FusedConv");
+      EXPECT_EQ(pg.node(readers[0]).inputs.at(3), pg.node(id).outputs[0]);
+    }
+  }
+  // The oracle plan: reference kernels only, named as such.
+  Plan oracle = Plan::compile(g, {.use_kernels = false});
+  const std::vector<Tensor> ref = oracle.run({x});
+  for (const PlanStep& s : oracle.steps()) EXPECT_EQ(s.kernel, "reference") << s.name;
+  EXPECT_LE(testing::max_rel_diff(ref[0], reference_logits(g, x)), 1e-5);
+  EXPECT_LE(testing::max_rel_diff(reused[0], ref[0]), 1e-4);
+}
+
+TEST(Plan, ProfilingTimesEveryStep) {
+  const ir::Graph g = zoo_model("lenet5");
+  Plan plan = Plan::compile(g);
+  EXPECT_TRUE(plan.step_ms().empty());
+  plan.set_profiling(true);
+  plan.run({pixels(1, {1, 28, 28}, 1)});
+  ASSERT_EQ(plan.step_ms().size(), plan.steps().size());
+  double total = 0;
+  for (double ms : plan.step_ms()) {
+    EXPECT_GE(ms, 0.0);
+    total += ms;
+  }
+  EXPECT_GT(total, 0.0);
+  int64_t macs = 0;
+  for (const PlanStep& s : plan.steps()) macs += s.macs;
+  EXPECT_GT(macs, 0);
+}
+
+TEST(Plan, KeepsTheSourceGraphAndChecksInputs) {
+  ir::Graph g = zoo_model("lenet5");
+  const size_t nodes = g.node_ids().size();
+  Plan plan = Plan::compile(g);
+  EXPECT_EQ(g.node_ids().size(), nodes);
+  auto expect_bad = [&](const std::vector<Tensor>& in, const std::string& needle) {
+    try {
+      plan.run(in);
+      ADD_FAILURE() << "accepted a bad input";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_bad({}, "takes 1 inputs");
+  expect_bad({Tensor::zeros({1, 3, 28, 28})}, "expects f32 1x1x28x28");
+  expect_bad({Tensor::zeros({1, 1, 28, 28}, DType::u8)}, "expects f32");
+  EXPECT_TRUE(plan.steps().empty());  // nothing ran
+}
+
+TEST(Plan, GraphOutputsThatAreInputsOrReadLaterSurvive) {
+  // y = Relu(x) is a graph output and is also read by a later node; x itself is an output.
+  ir::Graph g;
+  ir::Builder b(g, ops(), 1);
+  ir::ValueId x = b.input("x", {1, 4});
+  ir::ValueId y = b.relu(x);
+  ir::ValueId z = b.add(b.sigmoid(y), b.mul(y, y));
+  b.output(y);
+  b.output(z);
+  b.output(x);
+  Plan plan = Plan::compile(g);
+  const Tensor in = Tensor::from_floats({2, 4}, {-1, 2, -3, 4, 0.5f, -6, 7, -8});
+  const std::vector<Tensor> out = plan.run({in});
+  ASSERT_EQ(out.size(), 3u);
+  testing::expect_values(out[0], {0, 2, 0, 4, 0.5f, 0, 7, 0});
+  for (int64_t i = 0; i < 8; ++i) {
+    const float r = std::max(0.f, in.at(i));
+    EXPECT_NEAR(out[1].at(i), 1.f / (1.f + std::exp(-r)) + r * r, 1e-5f);
+  }
+  testing::expect_values(out[2], {-1, 2, -3, 4, 0.5f, -6, 7, -8});
+  out[2].fill(0.f);  // the caller owns the outputs
+  EXPECT_EQ(in.at(0), -1.f);
+}
+
+TEST(Plan, WeightsFedAtRunTimeAreNotPrepared) {
+  // Conv and Gemm whose weights are graph inputs: kernels must read them on every run, not
+  // pack whatever the weights were when the plan was made.
+  ir::Graph g;
+  ir::Builder b(g, ops(), 1);
+  ir::ValueId x = b.input("x", {1, 3, 6, 6});
+  ir::ValueId w = b.input("w", {4, 3, 3, 3});
+  ir::ValueId fc = b.input("fc", {4 * 6 * 6, 5});
+  ir::Attributes conv;
+  conv.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  ir::ValueId c = b.relu(b.op("Conv", {x, w}, conv)[0]);
+  b.output(b.op("Gemm", {b.flatten(c), fc})[0]);
+  Plan plan = Plan::compile(g);
+  Rng rng(4);
+  for (int round = 0; round < 2; ++round) {
+    std::map<std::string, Tensor> feeds = {{"x", testing::random_tensor({2, 3, 6, 6}, rng)},
+                                           {"w", testing::random_tensor({4, 3, 3, 3}, rng)},
+                                           {"fc", testing::random_tensor({4 * 6 * 6, 5}, rng)}};
+    ir::Graph copy = g;
+    Executor exec(copy, ops(), {.training = false, .use_kernels = false});
+    const Tensor want = exec.forward(feeds).at(0);
+    const Tensor got = plan.run({feeds["x"], feeds["w"], feeds["fc"]}).at(0);
+    EXPECT_LE(testing::max_rel_diff(got, want), 1e-4) << "round " << round;
+  }
+}
+
+TEST(Plan, ResNet18At224ReusesActivationMemory) {
+  // The figure the runtime issue asks for: peak vs total activation memory at batch 1.
+  ir::Graph g = models::build_model("resnet18", {{3, 224, 224}, 1000, 1}, ops());
+  Plan plan = Plan::compile(g);
+  plan.run({pixels(1, {3, 224, 224}, 3)});
+  const PlanMemory mem = plan.memory();
+  std::printf("[ plan     ] resnet18 3x224x224 batch 1: peak %.2f MiB, total %.2f MiB, %lld values\n",
+              static_cast<double>(mem.peak_bytes) / (1 << 20), static_cast<double>(mem.total_bytes) / (1 << 20),
+              static_cast<long long>(mem.values));
+  EXPECT_LT(mem.peak_bytes, mem.total_bytes);
+  // The largest activations are the 64x112x112 stem output (3 MiB) and its pooled 64x56x56.
+  EXPECT_GE(mem.peak_bytes, int64_t{64} * 112 * 112 * 4);
+}
+
+}  // namespace
+}  // namespace leancnn::runtime
