@@ -16,6 +16,7 @@ const std::vector<ZooEntry>& zoo() {
       {"resnet56", "CIFAR-style ResNet-56",
        [](const ModelConfig& c, const ir::OpTable& o) { return resnet_cifar(c, o, 56); }},
       {"lenet5", "LeNet-5 with ReLU and max pooling", lenet5},
+      {"small_cnn", "LeNet-style small CNN: 2 convs (32, 64 channels, 3x3) + 2 FC (~4 MMAC at 28x28)", small_cnn},
       {"vgg_small", "Small VGG with BN (3 stages of 2 convs, 32/64/128 channels)", vgg_small},
       {"resnet18", "ImageNet-style ResNet-18 (11.7 M params at 1000 classes)", resnet18},
       {"mobilenet_v1", "MobileNetV1 1.0x (depthwise-separable convs)",

@@ -10,6 +10,7 @@ ir::Graph resnet_cifar(const ModelConfig& cfg, const ir::OpTable& ops, int depth
 
 // lenet.cpp: LeNet-5 (conv 5×5 ×6, pool, conv 5×5 ×16, pool, fc 120, fc 84, fc K), ReLU.
 ir::Graph lenet5(const ModelConfig& cfg, const ir::OpTable& ops);
+ir::Graph small_cnn(const ModelConfig& cfg, const ir::OpTable& ops);
 
 // vgg.cpp: a small VGG with BN (3 stages × 2 conv, 32/64/128 channels).
 ir::Graph vgg_small(const ModelConfig& cfg, const ir::OpTable& ops);
