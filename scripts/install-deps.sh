@@ -13,6 +13,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist  # the default dataset (/usr/share/datasets/fashion-mnist)
+  libonnx-testdata       # ONNX backend test data for the import conformance test (tests/conformance)
 )
 
 missing=()

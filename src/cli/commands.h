@@ -42,5 +42,6 @@ Runner register_eval(CLI::App& app, CommonOptions& common);
 Runner register_export(CLI::App& app, CommonOptions& common);
 Runner register_accel(CLI::App& app, CommonOptions& common);
 Runner register_bench(CLI::App& app, CommonOptions& common);
+Runner register_infer(CLI::App& app, CommonOptions& common);
 
 }  // namespace leancnn::cli

@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -59,12 +60,22 @@ IdxArray read_idx(const std::string& path) {
     const int64_t d = (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | b[3];
     if (d <= 0 || d > (int64_t{1} << 31)) fail(ErrorKind::bad_input, "file '", path, "': dimension ", i, " is ", d);
     a.dims.push_back(d);
-    count *= d;
-    if (count > (int64_t{1} << 34)) fail(ErrorKind::bad_input, "file '", path, "': declares too many elements");
+    if (__builtin_mul_overflow(count, d, &count) || count > (int64_t{1} << 34)) fail(ErrorKind::bad_input, "file '", path, "': declares too many elements");
   }
-  a.data.resize(static_cast<size_t>(count));
-  const size_t got = read_some(f.get(), path, a.data.data(), a.data.size());
-  if (got != a.data.size())
+  // The header's count is only a claim: the buffer grows with the data actually read (64 MiB
+  // at a time), so a short or corrupt file declaring 2^34 values does not allocate them.
+  constexpr size_t kChunk = size_t{1} << 26;
+  const size_t want = static_cast<size_t>(count);
+  size_t got = 0;
+  while (got < want) {
+    const size_t step = std::min(want - got, kChunk);
+    a.data.resize(got + step);
+    const size_t n = read_some(f.get(), path, a.data.data() + got, step);
+    got += n;
+    if (n < step) break;
+  }
+  a.data.resize(got);
+  if (got != want)
     fail(ErrorKind::bad_input, "file '", path, "' is truncated: its header declares ", count, " values, it holds ", got);
   uint8_t extra;
   if (read_some(f.get(), path, &extra, 1) != 0)

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "leancnn/core/dtype.h"
+#include "leancnn/core/tensor.h"
+#include "leancnn/ir/attributes.h"
 
 namespace leancnn::io::onnx_detail {
 
@@ -25,5 +27,18 @@ int32_t onnx_elem_type(DType t);
 bool dtype_from_onnx(int32_t elem_type, DType* out);
 // "FLOAT", "FLOAT16", ... or "type 42" for a number ONNX does not define.
 std::string elem_type_name(int32_t elem_type);
+
+// onnx_tensor.cpp: validated readers and the writer shared by models and TensorProto files.
+// A TensorProto (initializer, Constant value, test data) as a Tensor; every size is checked
+// before allocating. Throws Error(bad_input) naming the field at fault. With bool_as_u8, a BOOL
+// tensor reads as u8 (0 or 1); otherwise BOOL is rejected like every type leancnn lacks.
+Tensor read_tensor(const onnx::TensorProto& t, bool bool_as_u8 = false);
+// t as a TensorProto named `name` (raw_data, little-endian); Error(bad_input) for b1.
+void write_tensor(const Tensor& t, const std::string& name, onnx::TensorProto* out);
+// A node attribute as an ir::AttrValue (INT, FLOAT, STRING, INTS, FLOATS; untyped old-style
+// attributes are read from the one value set). Other types throw Error(bad_input).
+ir::AttrValue read_attribute(const onnx::AttributeProto& a);
+// A Constant node's value (value, value_float(s), value_int(s)) as a tensor.
+Tensor read_constant(const onnx::NodeProto& n);
 
 }  // namespace leancnn::io::onnx_detail

@@ -23,18 +23,6 @@ namespace leancnn::io {
 namespace {
 using namespace onnx_detail;
 
-void set_tensor(const ir::Value& v, onnx::TensorProto* t) {
-  const int32_t type = onnx_elem_type(v.data.dtype());
-  if (type == onnx::TensorProto::UNDEFINED)
-    fail(ErrorKind::bad_input, "initializer '", v.name, "' has dtype ", dtype_name(v.data.dtype()),
-         ", which ONNX cannot store");
-  t->set_name(v.name);
-  t->set_data_type(type);
-  for (int64_t d : v.data.shape()) t->add_dims(d);
-  const Tensor src = v.data.is_contiguous() ? v.data : v.data.clone();
-  t->set_raw_data(static_cast<const char*>(src.raw()), src.nbytes());
-}
-
 void set_value_info(const ir::Value& v, bool symbolic_batch, onnx::ValueInfoProto* info) {
   const int32_t type = onnx_elem_type(v.dtype);
   if (type == onnx::TensorProto::UNDEFINED)
@@ -100,7 +88,7 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
   std::string trainable;
   for (ir::ValueId id : g.initializers()) {
     const ir::Value& v = g.value(id);
-    set_tensor(v, graph->add_initializer());
+    write_tensor(v.data, v.name, graph->add_initializer());
     if (!v.trainable) continue;
     if (v.name.find('\n') != std::string::npos)
       fail(ErrorKind::bad_input, "trainable initializer '", v.name, "' has a line break in its name");

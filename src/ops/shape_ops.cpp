@@ -78,7 +78,8 @@ std::vector<ir::TensorType> reshape_infer(const ir::Node& node, const std::vecto
       has_zero = has_zero || v == 0;
       out[i] = v;
     }
-    known *= out[i];
+    if (__builtin_mul_overflow(known, out[i], &known))
+      fail(ErrorKind::bad_input, "Reshape shape ", shape_str(Shape(spec, spec + rank)), " has more elements than int64 holds");
   }
   const int64_t numel = shape_numel(x.shape);
   if (infer_at >= 0) {

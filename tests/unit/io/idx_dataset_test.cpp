@@ -110,3 +110,39 @@ TEST(FashionMnist, LoadsAsDebianInstallsIt) {
 
 }  // namespace
 }  // namespace leancnn
+
+namespace leancnn {
+namespace {
+
+// A header may declare up to 2^34 values; a short file must not make the reader allocate them
+// (it did: the buffer was sized from the header before reading, 16 GiB here).
+TEST(IdxRegression, ShortFileDeclaringHugeCountIsTruncatedNotAllocated) {
+  const fs::path p = fs::temp_directory_path() / ("leancnn_idx_huge_" + std::to_string(::getpid()));
+  for (bool gz : {false, true}) {
+    (gz ? write_gz : write_raw)(p, idx_bytes({1u << 17, 1u << 17}, {1, 2, 3}));
+    try {
+      io::read_idx(p.string());
+      ADD_FAILURE() << "read a truncated file";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+    }
+  }
+  fs::remove(p);
+}
+
+// The element count was multiplied in int64 with the 2^34 check after each dim: 2^34 times a
+// dim up to 2^31 overflowed (UB) and could wrap under the limit.
+TEST(IdxRegression, DimsWhoseProductOverflows) {
+  const fs::path p = fs::temp_directory_path() / ("leancnn_idx_overflow_" + std::to_string(::getpid()));
+  write_raw(p, idx_bytes({1u << 17, 1u << 17, 1u << 31}, {1, 2}));
+  try {
+    io::read_idx(p.string());
+    ADD_FAILURE() << "read a header of 2^65 elements";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("too many elements"), std::string::npos) << e.what();
+  }
+  fs::remove(p);
+}
+
+}  // namespace
+}  // namespace leancnn

@@ -33,6 +33,8 @@ ir::OpSchema split_schema();
 ir::OpSchema flatten_schema();
 ir::OpSchema reshape_schema();
 ir::OpSchema transpose_schema();
+// pad.cpp
+ir::OpSchema pad_schema();
 // dropout.cpp
 ir::OpSchema dropout_schema();
 // softmax.cpp
