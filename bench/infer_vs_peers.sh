@@ -3,9 +3,9 @@
 #
 # Usage: bench/infer_vs_peers.sh     (from anywhere; needs build/leancnn and build/tests/integration: scripts/build.sh)
 # Environment knobs (defaults in brackets):
-#   ROUNDS [5]  THREADS [2]  MODELS ["resnet18 mobilenet_v2 resnet20 lenet5"]
+#   ROUNDS [5]  THREADS [2]  MODELS ["resnet18 mobilenet_v2 resnet20 small_cnn"]
 #   BATCHES_224 ["1 16"]   batches of the 3x224x224 models (resnet18, mobilenet_v2; 1000 classes)
-#   BATCHES_28 ["1 256"]   batches of the 1x28x28 models (resnet20, lenet5; 10 classes)
+#   BATCHES_28 ["1 256"]   batches of the 1x28x28 models (resnet20, small_cnn, lenet5; 10 classes)
 #   ITERS [50] WARMUP [5]  timed and untimed runs per measurement at batch 1;
 #   ITERS_BIG [10] WARMUP_BIG [2]  the same at larger batches
 #   CHECK [1]  0 skips the checks below
@@ -25,7 +25,7 @@ LEANCNN=${LEANCNN:-build/leancnn}
 AGREE_TEST=${AGREE_TEST:-$(dirname "$LEANCNN")/tests/integration}
 ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-2}
-MODELS=${MODELS:-"resnet18 mobilenet_v2 resnet20 lenet5"}
+MODELS=${MODELS:-"resnet18 mobilenet_v2 resnet20 small_cnn"}
 BATCHES_224=${BATCHES_224:-"1 16"}
 BATCHES_28=${BATCHES_28:-"1 256"}
 ITERS=${ITERS:-50}
@@ -112,8 +112,8 @@ cases=()
 for model in $MODELS; do
   case $model in
     resnet18 | mobilenet_v2) chw=3x224x224 classes=1000 batches=$BATCHES_224 ;;
-    resnet20 | lenet5) chw=1x28x28 classes=10 batches=$BATCHES_28 ;;
-    *) echo "infer_vs_peers.sh: unknown model '$model' (resnet18, mobilenet_v2, resnet20 or lenet5)" >&2; exit 1 ;;
+    resnet20 | small_cnn | lenet5) chw=1x28x28 classes=10 batches=$BATCHES_28 ;;
+    *) echo "infer_vs_peers.sh: unknown model '$model' (resnet18, mobilenet_v2, resnet20, small_cnn or lenet5)" >&2; exit 1 ;;
   esac
   file="$tmp/${model}_${chw}.onnx"
   "$LEANCNN" export --model "$model" --input "$chw" --classes "$classes" -o "$file" >/dev/null

@@ -90,9 +90,22 @@ def lenet5(in_channels=1, classes=10):
         nn.Linear(84, classes))
 
 
+def small_cnn(in_channels=1, classes=10):
+    """leancnn's zoo small_cnn (src/models/lenet.cpp): defined for 28x28 inputs."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+        nn.Linear(128, classes))
+
+
+MODELS = {"resnet20": lambda: ResNetCifar(20), "lenet5": lenet5, "small_cnn": small_cnn}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=["resnet20", "lenet5"], default="resnet20")
+    p.add_argument("--model", choices=sorted(MODELS), default="resnet20")
     p.add_argument("--limit-train", type=int, default=3840, help="first N training images")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
@@ -106,7 +119,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     x, y = load_fashion_mnist(a.data, a.limit_train)
-    model = ResNetCifar(20) if a.model == "resnet20" else lenet5()
+    model = MODELS[a.model]()
     model.train()
     # leancnn's SGD: momentum 0.9, weight decay on every parameter (its default decay_1d_params).
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Training throughput of leancnn vs PyTorch (Debian python3-torch) on ResNet-20 and LeNet-5, side by side.
+# Training throughput of leancnn vs PyTorch (Debian python3-torch) on ResNet-20 and the small CNN (or LeNet-5), side by side.
 #
 # Usage: bench/train_vs_pytorch.sh            (from anywhere; needs build/leancnn: scripts/build.sh)
 # Environment knobs (defaults in brackets):
-#   ROUNDS [5]  THREADS [2]  BATCH [128]  MODELS ["resnet20 lenet5"]
-#   N_RESNET20 [1920]  N_LENET5 [60000]    training images per run (one epoch, N / BATCH steps)
+#   ROUNDS [5]  THREADS [2]  BATCH [128]  MODELS ["resnet20 small_cnn"]
+#   N_RESNET20 [1920]  N_LENET5 [60000]  N_SMALL_CNN [15360]    training images per run (one epoch, N / BATCH steps)
 #   LEANCNN [build/leancnn]
 # For each model, runs of leancnn and PyTorch alternate (the first of each round alternates too),
 # then the medians of images/s and the ratio leancnn / PyTorch (higher is better for leancnn) are
@@ -19,9 +19,10 @@ LEANCNN=${LEANCNN:-build/leancnn}
 ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-2}
 BATCH=${BATCH:-128}
-MODELS=${MODELS:-"resnet20 lenet5"}
+MODELS=${MODELS:-"resnet20 small_cnn"}
 N_RESNET20=${N_RESNET20:-1920}
 N_LENET5=${N_LENET5:-60000}
+N_SMALL_CNN=${N_SMALL_CNN:-15360}
 
 if [[ ! -x "$LEANCNN" ]]; then
   echo "train_vs_pytorch.sh: '$LEANCNN' not found: build it first with scripts/build.sh" >&2
@@ -65,7 +66,8 @@ for model in $MODELS; do
   case $model in
     resnet20) n=$N_RESNET20 ;;
     lenet5) n=$N_LENET5 ;;
-    *) echo "train_vs_pytorch.sh: unknown model '$model' (resnet20 or lenet5)" >&2; exit 1 ;;
+    small_cnn) n=$N_SMALL_CNN ;;
+    *) echo "train_vs_pytorch.sh: unknown model '$model' (resnet20, small_cnn or lenet5)" >&2; exit 1 ;;
   esac
   for ((round = 1; round <= ROUNDS; ++round)); do
     if ((round % 2)); then order="leancnn pytorch"; else order="pytorch leancnn"; fi
@@ -84,20 +86,20 @@ for model in $MODELS; do
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$PY" - "$results" "$N_RESNET20" "$N_LENET5" "$BATCH" <<'EOF'
+"$PY" - "$results" "$BATCH" "resnet20=$N_RESNET20" "lenet5=$N_LENET5" "small_cnn=$N_SMALL_CNN" <<'EOF'
 import statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
-n = {"resnet20": int(sys.argv[2]), "lenet5": int(sys.argv[3])}
-batch = int(sys.argv[4])
+batch = int(sys.argv[2])
+n = {k: int(v) for k, v in (arg.split("=") for arg in sys.argv[3:])}
 print()
-print(f"{'model':<9} {'N':>6} {'steps':>5} {'leancnn img/s':>14} {'pytorch img/s':>14} {'ratio':>6}"
+print(f"{'model':<10} {'N':>6} {'steps':>5} {'leancnn img/s':>14} {'pytorch img/s':>14} {'ratio':>6}"
       f" {'pytorch w/o 2 first steps':>26} {'best: leancnn':>14} {'pytorch':>8} {'ratio':>6}")
 for model in dict.fromkeys(r[0] for r in rows):
     lc = [float(r[2]) for r in rows if r[0] == model and r[1] == "leancnn"]
     pt = [float(r[2]) for r in rows if r[0] == model and r[1] == "pytorch"]
     pt_steady = [float(r[3]) for r in rows if r[0] == model and r[1] == "pytorch"]
     ml, mp = statistics.median(lc), statistics.median(pt)
-    print(f"{model:<9} {n[model]:>6} {n[model] // batch:>5} {ml:>14.1f} {mp:>14.1f} {ml / mp:>6.2f}"
+    print(f"{model:<10} {n[model]:>6} {n[model] // batch:>5} {ml:>14.1f} {mp:>14.1f} {ml / mp:>6.2f}"
           f" {statistics.median(pt_steady):>26.1f} {max(lc):>14.1f} {max(pt):>8.1f} {max(lc) / max(pt):>6.2f}")
 print("(medians, then the best run of each side; ratio = leancnn / pytorch, higher is better for leancnn;")
 print(" on a loaded machine the medians are unreliable: compare the load averages above)")

@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pytorch_train import ResNetCifar, lenet5  # noqa: E402  (bench/pytorch_train.py)
+from pytorch_train import ResNetCifar, lenet5, small_cnn  # noqa: E402  (bench/pytorch_train.py)
 
-MODELS = ("resnet18", "mobilenet_v2", "resnet20", "lenet5")
+MODELS = ("resnet18", "mobilenet_v2", "resnet20", "small_cnn", "lenet5")
 
 
 def build(name, chw, classes):
@@ -43,10 +43,10 @@ def build(name, chw, classes):
         return m
     if name == "resnet20":
         return ResNetCifar(20, in_channels, classes)
-    if name == "lenet5":
+    if name in ("lenet5", "small_cnn"):
         if chw[1:] != (28, 28):
-            raise SystemExit("torch_infer.py: lenet5 is defined for 28x28 inputs (as in bench/pytorch_train.py)")
-        return lenet5(in_channels, classes)
+            raise SystemExit(f"torch_infer.py: {name} is defined for 28x28 inputs (as in bench/pytorch_train.py)")
+        return (lenet5 if name == "lenet5" else small_cnn)(in_channels, classes)
     raise SystemExit(f"torch_infer.py: unknown model '{name}' ({', '.join(MODELS)})")
 
 
