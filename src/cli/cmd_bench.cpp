@@ -33,6 +33,7 @@ struct BenchOptions {
   int64_t warmup = 5;
   bool no_fuse = false;
   bool no_fold = false;
+  bool no_channels_last = false;
   bool reference = false;
   bool profile = false;
 };
@@ -87,6 +88,7 @@ class Progress {
 
 int run_bench(const BenchOptions& o, const CommonOptions& common) {
   const ir::OpTable& ops = ops::op_table();
+  popts.channels_last = !o.no_channels_last;
   const ir::Graph g = load_model(o.model_file, o.model, common.seed);
   if (g.inputs().size() != 1)
     fail(ErrorKind::bad_input, "bench: the model must have one input, it has ", g.inputs().size());
@@ -126,6 +128,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
   const double images_per_s = static_cast<double>(o.batch) / (median / 1e3);
   const double gflops = 2.0 * static_cast<double>(summary.macs) * static_cast<double>(o.batch) / (median * 1e6);
   const double peak_gflops = kPeakGflopsPerThread * threads;
+                        {"channels_last", popts.channels_last},
   const runtime::PlanMemory mem = plan.memory();
 
   std::vector<StepRow> rows;
@@ -194,6 +197,8 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
               human(static_cast<double>(mem.peak_bytes), "B").c_str(),
               human(static_cast<double>(mem.total_bytes), "B").c_str(), static_cast<long long>(mem.values));
   if (!o.profile) return 0;
+  cmd->add_flag("--no-channels-last", o->no_channels_last,
+                "Keep every activation NCHW (no NHWC between kernels that can share it)");
   std::printf("\n%-36s %-18s %-28s %10s %6s %9s %6s\n", "step", "op", "kernel", "median ms", "share", "GFLOP/s",
               "%peak");
   for (const StepRow& r : rows) {

@@ -48,6 +48,79 @@ bool weights_are_constant(const ir::Graph& g, const ir::Node& n, const ir::OpSch
   return true;
 }
 
+// Which activations to store channels-last, written into each step's ctx.channels_last; returns
+// how many. A value qualifies when it is a 4-D f32 (or quantized u8/s8) activation with more than
+// one pixel per plane (a 1x1 plane is the same bytes in both orders), not a graph output, and its
+// producer and every consumer declare the slot (Kernel::channels_last). A kernel whose slots are
+// tied needs them all in one layout: where they disagree, its values go back to NCHW, until
+// nothing changes.
+int place_channels_last(const ir::Graph& graph, const ir::Graph& shaped, const std::vector<ir::NodeId>& order,
+                        std::vector<Step>& steps) {
+  struct Use {
+    size_t step;
+    uint32_t bit;
+  };
+  const size_t num_values = graph.num_values();
+  std::vector<std::vector<Use>> uses(num_values);  // producer first, then consumers
+  std::vector<char> candidate(num_values, 0);
+  std::vector<kernels::ChannelsLast> support(steps.size());
+  for (size_t pos = 0; pos < steps.size(); ++pos)
+    if (steps[pos].kernel->channels_last) support[pos] = steps[pos].kernel->channels_last(steps[pos].ctx);
+  for (size_t pos = 0; pos < steps.size(); ++pos) {
+    const ir::Node& n = graph.node(order[pos]);
+    for (size_t j = 0; j < n.outputs.size(); ++j) {
+      const ir::Value& v = shaped.value(n.outputs[j]);
+      const uint32_t bit = ir::channels_last_output(static_cast<int>(j));
+      uses[n.outputs[j]].push_back({pos, bit});
+      const bool activation_type = v.dtype == DType::f32 || v.dtype == DType::u8 || v.dtype == DType::s8;
+      candidate[n.outputs[j]] =
+          (support[pos].slots & bit) && activation_type && v.shape.size() == 4 && v.shape[2] * v.shape[3] > 1;
+    }
+  }
+  for (size_t pos = 0; pos < steps.size(); ++pos) {
+    const ir::Node& n = graph.node(order[pos]);
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const ir::ValueId v = n.inputs[i];
+      if (v == ir::kNone || uses[v].empty()) continue;  // initializers and graph inputs stay NCHW
+      const uint32_t bit = ir::channels_last_input(static_cast<int>(i));
+      uses[v].push_back({pos, bit});
+      if (!(support[pos].slots & bit)) candidate[v] = 0;
+    }
+  }
+  for (ir::ValueId v : graph.outputs()) candidate[v] = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t pos = 0; pos < steps.size(); ++pos) {
+      if (!support[pos].tied) continue;
+      const ir::Node& n = graph.node(order[pos]);
+      std::vector<ir::ValueId> slots;
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        if (n.inputs[i] != ir::kNone && (support[pos].slots & ir::channels_last_input(static_cast<int>(i))))
+          slots.push_back(n.inputs[i]);
+      for (size_t j = 0; j < n.outputs.size(); ++j)
+        if (support[pos].slots & ir::channels_last_output(static_cast<int>(j))) slots.push_back(n.outputs[j]);
+      bool any = false, all = true;
+      for (ir::ValueId v : slots) {
+        any = any || candidate[v];
+        all = all && candidate[v];
+      }
+      if (any && !all)
+        for (ir::ValueId v : slots)
+          if (candidate[v]) {
+            candidate[v] = 0;
+            changed = true;
+          }
+    }
+  }
+  int placed = 0;
+  for (size_t v = 0; v < num_values; ++v) {
+    if (!candidate[v]) continue;
+    ++placed;
+    for (const Use& u : uses[v]) steps[u.step].ctx.channels_last |= u.bit;
+  }
+  return placed;
+}
+
 // Where a graph input is read: step, input slot, graph input index.
 struct Binding {
   size_t step;
@@ -66,6 +139,7 @@ struct Variant {
   // output is a graph input, that input's index.
   std::vector<Tensor> outputs;
   std::vector<int> output_input;  // -1 unless the graph output is a graph input
+  int channels_last_values = 0;   // activations stored channels-last
 };
 
 }  // namespace
@@ -163,6 +237,17 @@ std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) con
     for (ir::ValueId v : n.outputs) step.ctx.outputs.push_back(views[v]);
     try {
       step.kernel = &kernels::select_forward(schema, step.ctx, options.use_kernels);
+    } catch (Error& e) {
+      e.add_context(n.label());
+      throw;
+    }
+  }
+  if (options.channels_last) variant->channels_last_values = place_channels_last(graph, shaped, order, variant->steps);
+  for (int pos = 0; pos < num_steps; ++pos) {
+    const ir::Node& n = graph.node(order[pos]);
+    const ir::OpSchema& schema = ops->get(n);
+    Step& step = variant->steps[pos];
+    try {
       if (step.kernel->prepare && weights_are_constant(graph, n, schema)) {
         step.prepared = step.kernel->prepare(step.ctx);
         step.ctx.prepared = step.prepared.get();
@@ -172,6 +257,7 @@ std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) con
       throw;
     }
     PlanStep info{n.name, n.op_type, step.kernel->name, 0, shaped.value(n.outputs.at(0)).shape};
+    info.channels_last = step.ctx.channels_last;
     if (schema.macs) {
       std::vector<const ir::Value*> in, out;
       for (ir::ValueId v : n.inputs) in.push_back(v == ir::kNone ? nullptr : &shaped.value(v));
@@ -190,7 +276,8 @@ std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) con
   std::string input_shapes;
   for (const Shape& s : shapes) input_shapes += (input_shapes.empty() ? "" : ", ") + shape_str(s);
   LEANCNN_LOG("plan") << "planned " << num_steps << " steps for inputs " << input_shapes << ": arena "
-                      << mem.arena_bytes << " bytes, " << mem.total_bytes << " without reuse";
+                      << mem.arena_bytes << " bytes, " << mem.total_bytes << " without reuse, "
+                      << variant->channels_last_values << " activations channels-last";
   return variant;
 }
 

@@ -25,8 +25,20 @@ ConvGeometry geometry_of(const ir::Node& node, const std::vector<Tensor>& inputs
 
 bool has_bias(const std::vector<Tensor>& inputs) { return inputs.size() > 2 && inputs[2].defined(); }
 
-std::shared_ptr<const ConvForward> forward_entry(const ConvGeometry& g, bool bias) {
-  return conv_forward_entry(g, choose_layouts(g), bias, ConvPostOps{});
+// user: where an inference plan keeps X and Y channels-last (never in training).
+std::shared_ptr<const ConvForward> forward_entry(const ConvGeometry& g, bool bias, UserLayouts user = {}) {
+  return conv_forward_entry(g, choose_layouts(g), bias, ConvPostOps{}, user);
+}
+
+UserLayouts user_layouts(const ir::ForwardCtx& ctx) {
+  return {(ctx.channels_last & ir::channels_last_input(0)) != 0, (ctx.channels_last & ir::channels_last_output(0)) != 0,
+          false};
+}
+
+// X and Y may be NHWC in inference plans, as for FusedConv.
+ChannelsLast channels_last(const ir::ForwardCtx& ctx) {
+  if (ctx.training || ctx.inputs.empty() || !ctx.inputs[0].defined() || ctx.inputs[0].rank() != 4) return {};
+  return {ir::channels_last_input(0) | ir::channels_last_output(0), false};
 }
 
 std::string common_checks(const std::vector<Tensor>& inputs) {
@@ -56,7 +68,8 @@ std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) {
   if (ctx.training) return nullptr;
   const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
   try {
-    return prepare_conv_forward(g, ConvPostOps{}, ctx.inputs[1], has_bias(ctx.inputs) ? ctx.inputs[2] : Tensor());
+    return prepare_conv_forward(g, ConvPostOps{}, ctx.inputs[1], has_bias(ctx.inputs) ? ctx.inputs[2] : Tensor(),
+                                user_layouts(ctx));
   } catch (const dnnl::error&) {
     return nullptr;  // no primitive for the packed layouts: runs unprepared, as checked
   }
@@ -73,7 +86,7 @@ void forward(ir::ForwardCtx& ctx) {
   }
   const bool bias = has_bias(ctx.inputs);
   const ConvGeometry g = geometry_of(ctx.node, ctx.inputs);
-  const auto e = forward_entry(g, bias);
+  const auto e = forward_entry(g, bias, user_layouts(ctx));
   run_conv_forward(*e, enter(e->weights, ctx.inputs[1], Slot::weights), ctx.inputs[0], bias ? &ctx.inputs[2] : nullptr,
                    nullptr, ctx.outputs[0]);
 }
@@ -195,6 +208,7 @@ Kernel dnnl_conv_f32() {
   k.check_forward = check_forward;
   k.forward = forward;
   k.prepare = prepare;
+  k.channels_last = channels_last;
   k.check_backward = check_backward;
   k.backward = backward;
   return k;

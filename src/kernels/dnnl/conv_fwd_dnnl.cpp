@@ -11,12 +11,13 @@ namespace leancnn::kernels::dnnl_glue {
 using ops::ConvGeometry;
 
 namespace {
-// LEANCNN_DNNL_CONV_LAYOUT=plain|blocked|channel, or `def` when unset or anything else.
+// LEANCNN_DNNL_CONV_LAYOUT=plain|blocked|channel|nhwc, or `def` when unset or anything else.
 ConvLayouts parse_override(const char* env, ConvLayouts def) {
   if (!env) return def;
   if (std::strcmp(env, "plain") == 0) return ConvLayouts::plain;
   if (std::strcmp(env, "blocked") == 0) return ConvLayouts::blocked;
   if (std::strcmp(env, "channel") == 0) return ConvLayouts::channel_blocked;
+  if (std::strcmp(env, "nhwc") == 0) return ConvLayouts::channels_last;
   return def;
 }
 
@@ -54,7 +55,9 @@ bool is_pointwise(const ConvGeometry& g) {
 // picks, through cheaper reorders: 0.46 vs 0.80 ms for MobileNetV2's 96@112 stride 2, 0.33
 // vs 0.46 for 32@112, 0.08 vs 0.17 for 576@14 (1 thread, reorders included); NCHW (GEMM) is
 // 10-20x slower. (The Conv kernel's per-call policy, which its backward shares, is unchanged.)
-ConvLayouts choose_conv_layouts(const ConvGeometry& g, ConvUse use) {
+ConvLayouts choose_conv_layouts(const ConvGeometry& g, ConvUse use, UserLayouts user) {
+  if (use == ConvUse::prepared && user.src_nhwc && user.dst_nhwc)
+    return parse_override(std::getenv("LEANCNN_DNNL_CONV_LAYOUT"), ConvLayouts::channels_last);
   if (use == ConvUse::prepared) {
     const bool small_image = g.oh * g.ow < 100;
     const ConvLayouts def = g.depthwise()                    ? ConvLayouts::channel_blocked
@@ -103,6 +106,8 @@ Md conv_activation_md(const Dims& dims, ConvLayouts layouts) {
       return any_md(dims);
     case ConvLayouts::channel_blocked:
       return f32_md(dims, channel_blocked_tag());
+    case ConvLayouts::channels_last:
+      return f32_md(dims, Tag::acdb);
     case ConvLayouts::plain:
       break;
   }
@@ -121,9 +126,10 @@ dnnl::convolution_forward::desc conv_forward_desc(const ConvGeometry& g, ConvLay
 }
 
 std::shared_ptr<const ConvForward> conv_forward_entry(const ConvGeometry& g, ConvLayouts layouts, bool bias,
-                                                      const ConvPostOps& post_ops) {
+                                                      const ConvPostOps& post_ops, UserLayouts user) {
   Key key = conv_key("conv_fwd", g, layouts, bias);
-  key << (post_ops.sum ? 1 : 0) << static_cast<int64_t>(post_ops.eltwise) << post_ops.alpha << post_ops.beta;
+  key << (post_ops.sum ? 1 : 0) << static_cast<int64_t>(post_ops.eltwise) << post_ops.alpha << post_ops.beta
+      << (user.src_nhwc ? 1 : 0) << (user.dst_nhwc ? 1 : 0) << (user.residual_nhwc ? 1 : 0);
   return cached<ConvForward>(key, [&] {
     const ConvDims d = conv_dims(g);
     const bool has_eltwise = post_ops.eltwise != dnnl::algorithm::undef;
@@ -138,13 +144,14 @@ std::shared_ptr<const ConvForward> conv_forward_entry(const ConvGeometry& g, Con
     dnnl::convolution_forward::primitive_desc pd(
         conv_forward_desc(g, layouts, bias, dnnl::prop_kind::forward_inference), attr, engine());
     log_impl("conv forward", pd);
-    const Md dst_user = f32_md(d.dst, Tag::nchw);
+    const Md dst_user = f32_md(d.dst, user.dst_nhwc ? Tag::acdb : Tag::nchw);
+    const Md residual_user = f32_md(d.dst, user.residual_nhwc ? Tag::acdb : Tag::nchw);
     ConvForward e{pd,
                   dnnl::convolution_forward(pd),
-                  input_operand(f32_md(d.src, Tag::nchw), pd.src_desc()),
+                  input_operand(f32_md(d.src, user.src_nhwc ? Tag::acdb : Tag::nchw), pd.src_desc()),
                   input_operand(f32_md(d.weights, d.weights_tag), pd.weights_desc()),
                   output_operand(dst_user, pd.dst_desc()),
-                  post_ops.sum ? input_operand(dst_user, pd.dst_desc()) : Operand{dst_user, dst_user, {}, {}},
+                  post_ops.sum ? input_operand(residual_user, pd.dst_desc()) : Operand{dst_user, dst_user, {}, {}},
                   f32_md(d.bias, Tag::x),
                   post_ops,
                   std::nullopt,
@@ -161,10 +168,11 @@ std::shared_ptr<const ConvForward> conv_forward_entry(const ConvGeometry& g, Con
 }
 
 std::shared_ptr<const PreparedConv> prepare_conv_forward(const ConvGeometry& g, const ConvPostOps& post_ops,
-                                                         const Tensor& weights, const Tensor& bias) {
+                                                         const Tensor& weights, const Tensor& bias,
+                                                         UserLayouts user) {
   auto p = std::make_shared<PreparedConv>();
   p->src_shape = {g.n, g.ic, g.ih, g.iw};
-  p->fwd = conv_forward_entry(g, choose_conv_layouts(g, ConvUse::prepared), bias.defined(), post_ops);
+  p->fwd = conv_forward_entry(g, choose_conv_layouts(g, ConvUse::prepared, user), bias.defined(), post_ops, user);
   p->weights = pack(weights, p->fwd->weights.user, p->fwd->weights.prim);
   if (bias.defined()) p->bias = bias.clone();
   return p;
@@ -176,14 +184,16 @@ void run_conv_forward(const ConvForward& e, const dnnl::memory& weights, const T
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e.src, src, Slot::src)},
                                              {DNNL_ARG_WEIGHTS, weights}};
   dnnl::memory dst_m = output_buffer(e.dst, dst, Slot::dst);
-  // The sum post-op adds the residual already in dst: reorder it into the staging buffer, or
-  // copy it into dst (nothing to do when the plan placed dst over the residual's storage).
+  // The sum post-op adds the residual already in the primitive's dst buffer (dst itself, or
+  // staging when dst is reordered): reorder it there, or copy it when it is already in the
+  // primitive's layout (nothing to do when the residual is that buffer). The residual and dst
+  // may be in different layouts (a plan keeps either channels-last or not).
   if (residual) {
     if (e.residual.reordered()) {
       execute(*e.residual.reorder, *e.residual.reorder_pd,
               {{DNNL_ARG_FROM, wrap(*residual, e.residual.user)}, {DNNL_ARG_TO, dst_m}});
-    } else if (residual->raw() != dst.raw()) {
-      std::memmove(dst.raw(), residual->raw(), dst.nbytes());
+    } else if (residual->raw() != dst_m.get_data_handle()) {
+      std::memmove(dst_m.get_data_handle(), residual->raw(), residual->nbytes());
     }
   }
   args.emplace(DNNL_ARG_DST, dst_m);

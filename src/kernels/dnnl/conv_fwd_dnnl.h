@@ -15,7 +15,13 @@ namespace leancnn::kernels::dnnl_glue {
 // NHWC for its brgemm kernels on AVX-512), in nChw16c (nChw8c below AVX-512: its direct
 // kernels' layout), both behind reorders, or directly in NCHW. Weights always use
 // format_tag::any (behind a reorder, or packed once when prepared, when that is not OIHW).
-enum class ConvLayouts { blocked, plain, channel_blocked };
+// channels_last: NHWC (acdb) named explicitly, for activations a plan already stores NHWC.
+enum class ConvLayouts { blocked, plain, channel_blocked, channels_last };
+
+// The order of the caller's activations (ir::ForwardCtx::channels_last): NCHW unless set.
+struct UserLayouts {
+  bool src_nhwc = false, dst_nhwc = false, residual_nhwc = false;
+};
 
 // Who runs the conv: the Conv kernel per call (training and the executor: forward and
 // backward, weights reordered on every call), the FusedConv kernel per call (inference only),
@@ -25,7 +31,9 @@ enum class ConvUse { per_call, fused_per_call, prepared };
 // The layouts for a layer and use. LEANCNN_DNNL_CONV_LAYOUT=plain|blocked|channel overrides
 // them all (read once for per-call runs, at every prepare for prepared ones, so a benchmark can
 // prepare each policy in one process). conv_fwd_dnnl.cpp has the measurements behind it.
-ConvLayouts choose_conv_layouts(const ops::ConvGeometry& g, ConvUse use);
+// With src and dst both NHWC (prepared only), channels_last replaces the plain and
+// channel-blocked policies: no reorder at all beats either (conv_fwd_dnnl.cpp).
+ConvLayouts choose_conv_layouts(const ops::ConvGeometry& g, ConvUse use, UserLayouts user = {});
 
 struct ConvDims {
   Dims src, weights, dst, bias, strides, dilates, pad_l, pad_r;
@@ -64,7 +72,7 @@ struct ConvForward {
 // The forward_inference primitive for this configuration, from the primitive cache (built
 // on a miss). Throws dnnl::error when oneDNN has no implementation.
 std::shared_ptr<const ConvForward> conv_forward_entry(const ops::ConvGeometry& g, ConvLayouts layouts, bool bias,
-                                                      const ConvPostOps& post_ops);
+                                                      const ConvPostOps& post_ops, UserLayouts user = {});
 
 // What Kernel::prepare returns for a conv: the primitive, the weights already in its layout
 // and a copy of the bias, for one input shape.
@@ -75,7 +83,8 @@ struct PreparedConv {
   Tensor bias;           // undefined when the conv has none
 };
 std::shared_ptr<const PreparedConv> prepare_conv_forward(const ops::ConvGeometry& g, const ConvPostOps& post_ops,
-                                                         const Tensor& weights, const Tensor& bias);
+                                                         const Tensor& weights, const Tensor& bias,
+                                                         UserLayouts user = {});
 
 // dst = post_ops(conv(src, weights) + bias [+ residual]) through e. weights is memory in the
 // primitive's layout (a prepared one, or enter()'d from the tensor). residual (when the entry

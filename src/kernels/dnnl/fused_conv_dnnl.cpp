@@ -49,10 +49,22 @@ ConvGeometry geometry_of(const ir::ForwardCtx& ctx) {
   return ops::conv_geometry(ctx.node, ctx.inputs.at(0).shape(), ctx.inputs.at(1).shape());
 }
 
+// The layouts a plan keeps X, Z and Y in (NCHW outside plans).
+UserLayouts user_layouts(const ir::ForwardCtx& ctx) {
+  return {(ctx.channels_last & ir::channels_last_input(0)) != 0, (ctx.channels_last & ir::channels_last_output(0)) != 0,
+          (ctx.channels_last & ir::channels_last_input(3)) != 0};
+}
+
 // The cached primitive of an unprepared call.
 std::shared_ptr<const ConvForward> per_call_entry(const ir::ForwardCtx& ctx, const ConvGeometry& g) {
   return conv_forward_entry(g, choose_conv_layouts(g, ConvUse::fused_per_call), has_bias(ctx.inputs),
-                            post_ops_of(ctx.node, has_residual(ctx.inputs)));
+                            post_ops_of(ctx.node, has_residual(ctx.inputs)), user_layouts(ctx));
+}
+
+// X, Z and Y may be NHWC: the primitive's own layouts sit behind reorders either way.
+ChannelsLast channels_last(const ir::ForwardCtx& ctx) {
+  if (ctx.inputs.empty() || !ctx.inputs[0].defined() || ctx.inputs[0].rank() != 4) return {};
+  return {ir::channels_last_input(0) | ir::channels_last_input(3) | ir::channels_last_output(0), false};
 }
 
 std::string check_forward(const ir::ForwardCtx& ctx) {
@@ -81,7 +93,7 @@ std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) {
   const bool residual = ctx.node.inputs.size() > 3 && ctx.node.inputs[3] != ir::kNone;
   try {
     return prepare_conv_forward(g, post_ops_of(ctx.node, residual), ctx.inputs[1],
-                                has_bias(ctx.inputs) ? ctx.inputs[2] : Tensor());
+                                has_bias(ctx.inputs) ? ctx.inputs[2] : Tensor(), user_layouts(ctx));
   } catch (const dnnl::error&) {
     return nullptr;  // no primitive for the packed layouts: runs unprepared, as checked
   }
@@ -108,6 +120,7 @@ Kernel dnnl_fused_conv_f32() {
   k.check_forward = check_forward;
   k.forward = forward;
   k.prepare = prepare;
+  k.channels_last = channels_last;
   return k;
 }
 

@@ -27,10 +27,12 @@ int64_t end_pad(int64_t in, int64_t out, int64_t pad_begin, int64_t k, int64_t d
 struct PoolDesc {
   dnnl::algorithm alg;
   Dims src, dst, strides, kernel, dilation, pad_l, pad_r;
+  Tag tag = Tag::nchw;  // of both src and dst: acdb when an inference plan keeps them NHWC
 };
 
-PoolDesc pool_desc(const PoolGeometry& g) {
+PoolDesc pool_desc(const PoolGeometry& g, bool nhwc = false) {
   PoolDesc d;
+  d.tag = nhwc ? Tag::acdb : Tag::nchw;
   d.alg = g.kind == PoolKind::max        ? dnnl::algorithm::pooling_max
           : g.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
                                          : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -56,13 +58,13 @@ std::string check_geometry(const PoolGeometry& g) {
 
 Key pool_key(const char* kind, const PoolDesc& d) {
   Key k(kind);
-  k << static_cast<int64_t>(d.alg) << d.src << d.dst << d.strides << d.kernel << d.dilation << d.pad_l << d.pad_r;
+  k << static_cast<int64_t>(d.alg) << d.src << d.dst << d.strides << d.kernel << d.dilation << d.pad_l << d.pad_r
+    << static_cast<int64_t>(d.tag);
   return k;
 }
 
 dnnl::pooling_v2_forward::desc forward_desc(const PoolDesc& d, dnnl::prop_kind prop) {
-  return {prop, d.alg, f32_md(d.src, Tag::nchw), f32_md(d.dst, Tag::nchw), d.strides, d.kernel, d.dilation,
-          d.pad_l, d.pad_r};
+  return {prop, d.alg, f32_md(d.src, d.tag), f32_md(d.dst, d.tag), d.strides, d.kernel, d.dilation, d.pad_l, d.pad_r};
 }
 
 struct PoolForward {
@@ -134,15 +136,25 @@ std::string check_forward(const ir::ForwardCtx& ctx) {
   });
 }
 
+// Source and destination share one layout (the primitive's src and dst formats must match),
+// except that a global pool's 1x1 output is the same bytes in either order.
+ChannelsLast channels_last(const ir::ForwardCtx& ctx) {
+  if (ctx.inputs.empty() || !ctx.inputs[0].defined() || ctx.inputs[0].rank() != 4) return {};
+  return {ir::channels_last_input(0) | ir::channels_last_output(0), ctx.node.op_type != "GlobalAveragePool"};
+}
+
 // Saves (max pooling, training only): after the reference's entries (none), one u8 tensor
 // holding oneDNN's workspace and a trailer identifying the primitive.
 void forward(ir::ForwardCtx& ctx) {
   const PoolGeometry g = geometry_of(ctx.node, ctx.inputs);
-  const PoolDesc d = pool_desc(g);
+  const bool nhwc = (ctx.channels_last & ir::channels_last_input(0)) != 0;
+  LEANCNN_CHECK(nhwc == ((ctx.channels_last & ir::channels_last_output(0)) != 0) || g.oh * g.ow == 1,
+                "pooling: source and destination in different layouts");
+  const PoolDesc d = pool_desc(g, nhwc);
   const bool keep_workspace = ctx.saved != nullptr && g.kind == PoolKind::max;
   const auto e = forward_entry(d, keep_workspace);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(ctx.inputs[0], f32_md(d.src, Tag::nchw))},
-                                             {DNNL_ARG_DST, wrap(ctx.outputs[0], f32_md(d.dst, Tag::nchw))}};
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(ctx.inputs[0], f32_md(d.src, d.tag))},
+                                             {DNNL_ARG_DST, wrap(ctx.outputs[0], f32_md(d.dst, d.tag))}};
   Tensor ws;
   if (keep_workspace) {
     const Md ws_md = e->pd.workspace_desc();
@@ -216,6 +228,7 @@ Kernel make(const char* name) {
   k.forward = forward;
   k.check_backward = check_backward;
   k.backward = backward;
+  k.channels_last = channels_last;
   return k;
 }
 }  // namespace

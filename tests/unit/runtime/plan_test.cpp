@@ -161,6 +161,114 @@ TEST(Plan, ResNet20ReusesMemoryFusesAndNamesKernels) {
   EXPECT_LE(testing::max_rel_diff(reused[0], ref[0]), 1e-4);
 }
 
+bool stored_nhwc(const PlanStep& s, uint32_t bit) { return (s.channels_last & bit) != 0; }
+
+TEST(Plan, KeepsActivationsChannelsLastBetweenConvolutions) {
+  // ResNet-18 (stem, max pool, residual blocks, global pool): with the fast kernels every
+  // activation between two convolutions is NHWC, the graph input and the logits stay NCHW, and
+  // the result equals the all-NCHW plan's.
+  const ir::Graph g = zoo_model("resnet18");
+  Plan nhwc = Plan::compile(g);
+  Plan nchw = Plan::compile(g, {.channels_last = false});
+  const Tensor x = pixels(2, {3, 64, 64}, 5);
+  const std::vector<Tensor> a = nhwc.run({x});
+  const std::vector<Tensor> b = nchw.run({x});
+  EXPECT_LE(testing::max_rel_diff(a[0], b[0]), 1e-5);
+  for (const PlanStep& s : nchw.steps()) EXPECT_EQ(s.channels_last, 0u) << s.name;
+  if (!have_fused_conv() || nhwc.steps().front().kernel == "reference") GTEST_SKIP() << "no fast conv kernel";
+  int convs = 0, pools = 0;
+  for (const PlanStep& s : nhwc.steps()) {
+    SCOPED_TRACE(s.name);
+    if (s.op_type == "FusedConv" || s.op_type == "Conv") {
+      ++convs;
+      EXPECT_TRUE(stored_nhwc(s, ir::channels_last_output(0)));
+      if (s.name != nhwc.steps().front().name) {
+        EXPECT_TRUE(stored_nhwc(s, ir::channels_last_input(0)));
+      }
+    }
+    if (s.op_type == "MaxPool") {
+      ++pools;
+      EXPECT_TRUE(stored_nhwc(s, ir::channels_last_input(0)) && stored_nhwc(s, ir::channels_last_output(0)));
+    }
+    if (s.op_type == "GlobalAveragePool") {
+      EXPECT_TRUE(stored_nhwc(s, ir::channels_last_input(0)));
+      EXPECT_FALSE(stored_nhwc(s, ir::channels_last_output(0)));  // 1x1 planes: the same bytes either way
+    }
+    if (s.op_type == "Gemm" || s.op_type == "Flatten") {
+      EXPECT_EQ(s.channels_last, 0u);
+    }
+  }
+  EXPECT_GE(convs, 20);
+  EXPECT_EQ(pools, 1);
+  EXPECT_FALSE(stored_nhwc(nhwc.steps().front(), ir::channels_last_input(0)));  // the graph input
+}
+
+TEST(Plan, ChannelsLastChainsMatchTheReference) {
+  // Fused convs in a chain (NCHW in, NHWC between, NCHW out), a residual Z read channels-last,
+  // and 1x1, strided, depthwise and 3x3 shapes; every layout policy of the conv kernel.
+  ir::Graph g;
+  ir::Builder b(g, ops(), 5);
+  ir::ValueId x = b.input("input", {1, 8, 10, 10});
+  ir::ValueId a = b.relu(b.conv(x, 16, 3, 1, 1, 1, true, 1, "a"));
+  ir::ValueId c = b.relu(b.conv(a, 16, 3, 1, 1, 1, true, 1, "c"));
+  ir::ValueId d = b.relu(b.add(b.conv(c, 16, 1, 1, 0, 1, true, 1, "d"), a));
+  ir::ValueId e = b.relu(b.conv(d, 16, 3, 2, 1, 16, true, 1, "e"));
+  ir::ValueId f = b.relu(b.conv(e, 24, 1, 1, 0, 1, true, 1, "f"));
+  // The output (NCHW) with a residual read channels-last: a regression test, the residual was
+  // once copied into the output instead of the primitive's staging buffer.
+  b.output(b.relu(b.add(b.conv(f, 24, 1, 1, 0, 1, true, 1, "g"), f)));
+  const Tensor in = pixels(2, {8, 10, 10}, 9);
+  ir::Graph copy = g;
+  Executor exec(copy, ops(), {.training = false, .use_kernels = false});
+  const Tensor want = exec.forward({{"input", in}}).at(0);
+  for (const char* policy : {"", "plain", "blocked", "channel", "nhwc"}) {
+    SCOPED_TRACE(policy);
+    if (*policy) setenv("LEANCNN_DNNL_CONV_LAYOUT", policy, 1);
+    Plan plan = Plan::compile(g);
+    const Tensor got = plan.run({in})[0];
+    unsetenv("LEANCNN_DNNL_CONV_LAYOUT");
+    EXPECT_LE(testing::max_rel_diff(got, want), 1e-5);
+    int nhwc = 0;
+    for (const PlanStep& s : plan.steps()) nhwc += (s.channels_last & ir::channels_last_output(0)) != 0;
+    if (plan.steps().front().kernel != "reference") {
+      EXPECT_EQ(nhwc, 5);
+    }
+  }
+}
+
+TEST(Plan, TiedLayoutsFallBackToNchw) {
+  // MaxPool needs its source and destination in one layout. Fed by the graph input (NCHW), it
+  // writes NCHW too, so the conv after it reads NCHW; the Relu between two convs has no
+  // channels-last kernel, so both convs around it use NCHW there.
+  ir::Graph g;
+  ir::Builder b(g, ops(), 3);
+  ir::ValueId x = b.input("input", {1, 4, 12, 12});
+  ir::ValueId p = b.max_pool(x, 2, 2);
+  ir::ValueId c1 = b.conv(p, 8, 3, 1, 1, 1, true, 1, "c1");
+  ir::ValueId r = b.sigmoid(c1);
+  ir::ValueId c2 = b.conv(r, 8, 3, 1, 1, 1, true, 1, "c2");
+  ir::ValueId c3 = b.conv(c2, 8, 3, 1, 1, 1, true, 1, "c3");
+  b.output(b.global_avg_pool(c3));
+  Plan plan = Plan::compile(g);
+  const Tensor in = pixels(2, {4, 12, 12}, 9);
+  ir::Graph copy = g;
+  Executor exec(copy, ops(), {.training = false, .use_kernels = false});
+  EXPECT_LE(testing::max_rel_diff(plan.run({in})[0], exec.forward({{"input", in}}).at(0)), 1e-4);
+  if (!have_fused_conv() || plan.steps().at(1).kernel == "reference") GTEST_SKIP() << "no fast conv kernel";
+  for (const PlanStep& s : plan.steps()) {
+    SCOPED_TRACE(s.name);
+    if (s.op_type == "MaxPool" || s.op_type == "Sigmoid") {
+      EXPECT_EQ(s.channels_last, 0u);
+    }
+    if (s.name == "c2") {
+      EXPECT_EQ(s.channels_last, ir::channels_last_output(0));
+    }
+    if (s.name == "c3") {
+      EXPECT_TRUE(stored_nhwc(s, ir::channels_last_input(0)));
+    }
+  }
+}
+
 TEST(Plan, ProfilingTimesEveryStep) {
   const ir::Graph g = zoo_model("lenet5");
   Plan plan = Plan::compile(g);

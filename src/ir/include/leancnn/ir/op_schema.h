@@ -28,7 +28,15 @@ struct ForwardCtx {
   Rng* rng = nullptr;                    // for stochastic ops (Dropout); non-null when training
   std::vector<Tensor>* saved = nullptr;  // when non-null, keep here what backward needs
   const void* prepared = nullptr;        // a plan's Kernel::prepare result for this node (kernels only)
+  // Which 4-D activations are stored channels-last (NHWC order; the shape stays NCHW): bit
+  // channels_last_input(i) for input i, channels_last_output(j) for output j. Only an inference
+  // plan sets it, and only for kernels that declare the slots (kernels::Kernel::channels_last);
+  // ops and reference kernels always see 0 (everything NCHW).
+  uint32_t channels_last = 0;
 };
+
+constexpr uint32_t channels_last_input(int slot) { return 1u << slot; }
+constexpr uint32_t channels_last_output(int slot) { return 1u << (16 + slot); }
 
 // Inputs to a backward run of one node. d_outputs[i] is always defined (zeros when no
 // gradient reached output i). d_inputs[i] is preallocated when the gradient of input i is

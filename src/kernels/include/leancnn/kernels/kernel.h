@@ -10,6 +10,13 @@
 
 namespace leancnn::kernels {
 
+// What a kernel can take channels-last. tied: the listed slots must then all be in one layout
+// (e.g. a pooling primitive whose source and destination share a format).
+struct ChannelsLast {
+  uint32_t slots = 0;
+  bool tied = false;
+};
+
 struct Kernel {
   std::string name;  // e.g. "dnnl_conv_f32", "reference"
   // Return "" to accept the call, else the reason for refusing. Null: accepts everything.
@@ -23,6 +30,12 @@ struct Kernel {
   // give the same results with or without it (the executor never prepares). ctx.outputs are
   // allocated with their shapes but hold no data yet. Null: nothing to prepare.
   std::shared_ptr<const void> (*prepare)(const ir::ForwardCtx&) = nullptr;
+  // Optional, for inference plans: the activation slots this kernel can read or write
+  // channels-last (ir::ForwardCtx::channels_last bits) for this call. A plan stores a value
+  // channels-last when its producer and all its consumers can, so the reorders between
+  // consecutive convolutions vanish; it then sets the bits before prepare() and keeps them for
+  // every forward(), which must honour them (prepared or not). Null: NCHW only.
+  ChannelsLast (*channels_last)(const ir::ForwardCtx&) = nullptr;
 };
 
 // The ordered kernel list of an op (the reference alone when the op has no fast kernels).

@@ -21,6 +21,9 @@ struct PlanOptions {
   bool fuse = true;             // bias, residual Add and Relu/Clip/HardSwish into ai.leancnn FusedConv
   bool use_kernels = true;      // false: every node runs its reference (the oracle)
   bool reuse_memory = true;     // false: one buffer per value (for measuring what reuse saves)
+  // Activations passed between kernels that can all take them channels-last (NHWC) are stored
+  // that way, so consecutive convolutions need no reorders (Kernel::channels_last).
+  bool channels_last = true;
 };
 
 // One step of the plan for the current input shape.
@@ -30,6 +33,7 @@ struct PlanStep {
   std::string kernel;   // the selected kernel's name ("reference" for the oracle)
   int64_t macs = 0;
   Shape output_shape;   // of the first output
+  uint32_t channels_last = 0;  // which of its activations are stored NHWC (ir::ForwardCtx bits)
 };
 
 // Activation memory for the current input shape (graph inputs and initializers excluded;
