@@ -1,12 +1,18 @@
 // `leancnn train` and `leancnn eval`: train a zoo model or an ONNX model on Fashion-MNIST
-// (or another IDX dataset), and evaluate a model file on a test set.
+// (or another IDX dataset), optionally quantization-aware (--qat-bits: docs/qat.md), and
+// evaluate a model file on a test set.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "commands.h"
+#include "leancnn/compress/quantize/calibration.h"
+#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/compress/quantize/qat.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
@@ -43,6 +49,13 @@ struct TrainCli {
   int64_t warmup_epochs = 0;
   std::string out = "runs/train";
   bool no_progress = false;
+  // Quantization-aware training (docs/qat.md): empty qat_bits = off.
+  std::string qat_bits;
+  std::string qat_method = "lsq";
+  std::string qat_init = "minmax";
+  int qat_first_last_bits = 0;
+  int64_t qat_calib = 256;
+  bool qat_per_tensor = false;
 };
 
 train::Augment parse_augment(const std::string& spec) {
@@ -61,6 +74,54 @@ train::Augment parse_augment(const std::string& spec) {
   return a;
 }
 
+namespace cq = compress::quantize;
+
+cq::QatOptions parse_qat(const TrainCli& c) {
+  cq::QatOptions o;
+  o.method = cq::parse_qat_method(c.qat_method);
+  const size_t comma = c.qat_bits.find(',');
+  try {
+    o.weight_bits = std::stoi(c.qat_bits.substr(0, comma));
+    if (comma != std::string::npos) o.act_bits = std::stoi(c.qat_bits.substr(comma + 1));
+  } catch (const std::exception&) {
+    fail(ErrorKind::usage, "--qat-bits: expected W or W,A (e.g. 4,8), got '", c.qat_bits, "'");
+  }
+  if (c.qat_init == "lsq") o.weight_init = o.act_init = cq::ScaleInit::lsq;
+  else if (c.qat_init != "minmax") fail(ErrorKind::usage, "--qat-init: minmax or lsq, got '", c.qat_init, "'");
+  o.per_channel = !c.qat_per_tensor;
+  o.first_last_bits = c.qat_first_last_bits;
+  return o;
+}
+
+bool has_fake_quant(const ir::Graph& g) {
+  for (ir::NodeId id : g.node_ids())
+    if (g.node(id).op_type == "FakeQuantize") return true;
+  return false;
+}
+
+// After QAT: best.onnx (the QAT graph) converted to OUT/qdq.onnx, and its test accuracy run both
+// ways: the reference executor (fake-quant) and the compiled plan (deployed integers).
+nlohmann::json convert_qat(const TrainCli& c, const ir::OpTable& ops, ir::Graph& trained, const train::Dataset& test_set) {
+  const std::string best = c.out + "/best.onnx";
+  ir::Graph qat = std::filesystem::exists(best) ? io::load_onnx(best, ops) : trained;
+  const ir::Graph qdq = cq::fake_quant_to_qdq(qat);
+  const std::string file = c.out + "/qdq.onnx";
+  io::save_onnx(qdq, file);
+  std::fprintf(stderr, "QAT: converted %s to the QDQ model %s; evaluating it\n", best.c_str(), file.c_str());
+  const cq::Predictions fake = cq::predict(qat, test_set, cq::Engine::executor);
+  const cq::Predictions conv = cq::predict(qdq, test_set, cq::Engine::executor);
+  const cq::Predictions deployed = cq::predict(qdq, test_set, cq::Engine::plan);
+  std::fprintf(stderr, "QAT: test accuracy fake-quant %.4f, QDQ (reference) %.4f, deployed (plan) %.4f; top-1 agreement "
+               "fake-quant vs deployed %.4f\n", fake.accuracy, conv.accuracy, deployed.accuracy,
+               cq::agreement(fake, deployed));
+  return {{"qdq_file", file},
+          {"qat_fake_quant_acc", fake.accuracy},
+          {"qdq_reference_acc", conv.accuracy},
+          {"qdq_deployed_acc", deployed.accuracy},
+          {"fake_vs_qdq_agreement", cq::agreement(fake, conv)},
+          {"fake_vs_deployed_agreement", cq::agreement(fake, deployed)}};
+}
+
 int run_train(TrainCli& c, const CommonOptions& common) {
   const ir::OpTable& ops = ops::op_table();
   ir::Graph model = load_model(c.model_file, c.model, common.seed);
@@ -72,8 +133,25 @@ int run_train(TrainCli& c, const CommonOptions& common) {
   c.train.augment = parse_augment(c.augment);
   c.train.progress = c.no_progress ? 0 : -1;
   c.train.schedule.warmup_steps = c.warmup_epochs * (train_set.size() / std::max<int64_t>(c.train.batch, 1));
-  train::TrainResult r = train::train_model(model, ops, train_set, test_set, c.train);
+  if (!c.qat_bits.empty()) {
+    const cq::QatOptions qo = parse_qat(c);
+    const Tensor calib = cq::calibration_batches(train_set, c.qat_calib, c.qat_calib, common.seed).at(0);
+    cq::QatResult q = cq::insert_fake_quant(model, qo, calib);
+    std::fprintf(stderr, "QAT: W%dA%d %s, BatchNormalization folded, %lld layers and %lld activations fake-quantized\n",
+                 qo.weight_bits, qo.act_bits, cq::qat_method_name(qo.method), static_cast<long long>(q.layers),
+                 static_cast<long long>(q.activations));
+    model = std::move(q.graph);
+  }
+  train::TrainHooks hooks;
+  const std::vector<std::string> scales = cq::qat_scale_params(model);
+  if (!scales.empty()) {  // learned step sizes: no weight decay, kept positive
+    c.train.optimizer.no_decay.insert(c.train.optimizer.no_decay.end(), scales.begin(), scales.end());
+    hooks.after_step.push_back([scales](std::vector<runtime::Param>& p) { cq::clamp_scales(p, scales); });
+  }
+  train::TrainResult r = train::train_model(model, ops, train_set, test_set, c.train, hooks);
   io::save_onnx(model, c.out + "/model.onnx");
+  nlohmann::json qat_json;
+  if (has_fake_quant(model) && !r.interrupted) qat_json = convert_qat(c, ops, model, test_set);
   double ips = 0;
   for (const auto& e : r.epochs) ips += e.images_per_s;
   ips /= std::max<size_t>(r.epochs.size(), 1);
@@ -89,11 +167,12 @@ int run_train(TrainCli& c, const CommonOptions& common) {
                         {"model_file", c.out + "/model.onnx"},
                         {"best_file", c.out + "/best.onnx"},
                         {"epochs", epochs}};
+    if (!qat_json.is_null()) j["qat"] = qat_json;
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "trained " << model.name << ": best test accuracy " << r.best_acc << " (epoch " << r.best_epoch
               << "), mean " << static_cast<int64_t>(ips) << " img/s; model in " << c.out << "/model.onnx, best in "
-              << c.out << "/best.onnx\n";
+              << c.out << "/best.onnx" << (qat_json.is_null() ? "" : ", QDQ model in " + c.out + "/qdq.onnx") << "\n";
   }
   return r.interrupted ? 130 : 0;
 }
@@ -150,6 +229,20 @@ Runner register_train(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--stop-after", t.stop_after, "Stop after this many epochs of the schedule (resume later)");
   cmd->add_flag("--no-progress", c->no_progress, "Plain lines instead of a progress bar");
   cmd->add_flag("!--reference", t.use_kernels, "Use the reference kernels only (slow; for checking)");
+  cmd->add_option("--qat-bits", c->qat_bits,
+                  "Quantization-aware training: weight bits W (2-8) or W,A with activation bits A (default 8); "
+                  "BN is folded, FakeQuantize inserted, and OUT/qdq.onnx written at the end (docs/qat.md)");
+  cmd->add_option("--qat-method", c->qat_method, "QAT gradient: ste, lsq (learned step sizes) or dorefa")
+      ->capture_default_str();
+  cmd->add_option("--qat-init", c->qat_init, "Initial QAT scales: minmax or lsq (2 mean|x| / sqrt(Qp))")
+      ->capture_default_str();
+  cmd->add_option("--qat-first-last-bits", c->qat_first_last_bits,
+                  "Weight bits of the first and last layer (0 = same as the others)")
+      ->capture_default_str();
+  cmd->add_option("--qat-calib", c->qat_calib, "Training images for the initial QAT scales")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--qat-per-tensor", c->qat_per_tensor, "One weight scale per layer instead of per output channel");
   return [c, &common] { return run_train(*c, common); };
 }
 

@@ -43,5 +43,6 @@ Runner register_export(CLI::App& app, CommonOptions& common);
 Runner register_accel(CLI::App& app, CommonOptions& common);
 Runner register_bench(CLI::App& app, CommonOptions& common);
 Runner register_infer(CLI::App& app, CommonOptions& common);
+Runner register_quantize(CLI::App& app, CommonOptions& common);
 
 }  // namespace leancnn::cli

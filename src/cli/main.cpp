@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   add(cli::register_accel(app, common));
   add(cli::register_bench(app, common));
   add(cli::register_infer(app, common));
+  add(cli::register_quantize(app, common));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,5 +16,8 @@ std::vector<Kernel> batch_norm_impl_list();                         // BatchNorm
 std::vector<Kernel> pool_impl_list(const std::string& op_type);     // MaxPool, AveragePool, GlobalAveragePool
 std::vector<Kernel> eltwise_impl_list(const std::string& op_type);  // Relu, Sigmoid, Clip, HardSwish, HardSigmoid
 std::vector<Kernel> binary_impl_list(const std::string& op_type);   // Add, Mul
+std::vector<Kernel> qconv_impl_list();                              // QLinearConv, ai.leancnn QLinearFusedConv
+std::vector<Kernel> qgemm_impl_list();                              // QLinearMatMul, ai.leancnn QGemm
+std::vector<Kernel> qadd_impl_list();                               // ai.leancnn QAdd
 
 }  // namespace leancnn::kernels

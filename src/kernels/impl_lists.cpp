@@ -7,9 +7,14 @@
 namespace leancnn::kernels {
 
 std::vector<Kernel> fast_kernels(const std::string& domain, const std::string& op_type) {
+  if (domain == "ai.leancnn" && op_type == "QLinearFusedConv") return qconv_impl_list();
+  if (domain == "ai.leancnn" && op_type == "QGemm") return qgemm_impl_list();
+  if (domain == "ai.leancnn" && op_type == "QAdd") return qadd_impl_list();
   if (domain == "ai.leancnn") return op_type == "FusedConv" ? fused_conv_impl_list() : std::vector<Kernel>{};
   if (!domain.empty() && domain != "ai.onnx") return {};
   if (op_type == "Conv") return conv_impl_list();
+  if (op_type == "QLinearConv") return qconv_impl_list();
+  if (op_type == "QLinearMatMul") return qgemm_impl_list();
   if (op_type == "Gemm") return gemm_impl_list();
   if (op_type == "BatchNormalization") return batch_norm_impl_list();
   if (op_type == "MaxPool" || op_type == "AveragePool" || op_type == "GlobalAveragePool")

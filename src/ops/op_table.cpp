@@ -14,6 +14,9 @@ const ir::OpTable& op_table() {
                       reshape_schema, transpose_schema, dropout_schema, softmax_schema,
                       softmax_cross_entropy_schema, kl_div_schema, mse_loss_schema, fused_conv_schema, pad_schema})
       t.add(make());
+    for (auto make : {quantize_linear_schema, dequantize_linear_schema, unpack_int4_schema, qlinear_conv_schema,
+                      qlinear_fused_conv_schema, qlinear_matmul_schema, qgemm_schema, qadd_schema}) t.add(make());
+    t.add(fake_quantize_schema());
     return t;
   }();
   return table;

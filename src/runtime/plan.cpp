@@ -295,6 +295,8 @@ Plan Plan::compile(const ir::Graph& graph, const PlanOptions& options) {
   const ir::OpTable& ops = *impl->ops;
   ir::verify(g, ops);
   const int dropped = drop_identities(g, ops);
+  // Before constant folding, which would turn the QDQ weights DQ(W) into float weights.
+  const int lowered = options.lower_qdq ? lower_qdq(g, ops) : 0;
   const int constants = fold_constants(g, ops);
   const int folded = options.fold_batch_norm ? fold_batch_norm(g, ops) : 0;
   const int fused = options.fuse ? fuse_conv_epilogues(g, ops) : 0;
@@ -302,7 +304,8 @@ Plan Plan::compile(const ir::Graph& graph, const PlanOptions& options) {
   ir::verify(g, ops);
   impl->order = g.topo_order();
   LEANCNN_LOG("plan") << g.name << ": " << dropped << " identities dropped, " << constants << " constants folded, "
-                      << folded << " BatchNormalization folded, " << fused << " conv epilogues fused";
+                      << folded << " BatchNormalization folded, " << fused << " conv epilogues fused, " << lowered
+                      << " Conv/Gemm lowered to integer ops";
   return Plan(std::move(impl));
 }
 

@@ -18,5 +18,7 @@ Kernel dnnl_sigmoid_f32();
 Kernel dnnl_clip_f32();
 Kernel dnnl_hard_swish_f32();
 Kernel dnnl_hard_sigmoid_f32();
+Kernel dnnl_qconv_u8s8();               // qconv_dnnl.cpp (QLinearConv, ai.leancnn QLinearFusedConv)
+Kernel dnnl_qgemm_u8s8();               // qgemm_dnnl.cpp (QLinearMatMul, ai.leancnn QGemm)
 
 }  // namespace leancnn::kernels

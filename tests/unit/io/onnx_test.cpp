@@ -194,6 +194,43 @@ ir::Graph every_op_graph() {
   t.set("temperature", 3.f);
   b.output(b.op("KLDivergence", {logits, teacher}, t, 1, ir::kLeancnnDomain)[0]);
   b.output(b.op("MSELoss", {logits, teacher}, {}, 1, ir::kLeancnnDomain)[0]);
+  // The int8 runtime's ops: QuantizeLinear / DequantizeLinear, the integer ops, 4-bit weights.
+  const ir::ValueId qs = b.constant("q.scale", Tensor::from_floats({}, {0.05f}));
+  const ir::ValueId qz = b.constant("q.zero_point", Tensor::from_ints({}, {128}, DType::u8));
+  const ir::ValueId lq = b.op("QuantizeLinear", {logits, qs, qz})[0];  // u8 [1, 5]
+  ir::Attributes w4_shape;
+  w4_shape.set("shape", std::vector<int64_t>{4, 5});
+  const ir::ValueId w4 = b.op("UnpackInt4",
+                              {b.constant("w4.packed", Tensor::from_ints({10}, {0x21, 0xF3, 0x7E, 0x08, 0x19, 0x2A,
+                                                                                0x3B, 0x4C, 0x5D, 0x6E},
+                                                                         DType::u8))},
+                              w4_shape, 1, ir::kLeancnnDomain)[0];  // s8 [4, 5]
+  const ir::ValueId w_scale = b.constant("w.scale", Tensor::from_floats({4}, {0.1f, 0.2f, 0.3f, 0.4f}));
+  const ir::ValueId w_zp = b.constant("w.zero_point", Tensor::zeros({4}, DType::s8));
+  b.output(b.op("QGemm", {lq, qs, qz, w4, w_scale, w_zp}, {}, 1, ir::kLeancnnDomain)[0]);  // f32 [1, 4]
+  const ir::ValueId mm = b.op("QLinearMatMul", {lq, qs, qz, b.constant("mm.w", Tensor::from_ints({5, 2}, {1, -2, 3, -4, 5, -6, 7, -8, 9, -10}, DType::s8)),
+                                                b.constant("mm.w_scale", Tensor::from_floats({}, {0.02f})),
+                                                b.constant("mm.w_zero_point", Tensor::from_ints({}, {0}, DType::s8)), qs, qz})[0];
+  const ir::ValueId sum = b.op("QAdd", {mm, qs, qz, mm, qs, qz, qs, qz}, {}, 1, ir::kLeancnnDomain)[0];
+  b.output(b.op("DequantizeLinear", {sum, qs, qz})[0]);
+  const ir::ValueId xq = b.op("QuantizeLinear", {x, qs, qz})[0];  // u8 [1, 3, 8, 8]
+  const ir::ValueId cw = b.constant("qconv.w", Tensor::from_ints({2, 3, 1, 1}, {1, -1, 2, -2, 3, -3}, DType::s8));
+  const ir::ValueId cs = b.constant("qconv.w_scale", Tensor::from_floats({2}, {0.5f, 0.25f}));
+  const ir::ValueId cz = b.constant("qconv.w_zero_point", Tensor::zeros({2}, DType::s8));
+  const ir::ValueId cb = b.constant("qconv.bias", Tensor::from_ints({2}, {10, -10}, DType::s32));
+  const ir::ValueId qc = b.op("QLinearConv", {xq, qs, qz, cw, cs, cz, qs, qz, cb})[0];  // u8 [1, 2, 8, 8]
+  ir::Attributes relu;
+  relu.set("activation", std::string("Relu"));
+  const ir::ValueId qfw = b.constant("qfused.w", Tensor::from_ints({2, 2, 1, 1}, {3, -1, 2, 5}, DType::s8));
+  const ir::ValueId qf = b.op("QLinearFusedConv", {qc, qs, qz, qfw, cs, cz, qs, qz}, relu, 1, ir::kLeancnnDomain)[0];
+  b.output(b.op("DequantizeLinear", {qf, qs, qz})[0]);
+  // QAT's FakeQuantize, with a learnable (LSQ) scale.
+  ir::Attributes fq;
+  fq.set("bits", int64_t{4});
+  fq.set("method", std::string("lsq"));
+  const ir::ValueId fq_scale = b.constant("fq.scale", Tensor::from_floats({}, {0.1f}), true);
+  const ir::ValueId fq_zp = b.constant("fq.zero_point", Tensor::from_ints({}, {3}, DType::u8));
+  b.output(b.op("FakeQuantize", {logits, fq_scale, fq_zp}, fq, 1, ir::kLeancnnDomain)[0]);
   return g;
 }
 

@@ -43,5 +43,20 @@ ir::OpSchema softmax_schema();
 ir::OpSchema softmax_cross_entropy_schema();
 ir::OpSchema kl_div_schema();
 ir::OpSchema mse_loss_schema();
+// quantize_linear.cpp
+ir::OpSchema quantize_linear_schema();
+ir::OpSchema dequantize_linear_schema();
+// unpack_int4.cpp (domain ai.leancnn)
+ir::OpSchema unpack_int4_schema();
+// qlinear_conv.cpp (QLinearFusedConv: domain ai.leancnn)
+ir::OpSchema qlinear_conv_schema();
+ir::OpSchema qlinear_fused_conv_schema();
+// qgemm.cpp (QGemm: domain ai.leancnn)
+ir::OpSchema qlinear_matmul_schema();
+ir::OpSchema qgemm_schema();
+// qadd.cpp (domain ai.leancnn)
+ir::OpSchema qadd_schema();
+// fake_quantize.cpp (domain ai.leancnn)
+ir::OpSchema fake_quantize_schema();
 
 }  // namespace leancnn::ops

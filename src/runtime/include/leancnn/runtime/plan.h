@@ -21,6 +21,7 @@ struct PlanOptions {
   bool fuse = true;             // bias, residual Add and Relu/Clip/HardSwish into ai.leancnn FusedConv
   bool use_kernels = true;      // false: every node runs its reference (the oracle)
   bool reuse_memory = true;     // false: one buffer per value (for measuring what reuse saves)
+  bool lower_qdq = true;        // QDQ Conv/Gemm patterns into integer ops (lower_qdq; false: fake-quant in float)
   // Activations passed between kernels that can all take them channels-last (NHWC) are stored
   // that way, so consecutive convolutions need no reorders (Kernel::channels_last).
   bool channels_last = true;

@@ -2,6 +2,7 @@
 // SGD (momentum, Nesterov) and Adam / AdamW; weight decay can exempt rank-1 parameters
 // (biases, BN scale and shift). State tensors are exposed for checkpoints.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct OptimizerOptions {
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // adam, adamw
   float weight_decay = 0.f;  // L2 for sgd/adam (added to the gradient); decoupled for adamw
   bool decay_1d_params = true;  // false: biases and BN scale/shift get no weight decay
+  std::vector<std::string> no_decay = {};  // parameters never decayed, by name (e.g. QAT step sizes)
 };
 
 class Optimizer {
@@ -37,6 +39,7 @@ class Optimizer {
  protected:
   Optimizer(std::vector<runtime::Param>& params, OptimizerOptions options) : params_(params), options_(options) {}
   float decay_for(const runtime::Param& p) const {
+    if (std::find(options_.no_decay.begin(), options_.no_decay.end(), p.name) != options_.no_decay.end()) return 0.f;
     return (options_.decay_1d_params || p.value.rank() > 1) ? options_.weight_decay : 0.f;
   }
   std::vector<runtime::Param>& params_;

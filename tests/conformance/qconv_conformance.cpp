@@ -1,0 +1,250 @@
+// Int8 convolution: the oneDNN u8 x s8 kernel (QLinearFusedConv, QLinearConv) against the integer
+// reference, bit for bit, over 1x1, 3x3, 7x7, stride 2, asymmetric pads, dilation, groups,
+// depthwise, odd channel counts, batch 1 and 2, per-tensor and per-channel scales, zero points 0
+// and not, u8 and s8 outputs, no activation / Relu / Clip, with and without bias, ties of the
+// rounding; unprepared and prepared. Plus the saturation rule's dispatch (no VNNI, wide weights).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "conformance_util.h"
+#include "leancnn/core/error.h"
+#include "leancnn/ir/passes.h"
+#include "leancnn/kernels/int8_exactness.h"
+#include "leancnn/kernels/kernel.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/ops/qlinear.h"
+
+namespace leancnn::testing {
+namespace {
+
+constexpr const char* kKernel = "dnnl_qconv_u8s8";
+
+Tensor random_ints(const Shape& s, DType t, Rng& rng, int lo, int hi) {
+  Tensor f = Tensor::empty(s);
+  rng.fill_uniform(f, static_cast<float>(lo), static_cast<float>(hi) + 0.999f);
+  std::vector<int64_t> v(f.numel());
+  for (int64_t i = 0; i < f.numel(); ++i) v[i] = std::clamp(static_cast<int64_t>(std::floor(f.at(i))), int64_t{lo}, int64_t{hi});
+  return Tensor::from_ints(s, v, t);
+}
+
+Tensor scalar_f(float v) { return Tensor::from_floats({}, {v}); }
+
+struct ShapeCfg {
+  const char* name;
+  Shape x, w;
+  std::vector<int64_t> strides, pads, dilations;
+  int64_t group;
+};
+
+const std::vector<ShapeCfg>& shapes() {
+  static const std::vector<ShapeCfg> s = {
+      {"1x1", {1, 16, 7, 9}, {24, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},
+      {"1x1_odd", {2, 5, 6, 5}, {3, 5, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},
+      {"3x3_pad", {1, 16, 10, 11}, {32, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+      {"3x3_s2_asym", {2, 7, 13, 12}, {9, 7, 3, 3}, {2, 2}, {1, 0, 2, 1}, {1, 1}, 1},
+      {"7x7_s2_stem", {1, 3, 23, 23}, {16, 3, 7, 7}, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1},
+      {"3x3_dil2", {1, 8, 12, 12}, {8, 8, 3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, 1},
+      {"groups2", {1, 8, 9, 9}, {12, 4, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 2},
+      {"depthwise", {2, 32, 9, 8}, {32, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 32},
+      {"depthwise_s2", {1, 17, 11, 11}, {17, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 17},
+      {"wide_k", {1, 64, 5, 5}, {20, 64, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+  };
+  return s;
+}
+
+struct QCfg {
+  bool per_channel;
+  int x_zp, y_zp;
+  DType y_dtype;
+  const char* activation;  // "", "Relu", "Clip"
+  bool bias;
+};
+
+// A case whose outputs spread over the whole output range (so clamping and both signs occur).
+OpCase qconv_case(const ShapeCfg& s, const QCfg& q, uint64_t seed, const char* op = "QLinearFusedConv") {
+  Rng rng(seed);
+  OpCase c;
+  c.op_type = op;
+  c.domain = std::string(op) == "QLinearConv" ? "" : ir::kLeancnnDomain;
+  const int64_t oc = s.w[0], k = s.w[1] * s.w[2] * s.w[3];
+  const float xs = 0.02f;
+  Tensor ws = Tensor::empty({q.per_channel ? oc : 1});
+  rng.fill_uniform(ws, 0.004f, 0.012f);
+  const float ys = xs * 0.008f * std::sqrt(static_cast<float>(k)) * 74.f * 73.f / 60.f;
+  const int ylo = q.y_dtype == DType::u8 ? 0 : -128, yhi = q.y_dtype == DType::u8 ? 255 : 127;
+  c.inputs = {random_ints(s.x, DType::u8, rng, 0, 255),
+              scalar_f(xs),
+              Tensor::from_ints({}, {q.x_zp}, DType::u8),
+              random_ints(s.w, DType::s8, rng, -127, 127),
+              ws,
+              Tensor::zeros({ws.numel()}, DType::s8),
+              scalar_f(ys),
+              Tensor::from_ints({}, {std::clamp(q.y_zp, ylo, yhi)}, q.y_dtype)};
+  if (q.bias) c.inputs.push_back(random_ints({oc}, DType::s32, rng, -20000, 20000));
+  c.attrs.set("strides", s.strides);
+  c.attrs.set("pads", s.pads);
+  c.attrs.set("dilations", s.dilations);
+  c.attrs.set("group", s.group);
+  if (std::string(op) != "QLinearConv" && *q.activation) {
+    c.attrs.set("activation", std::string(q.activation));
+    if (std::string(q.activation) == "Clip") c.attrs.set("activation_params", std::vector<float>{-30.f * ys, 40.f * ys});
+  }
+  return c;
+}
+
+// Bytes equal, with a GoogleTest failure naming the first differing element.
+void expect_identical(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  const size_t es = dtype_size(got.dtype());
+  const auto* a = static_cast<const uint8_t*>(got.raw());
+  const auto* b = static_cast<const uint8_t*>(want.raw());
+  int64_t diffs = 0, first = -1;
+  for (int64_t i = 0; i < got.numel(); ++i)
+    if (std::memcmp(a + i * es, b + i * es, es) != 0) {
+      ++diffs;
+      if (first < 0) first = i;
+    }
+  EXPECT_EQ(diffs, 0) << what << ": " << diffs << " of " << got.numel() << " elements differ, first at " << first;
+}
+
+// The way a plan runs a kernel: prepare() once on the constants, then forward with the state
+// (the constant inputs replaced by garbage, so a kernel must use its prepared copies).
+Tensor run_prepared(const OpCase& c, const std::string& kernel) {
+  const ir::Graph g = single_node_graph(c);
+  const ir::Node& n = g.node(0);
+  const ir::OpTable& ops = ops::op_table();
+  const std::vector<ir::TensorType> types = ir::infer_node(g, ops, n);
+  ir::ForwardCtx ctx{n, {}, {}};
+  for (const Tensor& t : c.inputs) ctx.inputs.push_back(t.defined() ? t.clone() : Tensor());
+  ctx.outputs.push_back(Tensor::zeros(types[0].shape, types[0].dtype));
+  const kernels::Kernel* k = nullptr;
+  for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
+    if (cand.name == kernel) k = &cand;
+  if (!k) throw std::runtime_error("no kernel " + kernel);
+  const std::string why = k->check_forward(ctx);
+  if (!why.empty()) throw std::runtime_error(kernel + " declined: " + why);
+  std::shared_ptr<const void> state = k->prepare(ctx);
+  if (!state) throw std::runtime_error(kernel + " did not prepare");
+  ctx.prepared = state.get();
+  Rng rng(3);
+  ctx.inputs[ops::kQW] = random_ints(ctx.inputs[ops::kQW].shape(), DType::s8, rng, -127, 127);
+  if (ctx.inputs.size() > ops::kQBias) ctx.inputs[ops::kQBias] = Tensor::zeros(ctx.inputs[ops::kQBias].shape(), DType::s32);
+  std::memset(ctx.outputs[0].raw(), 0xA5, ctx.outputs[0].nbytes());
+  k->forward(ctx);
+  return ctx.outputs[0];
+}
+
+void check_case(const OpCase& c, const std::string& what) {
+  const KernelForward ref = run_forward(c, false);
+  // The case must exercise the requantization: many distinct output values, not all clamped.
+  std::set<int> distinct;
+  const Tensor& y = ref.outputs[0];
+  for (int64_t i = 0; i < y.numel(); ++i)
+    distinct.insert(y.dtype() == DType::u8 ? y.data<uint8_t>()[i] : y.data<int8_t>()[i]);
+  EXPECT_GE(distinct.size(), std::min<size_t>(12, y.numel() / 8)) << what << ": outputs barely vary";
+  const KernelForward fast = run_forward(c, true);
+  EXPECT_EQ(fast.kernel, kKernel) << what;
+  expect_identical(fast.outputs[0], ref.outputs[0], what + " (unprepared)");
+  expect_identical(run_prepared(c, kKernel), ref.outputs[0], what + " (prepared)");
+}
+
+TEST(QConvConformance, EveryShapeAndQuantizationBitExact) {
+  const std::vector<QCfg> qs = {
+      {false, 0, 0, DType::u8, "", true},        {true, 131, 77, DType::u8, "", true},
+      {true, 128, 0, DType::u8, "Relu", true},   {true, 120, 100, DType::u8, "Clip", false},
+      {false, 250, -5, DType::s8, "", false},    {true, 17, 10, DType::s8, "Relu", true},
+  };
+  uint64_t seed = 1;
+  for (const ShapeCfg& s : shapes())
+    for (size_t i = 0; i < qs.size(); ++i) {
+      const QCfg& q = qs[i];
+      check_case(qconv_case(s, q, seed++),
+                 str_cat(s.name, " per_channel=", q.per_channel, " x_zp=", q.x_zp, " y_zp=", q.y_zp, " ",
+                         dtype_name(q.y_dtype), " act='", q.activation, "' bias=", q.bias));
+    }
+}
+
+TEST(QConvConformance, OnnxQLinearConvBitExact) {
+  uint64_t seed = 100;
+  for (const ShapeCfg& s : shapes()) check_case(qconv_case(s, {true, 100, 128, DType::u8, "", true}, seed++, "QLinearConv"), s.name);
+}
+
+// A multiplier of 0.5 on small odd and even accumulators puts half the results exactly on .5:
+// both sides must round half to even.
+TEST(QConvConformance, RoundingTiesHalfToEven) {
+  OpCase c = qconv_case(shapes()[0], {false, 128, 128, DType::u8, "", true}, 7);
+  Rng rng(8);
+  c.inputs[ops::kQX] = random_ints(c.inputs[ops::kQX].shape(), DType::u8, rng, 120, 136);
+  c.inputs[ops::kQW] = random_ints(c.inputs[ops::kQW].shape(), DType::s8, rng, -1, 1);
+  c.inputs[ops::kQBias] = random_ints({c.inputs[ops::kQW].dim(0)}, DType::s32, rng, -3, 3);
+  c.inputs[ops::kQXScale] = scalar_f(0.5f);
+  c.inputs[ops::kQWScale] = Tensor::from_floats({1}, {0.5f});
+  c.inputs[ops::kQYScale] = scalar_f(0.5f);  // multiplier 0.5
+  check_case(c, "ties");
+  // Count the ties: odd accumulators. Computed again in float64 from the definition.
+  const Tensor& x = c.inputs[ops::kQX];
+  const Tensor& w = c.inputs[ops::kQW];
+  const int64_t ic = w.dim(1), oc = w.dim(0), hw = x.dim(2) * x.dim(3);
+  int64_t ties = 0;
+  for (int64_t o = 0; o < oc; ++o)
+    for (int64_t p = 0; p < hw; ++p) {
+      int64_t acc = c.inputs[ops::kQBias].data<int32_t>()[o];
+      for (int64_t i = 0; i < ic; ++i) acc += (x.data<uint8_t>()[i * hw + p] - 128) * w.data<int8_t>()[o * ic + i];
+      ties += acc % 2 != 0;
+    }
+  EXPECT_GT(ties, oc * hw / 4) << "the case must hold many ties";
+}
+
+TEST(QConvConformance, NoVnniWithWideWeightsFallsBackToTheExactReference) {
+  CpuFeatures no_vnni;
+  no_vnni.avx2 = no_vnni.fma = no_vnni.avx512f = no_vnni.avx512bw = true;
+  EXPECT_EQ(kernels::int8_pair_sum_refusal(no_vnni, 64), "");
+  EXPECT_NE(kernels::int8_pair_sum_refusal(no_vnni, 65), "");
+  CpuFeatures vnni = no_vnni;
+  vnni.avx512vnni = true;
+  EXPECT_EQ(kernels::int8_pair_sum_refusal(vnni, 127), "");
+  CpuFeatures avx_vnni = no_vnni;
+  avx_vnni.avx_vnni = true;
+  EXPECT_EQ(kernels::int8_pair_sum_refusal(avx_vnni, 128), "");
+
+  OpCase wide = qconv_case(shapes()[2], {true, 128, 128, DType::u8, "Relu", true}, 9);
+  OpCase narrow = wide;
+  {
+    Rng rng(4);
+    narrow.inputs[ops::kQW] = random_ints(wide.inputs[ops::kQW].shape(), DType::s8, rng, -64, 64);
+  }
+  kernels::inject_int8_cpu_features(&no_vnni);
+  KernelForward wide_run, narrow_run;
+  std::string log;
+  try {
+    log = dispatch_log_of([&] { wide_run = run_forward(wide, true); });
+    narrow_run = run_forward(narrow, true);
+  } catch (...) {
+    kernels::inject_int8_cpu_features(nullptr);
+    throw;
+  }
+  kernels::inject_int8_cpu_features(nullptr);
+  EXPECT_EQ(wide_run.kernel, "reference");
+  EXPECT_NE(log.find("exceed 7 bits"), std::string::npos) << log;
+  EXPECT_EQ(narrow_run.kernel, kKernel);
+  expect_identical(narrow_run.outputs[0], run_forward(narrow, false).outputs[0], "7-bit weights without VNNI");
+  // Back on this machine's features the wide case runs the fast kernel again.
+  EXPECT_EQ(run_forward(wide, true).kernel, kernels::int8_pair_sum_refusal(cpu_features(), 127).empty() ? kKernel : "reference");
+}
+
+TEST(QConvConformance, DeclinesWhatItCannotRunExactly) {
+  OpCase c = qconv_case(shapes()[0], {false, 0, 0, DType::u8, "", false}, 11);
+  c.inputs[ops::kQWZp] = Tensor::from_ints({1}, {3}, DType::s8);
+  EXPECT_EQ(run_forward(c, true).kernel, "reference");  // asymmetric weights
+  OpCase s8x = qconv_case(shapes()[0], {false, 0, 0, DType::u8, "", false}, 12);
+  s8x.inputs[ops::kQX] = random_ints(s8x.inputs[ops::kQX].shape(), DType::s8, *std::make_unique<Rng>(1), -128, 127);
+  s8x.inputs[ops::kQXZp] = Tensor::from_ints({}, {0}, DType::s8);
+  EXPECT_EQ(run_forward(s8x, true).kernel, "reference");  // s8 activations
+}
+
+}  // namespace
+}  // namespace leancnn::testing
