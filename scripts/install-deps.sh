@@ -14,7 +14,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist  # the default dataset (/usr/share/datasets/fashion-mnist)
   libonnx-testdata       # ONNX backend test data for the import conformance test (tests/conformance)
+  chromium               # headless browser: the test that report.html renders (tests/integration)
 )
+# npm fetches the plotting libraries report.html inlines (scripts/install-web.sh); a nodejs from
+# elsewhere (e.g. NodeSource, which bundles npm and conflicts with Debian's npm) is used as it is.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+# After the Debian packages: Vega, Vega-Lite and vega-embed from npm (third_party/web).
+install_web() { bash "$(dirname "$0")/install-web.sh"; }
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,6 +30,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  install_web
   exit 0
 fi
 
@@ -47,3 +54,4 @@ if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
   exit 1
 fi
 echo "install-deps: done"
+install_web

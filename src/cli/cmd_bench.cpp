@@ -12,9 +12,9 @@
 #include "commands.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
-#include "leancnn/core/rng.h"
 #include "leancnn/ir/summary.h"
 #include "leancnn/ops/op_table.h"
+#include "leancnn/runtime/benchmark.h"
 #include "leancnn/runtime/plan.h"
 
 namespace leancnn::cli {
@@ -37,14 +37,6 @@ struct BenchOptions {
   bool reference = false;
   bool profile = false;
 };
-
-// Linear interpolation between closest ranks (numpy's default), on a copy.
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -88,7 +80,6 @@ class Progress {
 
 int run_bench(const BenchOptions& o, const CommonOptions& common) {
   const ir::OpTable& ops = ops::op_table();
-  popts.channels_last = !o.no_channels_last;
   const ir::Graph g = load_model(o.model_file, o.model, common.seed);
   if (g.inputs().size() != 1)
     fail(ErrorKind::bad_input, "bench: the model must have one input, it has ", g.inputs().size());
@@ -97,51 +88,34 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
   runtime::PlanOptions popts;
   popts.fuse = !o.no_fuse;
   popts.fold_batch_norm = !o.no_fold;
+  popts.channels_last = !o.no_channels_last;
   popts.use_kernels = !o.reference;
   runtime::Plan plan = runtime::Plan::compile(g, popts);
 
   Shape shape = g.value(g.inputs()[0]).shape;
   if (shape.empty()) fail(ErrorKind::bad_input, "bench: the model's input is a scalar; expected N x C x H x W");
   shape[0] = o.batch;
-  Tensor input = Tensor::empty(shape);
-  Rng(common.seed).fill_uniform(input, -1.f, 1.f);
-  const std::vector<Tensor> inputs = {input};
-
   Progress progress(o.warmup + o.iters);
-  for (int64_t i = 0; i < o.warmup; ++i) {
-    plan.run(inputs);
-    progress.update(i + 1);
-  }
-  plan.set_profiling(o.profile);
-  std::vector<double> latency;
-  std::vector<std::vector<double>> step_ms;  // per iteration, per step
-  for (int64_t i = 0; i < o.iters; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    plan.run(inputs);
-    latency.push_back(ms_since(t0));
-    if (o.profile) step_ms.push_back(plan.step_ms());
-    progress.update(o.warmup + i + 1);
-  }
+  runtime::BenchmarkOptions bopts;
+  bopts.iters = o.iters;
+  bopts.warmup = o.warmup;
+  bopts.profile = o.profile;
+  bopts.seed = common.seed;
+  bopts.progress = [&progress](int64_t done, int64_t) { progress.update(done); };
+  const runtime::BenchmarkResult bench = runtime::benchmark_plan(plan, shape, bopts);
 
   const int threads = num_threads();
-  const double median = quantile(latency, 0.5), p90 = quantile(latency, 0.9);
-  const double images_per_s = static_cast<double>(o.batch) / (median / 1e3);
+  const double median = bench.median_ms, p90 = bench.p90_ms;
+  const double images_per_s = bench.images_per_s;
   const double gflops = 2.0 * static_cast<double>(summary.macs) * static_cast<double>(o.batch) / (median * 1e6);
   const double peak_gflops = kPeakGflopsPerThread * threads;
-                        {"channels_last", popts.channels_last},
   const runtime::PlanMemory mem = plan.memory();
 
   std::vector<StepRow> rows;
   double steps_total_ms = 0;
-  if (o.profile) {
-    const std::vector<runtime::PlanStep>& steps = plan.steps();
-    for (size_t s = 0; s < steps.size(); ++s) {
-      std::vector<double> times;
-      for (const auto& it : step_ms)
-        if (s < it.size()) times.push_back(it[s]);
-      rows.push_back({steps[s], times.empty() ? 0.0 : quantile(times, 0.5)});
-      steps_total_ms += rows.back().ms;
-    }
+  for (size_t s = 0; s < bench.steps.size(); ++s) {
+    rows.push_back({bench.steps[s], bench.step_median_ms[s]});
+    steps_total_ms += rows.back().ms;
   }
   auto step_gflops = [](const StepRow& r) { return r.ms > 0 ? 2.0 * static_cast<double>(r.step.macs) / (r.ms * 1e6) : 0.0; };
 
@@ -154,10 +128,11 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
                         {"warmup", o.warmup},
                         {"fuse", popts.fuse},
                         {"fold_batch_norm", popts.fold_batch_norm},
+                        {"channels_last", popts.channels_last},
                         {"kernels", popts.use_kernels},
                         {"latency_ms", median},
                         {"p90_ms", p90},
-                        {"min_ms", quantile(latency, 0.0)},
+                        {"min_ms", bench.min_ms},
                         {"images_per_s", images_per_s},
                         {"gflops_per_s", gflops},
                         {"peak_bytes", mem.peak_bytes},
@@ -197,8 +172,6 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
               human(static_cast<double>(mem.peak_bytes), "B").c_str(),
               human(static_cast<double>(mem.total_bytes), "B").c_str(), static_cast<long long>(mem.values));
   if (!o.profile) return 0;
-  cmd->add_flag("--no-channels-last", o->no_channels_last,
-                "Keep every activation NCHW (no NHWC between kernels that can share it)");
   std::printf("\n%-36s %-18s %-28s %10s %6s %9s %6s\n", "step", "op", "kernel", "median ms", "share", "GFLOP/s",
               "%peak");
   for (const StepRow& r : rows) {
@@ -224,6 +197,8 @@ Runner register_bench(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-fuse", o->no_fuse, "Do not fuse bias, residual Add and activations into convolutions");
   cmd->add_flag("--no-fold", o->no_fold, "Do not fold BatchNormalization into the preceding Conv/Gemm");
+  cmd->add_flag("--no-channels-last", o->no_channels_last,
+                "Keep every activation NCHW (no NHWC between kernels that can share it)");
   cmd->add_flag("--reference", o->reference, "Run every node with its reference kernel (the oracle)");
   cmd->add_flag("--profile", o->profile, "Per-step table: median time, share, GFLOP/s, % of machine peak");
   cmd->footer(

@@ -1,0 +1,150 @@
+// Evaluations of a variant (evaluate.h): accuracy (the deployed plan, and for QDQ models the
+// fake-quant executor and their agreement), size, CPU latency, accelerator cost per preset.
+#include "leancnn/pipeline/evaluate.h"
+
+#include <filesystem>
+
+#include "leancnn/accel/architecture.h"
+#include "leancnn/accel/network.h"
+#include "leancnn/accel/workload.h"
+#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
+#include "leancnn/pipeline/model_stats.h"
+#include "leancnn/pipeline/progress.h"
+#include "leancnn/runtime/benchmark.h"
+#include "leancnn/runtime/plan.h"
+
+namespace leancnn::pipeline {
+
+namespace q = compress::quantize;
+
+nlohmann::json evaluate_size(const ir::Graph& g, const std::string& model_file) {
+  const ModelStats st = model_stats(g);
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& [name, lb] : st.layers)
+    layers.push_back({{"name", name}, {"weight_bits", lb.weight_bits}, {"input_bits", lb.input_bits},
+                      {"weight_density", lb.weight_density}});
+  return {{"params", st.params},
+          {"nonzero_params", st.nonzero_params},
+          {"bytes", static_cast<int64_t>(std::filesystem::file_size(model_file))},
+          {"macs", st.macs},
+          {"effective_macs", st.effective_macs},
+          {"weight_bits", st.weight_bits},
+          {"activation_bits", st.activation_bits},
+          {"quantized", st.quantized},
+          {"layer_bits", layers}};
+}
+
+nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uint64_t seed, bool progress,
+                                const std::string& label) {
+  const int threads_before = num_threads();
+  const int64_t threads = l["threads"];
+  set_num_threads(static_cast<int>(threads));
+  nlohmann::json out;
+  try {
+    runtime::Plan plan = runtime::Plan::compile(g);
+    Shape shape = g.value(g.inputs().at(0)).shape;
+    shape[0] = l["batch"];
+    runtime::BenchmarkOptions o;
+    o.iters = l["iters"];
+    o.warmup = l["warmup"];
+    o.profile = l["profile"];
+    o.seed = seed;
+    Progress bar(str_cat("  ", label, ": latency"), o.iters + o.warmup, progress);
+    o.progress = [&bar](int64_t done, int64_t) { bar.update(done); };
+    // Profiling adds a clock read per step; time the totals without it, then profile separately.
+    const bool profile = o.profile;
+    o.profile = false;
+    const runtime::BenchmarkResult r = runtime::benchmark_plan(plan, shape, o);
+    out = {{"latency_ms", r.median_ms}, {"p90_ms", r.p90_ms},       {"min_ms", r.min_ms},
+           {"images_per_s", r.images_per_s}, {"latency_batch", shape[0]}, {"latency_threads", num_threads()},
+           {"latency_iters", o.iters}};
+    nlohmann::json layers = nlohmann::json::array();
+    if (profile) {
+      o.profile = true;
+      o.warmup = 1;
+      o.progress = nullptr;
+      const runtime::BenchmarkResult p = runtime::benchmark_plan(plan, shape, o);
+      for (size_t i = 0; i < p.steps.size(); ++i)
+        layers.push_back({{"name", p.steps[i].name}, {"op", p.steps[i].op_type}, {"kernel", p.steps[i].kernel},
+                          {"macs", p.steps[i].macs}, {"time_ms", p.step_median_ms[i]}});
+    }
+    out["latency_layers"] = layers;
+  } catch (...) {
+    set_num_threads(threads_before);
+    throw;
+  }
+  set_num_threads(threads_before);
+  return out;
+}
+
+nlohmann::json evaluate_accel(const ir::Graph& g, const nlohmann::json& a) {
+  const ModelStats st = model_stats(g);
+  // f32 layers are modelled at 16 bits (accelerators run fp16/int16); quantized ones at their
+  // stored widths, which extract_workload cannot see behind DequantizeLinear.
+  std::vector<accel::Problem> layers = accel::extract_workload(g, {});
+  for (accel::Problem& p : layers) {
+    auto it = st.layers.find(p.name);
+    if (it == st.layers.end()) continue;
+    const LayerBits& lb = it->second;
+    if (lb.weight_bits < 32) p.bits[0] = lb.weight_bits;
+    if (lb.input_bits < 32) p.bits[1] = p.bits[2] = lb.input_bits;
+    p.weight_density = std::max(lb.weight_density, 1.0 / static_cast<double>(std::max<int64_t>(p.size(accel::Operand::weights), 1)));
+    p.validate();
+  }
+  accel::NetworkOptions nopts;
+  nopts.mapper.objective = accel::parse_objective(a["objective"]);
+  nopts.template_only = a["template"];
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& name : a["presets"]) {
+    const accel::Architecture arch = accel::preset(name);
+    const accel::NetworkCost n = accel::evaluate_network(layers, arch, nopts);
+    nlohmann::json per = nlohmann::json::array();
+    for (const accel::LayerCost& lc : n.layers)
+      per.push_back({{"name", lc.problem.name}, {"macs", lc.cost.macs}, {"cycles", lc.cost.cycles},
+                     {"energy_pj", lc.cost.energy_pj}, {"utilization", lc.cost.utilization},
+                     {"weight_bits", lc.problem.bits[0]}, {"input_bits", lc.problem.bits[1]}});
+    out.push_back({{"preset", name},
+                   {"dataflow", accel::dataflow_name(n.dataflow)},
+                   {"mac_units", n.num_macs},
+                   {"cycles", n.cycles},
+                   {"energy_pj", n.energy_pj},
+                   {"energy_per_mac_pj", n.energy_per_mac()},
+                   {"utilization", n.utilization()},
+                   {"layers", per}});
+  }
+  return out;
+}
+
+nlohmann::json evaluate_variant(const ir::Graph& g, const std::string& model_file, const nlohmann::json& e,
+                                const EvaluateContext& ctx) {
+  nlohmann::json out = evaluate_size(g, model_file);
+  if (e["accuracy"].get<bool>()) {
+    const train::Dataset& test = ctx.test_set();
+    const int64_t limit = e["limit_test"].get<int64_t>() > 0 ? std::min(e["limit_test"].get<int64_t>(), test.size()) : test.size();
+    q::Predictions plan;
+    {
+      Progress bar(str_cat("  ", ctx.label, ": accuracy"), limit, ctx.progress);
+      plan = q::predict(g, test, q::Engine::plan, limit, 250, [&bar](int64_t done, int64_t) { bar.update(done); });
+    }
+    out["test_acc"] = plan.accuracy;
+    out["test_images"] = limit;
+    if (out["quantized"].get<bool>()) {
+      // The QDQ contract: the deployed integer model must agree with its fake-quant form.
+      Progress bar(str_cat("  ", ctx.label, ": fake-quant accuracy"), limit, ctx.progress);
+      const q::Predictions fq =
+          q::predict(g, test, q::Engine::executor, limit, 250, [&bar](int64_t done, int64_t) { bar.update(done); });
+      out["fake_quant_acc"] = fq.accuracy;
+      out["top1_agreement"] = q::agreement(plan, fq);
+    }
+  }
+  if (!e["latency"].is_null()) {
+    const nlohmann::json l = evaluate_latency(g, e["latency"], ctx.seed, ctx.progress, ctx.label);
+    for (auto it = l.begin(); it != l.end(); ++it) out[it.key()] = it.value();
+  }
+  if (!e["accel"].is_null()) out["accel"] = evaluate_accel(g, e["accel"]);
+  return out;
+}
+
+}  // namespace leancnn::pipeline

@@ -1,0 +1,69 @@
+// Recipes: the YAML file that names a model, its data, the training settings, an ordered list
+// of steps and the evaluations run on every variant (docs/recipes.md has every key). Parsing
+// validates everything before any work starts: an unknown key or a bad value is
+// Error(bad_input) naming the recipe, the line and the key.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace leancnn::pipeline {
+
+enum class KeyType { integer, number, boolean, string, string_list };
+const char* key_type_name(KeyType t);
+
+// One key of a recipe section: its type, default, allowed values and one line of help.
+struct KeySpec {
+  std::string name;
+  KeyType type = KeyType::string;
+  nlohmann::json def;  // the default; null = no default (the key must be given or is optional, see doc)
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool min_exclusive = false;         // numbers: value must be > min instead of >=
+  std::vector<std::string> choices;   // strings and list items: the allowed values (empty: any)
+  std::string doc;
+};
+
+// The fixed sections (every key documented in docs/recipes.md).
+const std::vector<KeySpec>& model_keys();     // model:
+const std::vector<KeySpec>& data_keys();      // data:
+const std::vector<KeySpec>& train_keys();     // train: (and the train / finetune steps)
+const std::vector<KeySpec>& evaluate_keys();  // evaluate: (accuracy, limit_test)
+const std::vector<KeySpec>& latency_keys();   // evaluate.latency:
+const std::vector<KeySpec>& accel_keys();     // evaluate.accel:
+
+struct StepSpec {
+  std::string kind;           // "train", "quantize", "finetune"
+  std::string name;           // unique in the recipe; names the files <name>.onnx, <name>.settings.json
+  nlohmann::json settings;    // every key of the kind's schema, defaults filled in (canonical)
+  int line = 0;               // 1-based line of the step in the recipe
+};
+
+struct Recipe {
+  std::string source;          // the file, or "<default recipe>"
+  std::string base_dir;        // relative paths in the recipe are relative to this folder
+  nlohmann::json model;        // model_keys(), with "file" made absolute when given
+  nlohmann::json data;         // data_keys(), with "dataset" resolved when it is a folder
+  nlohmann::json train;        // train_keys(): defaults of the train and finetune steps
+  std::vector<StepSpec> steps;
+  nlohmann::json evaluate;     // evaluate_keys() + "latency" (latency_keys() or null = off)
+                               // + "accel" (accel_keys() or null = off)
+  uint64_t seed = 0;
+  std::string output;          // output folder from the recipe ("" = not given)
+  // The whole recipe as JSON (for the report and the hashes).
+  nlohmann::json to_json() const;
+};
+
+// Parses and validates a recipe. `source` names it in errors; relative paths are taken from
+// `base_dir`. Throws Error(bad_input) "recipe 'r.yaml', line 12: steps[2] (quantize): key
+// 'metod': unknown key; known keys: ..." for any problem, before anything runs.
+Recipe parse_recipe(const std::string& yaml_text, const std::string& source, const std::string& base_dir);
+// Reads and parses a recipe file (Error(bad_input) naming the file if it cannot be read).
+Recipe load_recipe(const std::string& path);
+// The built-in default recipe (recipes/default.yaml, compiled in) and its text.
+Recipe default_recipe();
+const std::string& default_recipe_text();
+
+}  // namespace leancnn::pipeline

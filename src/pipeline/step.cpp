@@ -1,0 +1,38 @@
+// The step registry (step.h): the available kinds and those later issues bring.
+#include "leancnn/pipeline/step.h"
+
+namespace leancnn::pipeline {
+
+namespace {
+StepKind unavailable(const std::string& name, const std::string& description, const std::string& why) {
+  StepKind k;
+  k.name = name;
+  k.description = description;
+  k.keys = [] { return std::vector<KeySpec>{}; };
+  k.defaults = [](const Recipe&) { return nlohmann::json::object(); };
+  k.unavailable = why;
+  return k;
+}
+}  // namespace
+
+const std::vector<StepKind>& step_kinds() {
+  static const std::vector<StepKind> kinds = {
+      train_step_kind(),
+      quantize_step_kind(),
+      finetune_step_kind(),
+      unavailable("prune", "weight or structured pruning", "pruning arrives with its own issue"),
+      unavailable("decompose", "low-rank decomposition (SVD, Tucker-2, CP)", "decomposition arrives with its own issue"),
+      unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
+      unavailable("binarize", "binary weights and activations (XNOR-Net, BNN)", "binarization arrives with its own issue"),
+      unavailable("search", "neural architecture search", "architecture search arrives with its own issue"),
+  };
+  return kinds;
+}
+
+const StepKind* find_step_kind(const std::string& name) {
+  for (const StepKind& k : step_kinds())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+}  // namespace leancnn::pipeline

@@ -1,0 +1,130 @@
+// The quantize step: post-training quantization (compress/quantize/ptq.h) of the previous
+// variant into a QDQ model that runtime::Plan runs in integers, with the per-layer report and,
+// when asked, the per-layer sensitivity table (sensitivity.h) and a mixed-precision choice under a
+// weight-size budget (mixed_precision.h).
+#include <cstdio>
+
+#include "leancnn/compress/quantize/mixed_precision.h"
+#include "leancnn/compress/quantize/ptq.h"
+#include "leancnn/compress/quantize/sensitivity.h"
+#include "leancnn/core/error.h"
+#include "leancnn/pipeline/step.h"
+
+namespace leancnn::pipeline {
+
+namespace q = compress::quantize;
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::vector<KeySpec> quantize_keys() {
+  const std::vector<std::string> methods = {"minmax", "ema", "percentile", "entropy", "mse"};
+  return {
+      {"weight_bits", KeyType::integer, 8, 4, 8, false, {"4", "8"}, "weight bits: 8 (s8) or 4 (packed, per channel recommended)"},
+      {"scheme", KeyType::string, "uniform", -kInf, kInf, false, {"uniform", "log2"}, "weight levels: uniform or powers of two"},
+      {"per_channel", KeyType::boolean, true, -kInf, kInf, false, {}, "weight scales per output channel (else per tensor)"},
+      {"weight_method", KeyType::string, "minmax", -kInf, kInf, false, methods, "weight range method"},
+      {"rounding", KeyType::string, "nearest", -kInf, kInf, false, {"nearest", "stochastic"}, "weight rounding"},
+      {"activation_method", KeyType::string, "minmax", -kInf, kInf, false, methods, "activation range method (calibration)"},
+      {"percentile", KeyType::number, 99.99, 50, 100, false, {}, "kept percent of values for the percentile method"},
+      {"calibration_images", KeyType::integer, 512, 1, kInf, false, {}, "training images used for calibration"},
+      {"bias_correction", KeyType::boolean, false, -kInf, kInf, false, {}, "correct the bias shift quantization causes"},
+      {"sensitivity_images", KeyType::integer, 0, 0, kInf, false, {},
+       "per-layer sensitivity on N training images: each layer quantized alone, its accuracy drop (0 = off)"},
+      {"size_budget", KeyType::number, 0.0, 0, kInf, false, {},
+       "mixed precision: weight bytes allowed; layers go from 8 to 4 bits, least sensitive first (0 = off)"},
+  };
+}
+
+q::PtqOptions ptq_options(const nlohmann::json& s, uint64_t seed) {
+  q::PtqOptions o;
+  o.weight_bits = s["weight_bits"];
+  o.weight_scheme = s["scheme"] == "log2" ? q::WeightScheme::log2 : q::WeightScheme::uniform;
+  o.per_channel = s["per_channel"];
+  o.weight_method = q::range_method_from_name(s["weight_method"]);
+  o.rounding = q::rounding_from_name(s["rounding"]);
+  o.act_observer.method = q::range_method_from_name(s["activation_method"]);
+  o.act_observer.percentile = s["percentile"];
+  o.calib_images = s["calibration_images"];
+  o.bias_correction = s["bias_correction"];
+  o.seed = seed;
+  return o;
+}
+
+nlohmann::json sensitivity_json(const q::SensitivityResult& t, const q::SensitivityOptions& so) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const q::LayerSensitivity& l : t.layers)
+    rows.push_back({{"layer", l.name}, {"op", l.op_type}, {"weight_bits", so.probe_bits}, {"params", l.params},
+                    {"macs", l.macs}, {"acc", l.accuracy}, {"drop", l.drop}});
+  return {{"images", so.eval_images},          {"baseline_bits", so.baseline_bits}, {"probe_bits", so.probe_bits},
+          {"float_acc", t.float_accuracy},      {"baseline_acc", t.baseline_accuracy}, {"layers", rows}};
+}
+
+StepOutput run_quantize(const ir::Graph& input, const nlohmann::json& s, StepContext& ctx) {
+  q::PtqOptions o = ptq_options(s, ctx.recipe->seed);
+  if (ctx.progress) o.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
+  const train::Dataset& calib = ctx.train_set();
+  // Sensitivity (and mixed precision from it) is measured on training images, so that choosing
+  // bits never looks at the test set the report scores.
+  nlohmann::json sensitivity, mixed;
+  const int64_t images = s["sensitivity_images"];
+  const double budget = s["size_budget"];
+  if (budget > 0 || images > 0) {
+    q::SensitivityOptions so;
+    so.ptq = o;
+    so.eval_images = images > 0 ? images : 1000;
+    so.log = o.log;
+    // With a budget: how much each layer loses going 8 -> 4 bits with the others at 8 (what the
+    // greedy choice needs). Without: each layer quantized alone at weight_bits, the rest float.
+    so.baseline_bits = budget > 0 ? 8 : 0;
+    so.probe_bits = budget > 0 ? 4 : o.weight_bits;
+    const q::SensitivityResult table = q::analyze_sensitivity(input, calib, calib, so);
+    sensitivity = sensitivity_json(table, so);
+    if (budget > 0) {
+      q::MixedPrecisionOptions mo;
+      mo.kind = q::BudgetKind::bytes;
+      mo.budget = budget;
+      const q::MixedPrecisionResult mp = q::choose_bits(table, mo);
+      o.layer_bits = mp.layer_bits;
+      mixed = {{"budget_bytes", budget}, {"layer_bits", mp.layer_bits}, {"weight_bytes", mp.cost},
+               {"all_8bit_bytes", mp.high_cost}, {"all_4bit_bytes", mp.low_cost}, {"predicted_drop", mp.predicted_drop},
+               {"met", mp.met}, {"order", mp.order}};
+    }
+  }
+  const q::PtqResult r = q::quantize_post_training(input, calib, o);
+  StepOutput out{r.graph};
+  nlohmann::json layers = nlohmann::json::array();
+  for (const q::LayerReport& l : r.layers)
+    layers.push_back({{"name", l.name},
+                      {"op", l.op_type},
+                      {"weight_bits", l.weight_bits},
+                      {"scheme", l.scheme},
+                      {"params", l.params},
+                      {"macs", l.macs},
+                      {"weight_sqnr_db", l.weight_sqnr_db},
+                      {"bias_correction", l.bias_correction},
+                      {"input_scale", l.input_scale},
+                      {"input_zero_point", l.input_zero_point},
+                      {"output_scale", l.output_scale},
+                      {"output_zero_point", l.output_zero_point}});
+  out.diagnostics = {{"layers", layers},
+                     {"quantized_activations", r.quantized_activations},
+                     {"float_weight_bytes", r.float_bytes},
+                     {"weight_bytes", r.bytes}};
+  if (!sensitivity.is_null()) out.diagnostics["sensitivity"] = sensitivity;
+  if (!mixed.is_null()) out.diagnostics["mixed_precision"] = mixed;
+  return out;
+}
+}  // namespace
+
+StepKind quantize_step_kind() {
+  StepKind k;
+  k.name = "quantize";
+  k.description = "post-training quantization to a QDQ model (int8 or 4-bit weights, u8 activations)";
+  k.keys = quantize_keys;
+  k.defaults = [](const Recipe&) { return nlohmann::json::object(); };
+  k.run = run_quantize;
+  return k;
+}
+
+}  // namespace leancnn::pipeline

@@ -1,0 +1,199 @@
+// Recipe parsing: defaults, overrides, and every error path naming the line and the key.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "leancnn/core/error.h"
+#include "leancnn/pipeline/recipe.h"
+#include "leancnn/pipeline/step.h"
+
+namespace leancnn::pipeline {
+namespace {
+
+Recipe parse(const std::string& text) { return parse_recipe(text, "r.yaml", ""); }
+
+// The error's message, asserting it is bad_input (exit code 3).
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input) << e.what();
+    EXPECT_EQ(exit_code(e.kind()), 3);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for:\n" << text;
+  return "";
+}
+
+#define EXPECT_HAS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << haystack
+
+const char* kMinimal = "model: {zoo: small_cnn}\n";
+
+TEST(Recipe, DefaultsFilledIn) {
+  const Recipe r = parse(kMinimal);
+  EXPECT_EQ(r.model["zoo"], "small_cnn");
+  EXPECT_EQ(r.model["input"], "1x28x28");
+  EXPECT_EQ(r.model["classes"], 10);
+  EXPECT_EQ(r.data["dataset"], "fashion-mnist");
+  EXPECT_EQ(r.train["epochs"], 4);
+  EXPECT_TRUE(r.steps.empty());
+  EXPECT_EQ(r.evaluate["accuracy"], true);
+  EXPECT_EQ(r.evaluate["latency"]["batch"], 1);
+  EXPECT_EQ(r.evaluate["accel"]["presets"], nlohmann::json({"eyeriss-like", "tpu-like"}));
+  EXPECT_EQ(r.seed, 0u);
+}
+
+TEST(Recipe, StepsTakeTrainDefaultsAndOverrides) {
+  const Recipe r = parse(R"(model: {zoo: small_cnn}
+train: {epochs: 3, lr: 0.1}
+steps:
+  - kind: train
+    epochs: 2
+  - kind: finetune
+  - kind: quantize
+    weight_bits: 4
+    name: w4
+  - kind: quantize
+)");
+  ASSERT_EQ(r.steps.size(), 4u);
+  EXPECT_EQ(r.steps[0].name, "train");
+  EXPECT_EQ(r.steps[0].settings["epochs"], 2);
+  EXPECT_DOUBLE_EQ(r.steps[0].settings["lr"].get<double>(), 0.1);
+  EXPECT_EQ(r.steps[1].settings["epochs"], 1);  // finetune: 1 epoch, a tenth of the lr
+  EXPECT_NEAR(r.steps[1].settings["lr"].get<double>(), 0.01, 1e-12);
+  EXPECT_EQ(r.steps[2].name, "w4");
+  EXPECT_EQ(r.steps[2].settings["weight_bits"], 4);
+  EXPECT_EQ(r.steps[3].name, "quantize");
+  EXPECT_EQ(r.steps[3].settings["weight_bits"], 8);
+  EXPECT_EQ(r.steps[2].line, 7);
+}
+
+TEST(Recipe, EvaluationsCanBeSwitchedOff) {
+  const Recipe r = parse("model: {zoo: small_cnn}\nevaluate: {accuracy: false, latency: false, accel: false}\n");
+  EXPECT_EQ(r.evaluate["accuracy"], false);
+  EXPECT_TRUE(r.evaluate["latency"].is_null());
+  EXPECT_TRUE(r.evaluate["accel"].is_null());
+}
+
+TEST(Recipe, DefaultRecipeIsValid) {
+  const Recipe r = default_recipe();
+  ASSERT_EQ(r.steps.size(), 2u);
+  EXPECT_EQ(r.steps[0].kind, "train");
+  EXPECT_EQ(r.steps[1].kind, "quantize");
+  EXPECT_EQ(r.model["zoo"], "small_cnn");
+  EXPECT_EQ(r.evaluate["latency"]["threads"], 2);
+  EXPECT_EQ(r.evaluate["accel"]["presets"].size(), 2u);
+}
+
+TEST(Recipe, ShippedRecipesAreValid) {
+  for (const auto& f : std::filesystem::directory_iterator(std::string(LEANCNN_SOURCE_DIR) + "/recipes")) {
+    if (f.path().extension() == ".yaml") {
+      EXPECT_NO_THROW(load_recipe(f.path().string())) << f.path();
+    }
+  }
+}
+
+TEST(Recipe, UnknownTopLevelKeyNamesLineAndKey) {
+  const std::string e = error_of("model: {zoo: small_cnn}\n\nstepz: []\n");
+  EXPECT_HAS(e, "recipe 'r.yaml', line 3");
+  EXPECT_HAS(e, "key 'stepz'");
+  EXPECT_HAS(e, "unknown key");
+}
+
+TEST(Recipe, UnknownKeyInsideASection) {
+  const std::string e = error_of("model: {zoo: small_cnn}\ntrain:\n  epochs: 2\n  lr_rate: 0.1\n");
+  EXPECT_HAS(e, "line 4");
+  EXPECT_HAS(e, "train: key 'lr_rate': unknown key; known keys: epochs");
+}
+
+TEST(Recipe, UnknownKeyInAStep) {
+  const std::string e = error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n    metod: minmax\n");
+  EXPECT_HAS(e, "line 4");
+  EXPECT_HAS(e, "steps[1] (quantize): key 'metod'");
+}
+
+TEST(Recipe, BadValues) {
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {epochs: two}\n"), "key 'epochs': expected an integer, got 'two'");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {epochs: 0}\n"), "key 'epochs': value 0 out of range: must be >= 1");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {lr: 0}\n"), "key 'lr': value 0 out of range: must be > 0");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {lr: [1]}\n"), "key 'lr': expected a number");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {nesterov: maybe}\n"), "expected true or false, got 'maybe'");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {optimizer: rmsprop}\n"), "'rmsprop' is not one of: sgd, adam, adamw");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {augment: [crop, spin]}\n"), "'spin' is not one of: crop, flip, erase");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {augment: [crop, crop]}\n"), "'crop' is listed twice");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\ntrain: {epochs: }\n"), "key 'epochs': no value");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n    weight_bits: 6\n"),
+             "key 'weight_bits': '6' is not one of: 4, 8");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nevaluate: {accel: {presets: [eyeriss-like, gpu]}}\n"),
+             "evaluate.accel: key 'presets': 'gpu' is not one of");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nevaluate: {latency: true}\n"), "expected a map of settings, or false");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nseed: -1\n"), "key 'seed'");
+}
+
+TEST(Recipe, ModelErrors) {
+  EXPECT_HAS(error_of("data: {limit_train: 10}\n"), "key 'model': missing");
+  EXPECT_HAS(error_of("model: {zoo: resnet1000}\n"), "'resnet1000' is not one of");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn, file: m.onnx}\n"), "exactly one of zoo");
+  EXPECT_HAS(error_of("model: {}\n"), "exactly one of zoo");
+  EXPECT_HAS(error_of("model: {file: /nonexistent/m.onnx}\n"), "key 'file': no such file '/nonexistent/m.onnx'");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn, input: 28x28}\n"), "key 'input': expected CxHxW");
+}
+
+TEST(Recipe, StepErrors) {
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps: {kind: train}\n"), "expected a list of steps");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - epochs: 1\n"), "key 'kind': missing; one of: train, quantize");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: shrink\n"), "unknown step kind 'shrink'");
+  for (const char* later : {"prune", "decompose", "distill", "binarize", "search"}) {
+    const std::string e = error_of(std::string("model: {zoo: small_cnn}\nsteps:\n  - kind: ") + later + "\n");
+    EXPECT_HAS(e, "line 3");
+    EXPECT_HAS(e, "is not available yet");
+  }
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: train\n  - kind: train\n    name: train\n"),
+             "'train' is used by an earlier step");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: train\n    name: a/b\n"), "key 'name': 'a/b' must be");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n  - kind: finetune\n"),
+             "needs quantization-aware training");
+}
+
+TEST(Recipe, NotYamlOrNotAMap) {
+  EXPECT_HAS(error_of("model: [zoo\n"), "not valid YAML");
+  EXPECT_HAS(error_of("- 1\n- 2\n"), "expected a map");
+}
+
+TEST(Recipe, FilePathsAreRelativeToTheRecipe) {
+  const std::string dir = std::filesystem::path(::testing::TempDir() + "/recipe_paths").lexically_normal().string();
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/m.onnx") << "x";
+  std::ofstream(dir + "/r.yaml") << "model: {file: m.onnx}\ndata: {dataset: idx}\noutput: out\n";
+  const Recipe r = load_recipe(dir + "/r.yaml");
+  EXPECT_EQ(r.model["file"], dir + "/m.onnx");
+  EXPECT_FALSE(r.model.contains("input"));
+  EXPECT_EQ(r.data["dataset"], dir + "/idx");
+  EXPECT_EQ(r.output, dir + "/out");
+  try {
+    load_recipe(dir + "/missing.yaml");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+    EXPECT_HAS(e.what(), "missing.yaml");
+  }
+}
+
+TEST(Recipe, EveryStepKindIsListed) {
+  for (const char* k : {"train", "quantize", "finetune"}) {
+    const StepKind* s = find_step_kind(k);
+    ASSERT_NE(s, nullptr) << k;
+    EXPECT_TRUE(static_cast<bool>(s->run)) << k;
+  }
+  for (const char* k : {"prune", "decompose", "distill", "binarize", "search"}) {
+    const StepKind* s = find_step_kind(k);
+    ASSERT_NE(s, nullptr) << k;
+    EXPECT_FALSE(static_cast<bool>(s->run)) << k;
+    EXPECT_FALSE(s->unavailable.empty());
+  }
+  EXPECT_EQ(find_step_kind("nope"), nullptr);
+}
+
+}  // namespace
+}  // namespace leancnn::pipeline

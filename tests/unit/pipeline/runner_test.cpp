@@ -1,0 +1,145 @@
+// The runner on a tiny synthetic dataset: files per step, content-hash skipping on a rerun,
+// partial reruns when settings or files change, resuming from an interrupted step's state.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "leancnn/core/error.h"
+#include "leancnn/io/file.h"
+#include "leancnn/pipeline/recipe.h"
+#include "leancnn/pipeline/runner.h"
+#include "tiny_data.h"
+
+namespace leancnn::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string recipe_text(const std::string& data, int weight_bits) {
+  return "model: {zoo: small_cnn, input: 1x28x28, classes: 10}\n"
+         "data: {dataset: " + data + "}\n"
+         "train: {epochs: 1, batch: 32}\n"
+         "steps:\n"
+         "  - kind: train\n"
+         "  - kind: quantize\n"
+         "    calibration_images: 32\n"
+         "    sensitivity_images: 16\n"
+         "    weight_bits: " + std::to_string(weight_bits) + "\n"
+         "evaluate:\n"
+         "  latency: {iters: 3, warmup: 1}\n"
+         "  accel: {presets: [eyeriss-like], template: true}\n";
+}
+
+const VariantResult& variant(const RunResult& r, const std::string& name) {
+  for (const auto& v : r.variants)
+    if (v.name == name) return v;
+  throw std::runtime_error("no variant " + name);
+}
+
+TEST(Runner, WritesVariantsAndSkipsUnchangedSteps) {
+  const std::string root = ::testing::TempDir() + "/runner_skip";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data");
+  const std::string out = root + "/out";
+  RunOptions o;
+  o.out_dir = out;
+  o.progress = false;
+
+  const RunResult r1 = run_recipe(parse_recipe(recipe_text(data, 8), "r.yaml", ""), o);
+  ASSERT_EQ(r1.variants.size(), 3u);
+  EXPECT_FALSE(variant(r1, "input").evaluated);  // an untrained zoo model is not a variant worth a row
+  for (const char* f : {"input.onnx", "train.onnx", "train.settings.json", "quantize.onnx", "quantize.settings.json",
+                        "train.eval.json", "quantize.eval.json"})
+    EXPECT_TRUE(fs::is_regular_file(out + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(out + "/train.work"));  // the checkpoint is gone once the step is done
+  const VariantResult& q = variant(r1, "quantize");
+  EXPECT_FALSE(q.reused);
+  EXPECT_EQ(q.parent, "train");
+  EXPECT_TRUE(q.evaluation["quantized"].get<bool>());
+  EXPECT_EQ(q.evaluation["weight_bits"], 8);
+  EXPECT_EQ(q.evaluation["activation_bits"], 8);
+  EXPECT_TRUE(q.evaluation.contains("fake_quant_acc"));
+  EXPECT_TRUE(q.evaluation.contains("top1_agreement"));
+  EXPECT_EQ(q.diagnostics["sensitivity"]["layers"].size(), 4u);  // 2 convs + 2 FC
+  EXPECT_LT(q.evaluation["bytes"].get<int64_t>(), variant(r1, "train").evaluation["bytes"].get<int64_t>() / 2);
+  const nlohmann::json settings = nlohmann::json::parse(io::read_file(out + "/quantize.settings.json"));
+  EXPECT_EQ(settings["key"], q.key);
+  EXPECT_EQ(settings["input_sha256"], variant(r1, "train").sha256);
+
+  // The same recipe again: nothing runs.
+  const RunResult r2 = run_recipe(parse_recipe(recipe_text(data, 8), "r.yaml", ""), o);
+  for (const auto& v : r2.variants) {
+    if (v.name == "input") continue;
+    EXPECT_TRUE(v.reused) << v.name;
+    EXPECT_TRUE(v.eval_reused) << v.name;
+    EXPECT_EQ(v.sha256, variant(r1, v.name).sha256);
+    EXPECT_EQ(v.diagnostics, variant(r1, v.name).diagnostics);
+  }
+
+  // A changed quantize setting reruns quantize only.
+  const RunResult r3 = run_recipe(parse_recipe(recipe_text(data, 4), "r.yaml", ""), o);
+  EXPECT_TRUE(variant(r3, "train").reused);
+  EXPECT_FALSE(variant(r3, "quantize").reused);
+  EXPECT_EQ(variant(r3, "quantize").evaluation["weight_bits"], 4);
+
+  // A damaged variant file reruns its step and (its hash being new) every later step.
+  { std::ofstream(out + "/train.onnx", std::ios::app) << "x"; }
+  const RunResult r4 = run_recipe(parse_recipe(recipe_text(data, 4), "r.yaml", ""), o);
+  EXPECT_FALSE(variant(r4, "train").reused);
+  EXPECT_EQ(variant(r4, "train").sha256, variant(r3, "train").sha256);  // deterministic: the same seed, the same file
+  EXPECT_TRUE(variant(r4, "quantize").reused);                          // its input hashes as before
+
+  // --force reruns everything.
+  o.force = true;
+  const RunResult r5 = run_recipe(parse_recipe(recipe_text(data, 4), "r.yaml", ""), o);
+  for (const auto& v : r5.variants) EXPECT_FALSE(v.reused) << v.name;
+}
+
+TEST(Runner, QuantizeUnderASizeBudgetChoosesMixedPrecision) {
+  const std::string root = ::testing::TempDir() + "/runner_mixed";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data");
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  // small_cnn's weights take 421,408 bytes at 8 bits, fc1 401,408 of them: only fc1 at 4 bits fits.
+  const RunResult r = run_recipe(parse_recipe("model: {zoo: small_cnn}\ndata: {dataset: " + data +
+                                                  "}\nsteps:\n  - kind: quantize\n    calibration_images: 32\n"
+                                                  "    sensitivity_images: 16\n    size_budget: 250000\n"
+                                                  "evaluate: {latency: false, accel: false}\n",
+                                              "r.yaml", ""),
+                                 o);
+  ASSERT_EQ(r.variants.size(), 2u);
+  EXPECT_TRUE(variant(r, "input").evaluated);  // no train step first: the model as given is a variant
+  const nlohmann::json& mp = variant(r, "quantize").diagnostics["mixed_precision"];
+  EXPECT_TRUE(mp["met"].get<bool>());
+  EXPECT_LE(mp["weight_bytes"].get<double>(), 250000);
+  EXPECT_EQ(mp["layer_bits"]["fc1"], 4);
+  EXPECT_EQ(variant(r, "quantize").diagnostics["sensitivity"]["layers"].size(), 4u);
+  bool fc1_4bit = false;
+  for (const auto& l : variant(r, "quantize").evaluation["layer_bits"])
+    if (l["name"] == "fc1") fc1_4bit = l["weight_bits"] == 4;
+  EXPECT_TRUE(fc1_4bit);
+  EXPECT_FALSE(variant(r, "quantize").evaluation.contains("latency_ms"));
+  EXPECT_FALSE(variant(r, "quantize").evaluation.contains("accel"));
+}
+
+TEST(Runner, MissingDataFailsBeforeAnyWork) {
+  const std::string root = ::testing::TempDir() + "/runner_nodata";
+  fs::remove_all(root);
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  try {
+    run_recipe(parse_recipe(recipe_text(root + "/nodata", 8), "r.yaml", ""), o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+    EXPECT_NE(std::string(e.what()).find("nodata"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(root + "/out"));
+}
+
+}  // namespace
+}  // namespace leancnn::pipeline
