@@ -18,31 +18,15 @@
 #include "leancnn/runtime/inference_passes.h"
 #include "leancnn/runtime/plan.h"
 #include "op_harness.h"
+#include "zoo_cases.h"
 
 namespace leancnn::runtime {
 namespace {
+using zoo_cases::count_ops;
+using zoo_cases::input_for;
+using zoo_cases::pixels;
 
 const ir::OpTable& ops() { return leancnn::ops::op_table(); }
-
-int count_ops(const ir::Graph& g, const std::string& op_type) {
-  int n = 0;
-  for (ir::NodeId id : g.node_ids()) n += g.node(id).op_type == op_type;
-  return n;
-}
-
-Shape input_for(const std::string& name) {
-  static const std::set<std::string> imagenet = {"resnet18",           "mobilenet_v1",       "mobilenet_v1_0_5",
-                                                 "mobilenet_v2",       "mobilenet_v2_0_5",   "shufflenet_v2_x0_5",
-                                                 "shufflenet_v2_x1_0", "squeezenet1_1"};
-  if (imagenet.count(name)) return {3, 64, 64};
-  if (name == "lenet5" || name == "small_cnn") return {1, 28, 28};
-  return {3, 32, 32};
-}
-
-Tensor pixels(int64_t batch, const Shape& chw, uint64_t seed) {
-  Rng rng(seed);
-  return testing::random_tensor({batch, chw[0], chw[1], chw[2]}, rng, 0.f, 1.f);
-}
 
 ir::ValueId scalar_init(ir::Graph& g, const std::string& name, Tensor t) {
   return g.add_initializer(g.unique_value_name(name), std::move(t), false);

@@ -14,28 +14,15 @@
 #include "leancnn/runtime/executor.h"
 #include "leancnn/runtime/plan.h"
 #include "op_harness.h"
+#include "zoo_cases.h"
 
 namespace leancnn::runtime {
 namespace {
+using zoo_cases::count_ops;
+using zoo_cases::input_for;
+using zoo_cases::pixels;
 
 const ir::OpTable& ops() { return leancnn::ops::op_table(); }
-
-int count_ops(const ir::Graph& g, const std::string& op_type) {
-  int n = 0;
-  for (ir::NodeId id : g.node_ids()) n += g.node(id).op_type == op_type;
-  return n;
-}
-
-// Small inputs that keep each model's reference run short: ImageNet-style models at 3x64x64
-// (their 32x downsampling still leaves 2x2), LeNet at 1x28x28, the CIFAR models at 3x32x32.
-Shape input_for(const std::string& name) {
-  static const std::set<std::string> imagenet = {"resnet18",           "mobilenet_v1",       "mobilenet_v1_0_5",
-                                                 "mobilenet_v2",       "mobilenet_v2_0_5",   "shufflenet_v2_x0_5",
-                                                 "shufflenet_v2_x1_0", "squeezenet1_1"};
-  if (imagenet.count(name)) return {3, 64, 64};
-  if (name == "lenet5") return {1, 28, 28};
-  return {3, 32, 32};
-}
 
 // A zoo model with random BN statistics and affine parameters (the zoo initialises them to
 // the identity, which would make folding trivially exact).
@@ -51,11 +38,6 @@ ir::Graph zoo_model(const std::string& name) {
     rng.fill_uniform(g.value(n.inputs[4]).data, 0.5f, 2.f);
   }
   return g;
-}
-
-Tensor pixels(int64_t batch, const Shape& chw, uint64_t seed) {
-  Rng rng(seed);
-  return testing::random_tensor({batch, chw[0], chw[1], chw[2]}, rng, 0.f, 1.f);
 }
 
 Tensor reference_logits(ir::Graph g, const Tensor& x) {
