@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev            # oneDNN: fast fp32/int8 conv, GEMM, BN, pooling, eltwise
+  ocl-icd-opencl-dev     # Debian's oneDNN is built with the OpenCL GPU runtime: its CMake config
+                         # calls find_package(OpenCL), which libdnnl-dev only *recommends*
   libeigen3-dev          # SVD and linear algebra (decomposition)
   libomp-dev             # OpenMP (oneDNN's CPU runtime here is OpenMP)
   zlib1g-dev             # gzip IDX datasets

@@ -138,7 +138,9 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
                         {"peak_bytes", mem.peak_bytes},
                         {"total_bytes", mem.total_bytes},
                         {"macs", summary.macs},
-                        {"params", summary.params}};
+                        {"params", summary.params},
+                        {"cpu_features", cpu_features().summary()},
+                        {"max_cpu_isa", cpu_isa_name(max_cpu_isa())}};
     if (o.profile) {
       nlohmann::json prof = nlohmann::json::array();
       for (const StepRow& r : rows)
@@ -162,6 +164,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
               static_cast<long long>(o.batch), threads, threads == 1 ? "" : "s",
               popts.use_kernels ? "fast kernels" : "reference kernels", popts.fuse ? ", fused" : "",
               popts.fold_batch_norm ? ", BN folded" : "");
+  std::printf("cpu: %s (cap %s)\n", cpu_features().summary().c_str(), cpu_isa_name(max_cpu_isa()));
   std::printf("params %s, MACs %s per image\n", human(static_cast<double>(summary.params), "").c_str(),
               human(static_cast<double>(summary.macs), "").c_str());
   std::printf("latency: median %.3f ms, p90 %.3f ms (%lld iterations after %lld warm-up)\n", median, p90,

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   }
   try {
     set_num_threads(common.threads);
+    max_cpu_isa();  // a bad LEANCNN_MAX_CPU_ISA / ONEDNN_MAX_CPU_ISA is a usage error before any work
     for (CLI::App* sub : app.get_subcommands())
       if (runners.count(sub)) return runners[sub]();
     return 2;

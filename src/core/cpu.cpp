@@ -1,9 +1,15 @@
-// CPU features via the compiler's cpuid builtins; threads via OpenMP.
+// CPU features via the compiler's cpuid builtins, capped by LEANCNN_MAX_CPU_ISA /
+// ONEDNN_MAX_CPU_ISA; threads via OpenMP.
 #include "leancnn/core/cpu.h"
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <thread>
+
+#include "leancnn/core/error.h"
 
 namespace leancnn {
 
@@ -26,7 +32,7 @@ std::string CpuFeatures::summary() const {
   return s.empty() ? "baseline" : s;
 }
 
-const CpuFeatures& cpu_features() {
+const CpuFeatures& detected_cpu_features() {
   static const CpuFeatures f = [] {
     CpuFeatures c;
 #if defined(__x86_64__) || defined(__i386__)
@@ -47,6 +53,61 @@ const CpuFeatures& cpu_features() {
 #endif
     return c;
   }();
+  return f;
+}
+
+bool parse_cpu_isa(const std::string& name, CpuIsa* isa) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  if (s == "sse42" || s == "sse41" || s == "sse4.2" || s == "sse4.1") *isa = CpuIsa::sse42;
+  else if (s == "avx2") *isa = CpuIsa::avx2;
+  else if (s == "avx2_vnni") *isa = CpuIsa::avx2_vnni;
+  else if (s == "avx512" || s == "avx512_core") *isa = CpuIsa::avx512;
+  else if (s == "avx512_vnni" || s == "avx512_core_vnni") *isa = CpuIsa::avx512_vnni;
+  else if (s == "all" || s == "avx512_core_bf16" || s == "avx512_core_amx" || s == "default") *isa = CpuIsa::all;
+  else return false;
+  return true;
+}
+
+const char* cpu_isa_name(CpuIsa isa) {
+  switch (isa) {
+    case CpuIsa::sse42: return "sse42";
+    case CpuIsa::avx2: return "avx2";
+    case CpuIsa::avx2_vnni: return "avx2_vnni";
+    case CpuIsa::avx512: return "avx512";
+    case CpuIsa::avx512_vnni: return "avx512_vnni";
+    case CpuIsa::all: return "all";
+  }
+  return "all";
+}
+
+CpuIsa max_cpu_isa() {
+  static const CpuIsa cap = [] {
+    for (const char* var : {"LEANCNN_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA"}) {
+      const char* v = std::getenv(var);
+      if (!v || !*v) continue;
+      CpuIsa isa = CpuIsa::all;
+      if (!parse_cpu_isa(v, &isa))
+        fail(ErrorKind::usage, var, "='", v,
+             "' is not an instruction-set cap; use sse42, avx2, avx2_vnni, avx512, avx512_vnni or all");
+      return isa;
+    }
+    return CpuIsa::all;
+  }();
+  return cap;
+}
+
+CpuFeatures cap_cpu_features(const CpuFeatures& f, CpuIsa isa) {
+  CpuFeatures c = f;
+  if (isa < CpuIsa::avx512_vnni) c.avx512vnni = false;
+  if (isa < CpuIsa::avx512) c.avx512f = c.avx512bw = false;
+  if (isa < CpuIsa::avx2_vnni) c.avx_vnni = false;
+  if (isa < CpuIsa::avx2) c.avx2 = c.fma = c.f16c = false;
+  return c;
+}
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures f = cap_cpu_features(detected_cpu_features(), max_cpu_isa());
   return f;
 }
 

@@ -79,7 +79,7 @@ nlohmann::json build_report(const pipeline::RunResult& run) {
                            {"out_dir", run.out_dir},
                            {"data_sha256", run.data_sha256},
                            {"run_seconds", run.seconds},
-                           {"machine", {{"cores", num_cores()}, {"cpu_features", cpu_features().summary()}}},
+                           {"machine", {{"cores", num_cores()}, {"cpu_features", cpu_features().summary()}, {"max_cpu_isa", cpu_isa_name(max_cpu_isa())}}},
                            {"variants", variants}};
   mark_pareto(report);
   return report;

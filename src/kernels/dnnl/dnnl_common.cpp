@@ -8,6 +8,7 @@
 #include <list>
 #include <mutex>
 
+#include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/log.h"
 #include "leancnn/kernels/dnnl_cache.h"
@@ -15,8 +16,35 @@
 namespace leancnn::kernels {
 namespace dnnl_glue {
 
+namespace {
+// leancnn's ISA cap (core/cpu.h) applied to oneDNN too, before its first JIT code is generated,
+// so that a capped run dispatches both libraries as on the older CPU. ONEDNN_MAX_CPU_ISA alone
+// is read by oneDNN itself (and by max_cpu_isa(), which then caps leancnn the same way).
+void apply_isa_cap() {
+  const char* own = std::getenv("LEANCNN_MAX_CPU_ISA");
+  if (!own || !*own) return;
+  dnnl::cpu_isa isa = dnnl::cpu_isa::all;
+  switch (max_cpu_isa()) {
+    case CpuIsa::sse42: isa = dnnl::cpu_isa::sse41; break;
+    case CpuIsa::avx2: isa = dnnl::cpu_isa::avx2; break;
+    case CpuIsa::avx2_vnni: isa = dnnl::cpu_isa::avx2_vnni; break;
+    case CpuIsa::avx512: isa = dnnl::cpu_isa::avx512_core; break;
+    case CpuIsa::avx512_vnni: isa = dnnl::cpu_isa::avx512_core_vnni; break;
+    case CpuIsa::all: return;
+  }
+  try {
+    dnnl::set_max_cpu_isa(isa);
+  } catch (const dnnl::error& e) {
+    LEANCNN_LOG("dnnl") << "could not cap oneDNN at " << cpu_isa_name(max_cpu_isa()) << ": " << e.what();
+  }
+}
+}  // namespace
+
 const dnnl::engine& engine() {
-  static const dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  static const dnnl::engine eng = [] {
+    apply_isa_cap();
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return eng;
 }
 

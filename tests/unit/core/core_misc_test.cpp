@@ -90,5 +90,51 @@ TEST(Cpu, FeaturesAndThreads) {
   EXPECT_EQ(num_threads(), num_cores());
 }
 
+TEST(Cpu, IsaCapTurnsOffEverythingAboveIt) {
+  CpuFeatures all;
+  all.sse42 = all.avx2 = all.fma = all.f16c = all.popcnt = all.avx512f = all.avx512bw = all.avx512vnni = all.avx_vnni =
+      true;
+  const CpuFeatures avx2 = cap_cpu_features(all, CpuIsa::avx2);
+  EXPECT_TRUE(avx2.avx2 && avx2.fma && avx2.f16c && avx2.sse42 && avx2.popcnt);
+  EXPECT_FALSE(avx2.avx512f || avx2.avx512bw || avx2.avx512vnni || avx2.avx_vnni);
+  const CpuFeatures avx512 = cap_cpu_features(all, CpuIsa::avx512);
+  EXPECT_TRUE(avx512.avx512f && avx512.avx512bw && avx512.avx_vnni);
+  EXPECT_FALSE(avx512.avx512vnni);
+  EXPECT_FALSE(cap_cpu_features(all, CpuIsa::avx2_vnni).avx512f);
+  EXPECT_TRUE(cap_cpu_features(all, CpuIsa::avx2_vnni).avx_vnni);
+  EXPECT_FALSE(cap_cpu_features(all, CpuIsa::sse42).avx2);
+  EXPECT_EQ(cap_cpu_features(all, CpuIsa::all).summary(), all.summary());
+  // The cap never adds what the CPU lacks.
+  EXPECT_FALSE(cap_cpu_features(CpuFeatures{}, CpuIsa::all).avx2);
+}
+
+TEST(Cpu, IsaNamesParseAsOneDnnSpellsThemToo) {
+  CpuIsa isa = CpuIsa::all;
+  ASSERT_TRUE(parse_cpu_isa("AVX2", &isa));
+  EXPECT_EQ(isa, CpuIsa::avx2);
+  ASSERT_TRUE(parse_cpu_isa("avx512_core_vnni", &isa));
+  EXPECT_EQ(isa, CpuIsa::avx512_vnni);
+  ASSERT_TRUE(parse_cpu_isa("AVX512_CORE", &isa));
+  EXPECT_EQ(isa, CpuIsa::avx512);
+  ASSERT_TRUE(parse_cpu_isa("sse41", &isa));
+  EXPECT_EQ(isa, CpuIsa::sse42);
+  EXPECT_FALSE(parse_cpu_isa("avx3", &isa));
+  for (CpuIsa i : {CpuIsa::sse42, CpuIsa::avx2, CpuIsa::avx2_vnni, CpuIsa::avx512, CpuIsa::avx512_vnni, CpuIsa::all}) {
+    CpuIsa back = CpuIsa::sse42;
+    ASSERT_TRUE(parse_cpu_isa(cpu_isa_name(i), &back)) << cpu_isa_name(i);
+    EXPECT_EQ(back, i);
+  }
+}
+
+// The features leancnn dispatches on are the detected ones under the cap in force (the suite
+// runs natively and under LEANCNN_MAX_CPU_ISA=avx2).
+TEST(Cpu, DispatchFeaturesAreTheDetectedOnesUnderTheCap) {
+  EXPECT_EQ(cpu_features().summary(), cap_cpu_features(detected_cpu_features(), max_cpu_isa()).summary());
+  if (max_cpu_isa() <= CpuIsa::avx2) {
+    EXPECT_FALSE(cpu_features().avx512f);
+    EXPECT_FALSE(cpu_features().avx512vnni);
+  }
+}
+
 }  // namespace
 }  // namespace leancnn

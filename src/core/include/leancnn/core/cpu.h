@@ -1,4 +1,5 @@
-// CPU feature detection and thread-count control (OpenMP: the runtime oneDNN uses here).
+// CPU feature detection, the ISA cap, and thread-count control (OpenMP: the runtime oneDNN uses
+// here).
 #pragma once
 #include <string>
 
@@ -17,8 +18,25 @@ struct CpuFeatures {
   std::string summary() const;  // "avx2 fma popcnt ..."
 };
 
-// Detected once, at first call.
+// The highest instruction-set level leancnn (and oneDNN) may use, lowest first. A cap makes a
+// machine behave like an older CPU, so that every kernel path can be tested on any machine.
+enum class CpuIsa { sse42, avx2, avx2_vnni, avx512, avx512_vnni, all };
+
+// The cap in force: LEANCNN_MAX_CPU_ISA, else ONEDNN_MAX_CPU_ISA (so that capping oneDNN alone
+// caps leancnn's own dispatch the same way), else `all`. Names, case-insensitive: sse42 (or
+// sse41), avx2, avx2_vnni, avx512 (or avx512_core), avx512_vnni (or avx512_core_vnni), all; an
+// unknown name is an Error(usage) naming the variable and the accepted values. Read once.
+CpuIsa max_cpu_isa();
+const char* cpu_isa_name(CpuIsa isa);  // "avx2", ...
+// Parses one of the names above; false when it is not one.
+bool parse_cpu_isa(const std::string& name, CpuIsa* isa);
+
+// What the CPU has, before any cap. Detected once, at first call.
+const CpuFeatures& detected_cpu_features();
+// What leancnn dispatches on: the detected features with everything above max_cpu_isa() off.
 const CpuFeatures& cpu_features();
+// The detected features limited to `isa` (pure; what cpu_features() applies).
+CpuFeatures cap_cpu_features(const CpuFeatures& f, CpuIsa isa);
 
 // Threads used by leancnn's parallel loops and by oneDNN. n <= 0 means all cores.
 void set_num_threads(int n);
