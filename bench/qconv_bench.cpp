@@ -1,5 +1,8 @@
 // Int8 vs fp32 prepared convolution on ResNet-18's layers at batch 1 (224x224 input): the int8
-// kernel (dnnl_qconv_u8s8: u8 x s8 -> u8, requantization + Relu fused) against the fp32 one
+// kernel the dispatcher picks on this CPU (dnnl_qconv_u8s8 with VNNI or 7-bit weights, else
+// cpu_qconv_s16_avx2; --kernel NAME forces one; u8 x s8 -> u8, requantization + Relu fused;
+// --weight-bits 7 quantizes weights to [-64, 64]; under LEANCNN_MAX_CPU_ISA=avx2 this times the
+// paths of a CPU without VNNI on any machine) against the fp32 one
 // (dnnl_fused_conv_f32: bias + Relu fused), both prepared as an inference plan prepares them,
 // each with its activations NCHW (reordered inside the kernel) and channels-last (NHWC, as a plan
 // stores them between convolutions). Variants are interleaved round by round (the machine may be
@@ -8,8 +11,9 @@
 // --model NAME instead times whole networks at batch 1: the zoo model's fp32 Plan against the
 // Plan of the same model quantized (a bench-local QDQ builder: per-channel s8 weights, s32 biases,
 // u8 activations with min-max ranges from one random batch; runtime::lower_qdq lowers it).
-//   qconv_bench [--rounds N] [--ms M] [--threads T] [--filter SUBSTRING] [--model NAME --input CxHxW
-//                [--save-qdq FILE]]   (FILE: the quantized model, for timing ONNX Runtime on the same file)
+//   qconv_bench [--rounds N] [--ms M] [--threads T] [--filter SUBSTRING] [--kernel NAME] [--weight-bits 8|7]
+//               [--model NAME --input CxHxW [--save-qdq FILE]]
+//   (FILE: the quantized model, for timing ONNX Runtime on the same file)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -43,6 +47,8 @@ struct Options {
   std::string model;
   std::string save_qdq;  // --save-qdq FILE: also write the quantized model (for ONNX Runtime)
   std::string input = "3x224x224";
+  std::string kernel;   // --kernel NAME: this int8 kernel instead of the dispatcher's choice
+  int weight_bits = 8;  // 8: weights in [-127, 127]; 7: in [-64, 64] (ONNX Runtime's reduce_range)
 };
 
 struct LayerSpec {
@@ -83,7 +89,7 @@ struct Layer {
   std::shared_ptr<const void> state;
   uint32_t channels_last = 0;
 
-  Layer(const LayerSpec& s, bool int8, bool nhwc) {
+  Layer(const LayerSpec& s, bool int8, bool nhwc, const Options& opt) {
     const int64_t pad = s.k / 2, oh = (s.hw + 2 * pad - s.k) / s.stride + 1;
     const Shape x{1, s.ic, s.hw, s.hw}, w{s.oc, s.ic, s.k, s.k};
     ir::Attributes attrs;
@@ -92,7 +98,8 @@ struct Layer {
     attrs.set("activation", std::string("Relu"));
     if (int8) {
       inputs = {random_i(x, DType::u8, 1, 0, 255), Tensor::from_floats({}, {0.02f}),
-                Tensor::from_ints({}, {128}, DType::u8), random_i(w, DType::s8, 2, -127, 127),
+                Tensor::from_ints({}, {128}, DType::u8),
+                random_i(w, DType::s8, 2, opt.weight_bits == 7 ? -64 : -127, opt.weight_bits == 7 ? 64 : 127),
                 random_f({s.oc}, 3, 0.004f, 0.01f), Tensor::zeros({s.oc}, DType::s8), Tensor::from_floats({}, {0.5f}),
                 Tensor::from_ints({}, {0}, DType::u8), random_i({s.oc}, DType::s32, 4, -5000, 5000)};
       dst = Tensor::zeros({1, s.oc, oh, oh}, DType::u8);
@@ -106,10 +113,19 @@ struct Layer {
                    ir::kLeancnnDomain);
     ir::ForwardCtx c = ctx();
     c.channels_last = 0;
-    kernel = &kernels::select_forward(ops::op_table().get(graph.node(0)), c);
-    const std::string want = int8 ? "dnnl_qconv_u8s8" : "dnnl_fused_conv_f32";
-    if (kernel->name != want) {
-      std::fprintf(stderr, "%s: selected %s, not %s\n", s.label, kernel->name.c_str(), want.c_str());
+    const ir::OpSchema& schema = ops::op_table().get(graph.node(0));
+    kernel = &kernels::select_forward(schema, c);
+    if (int8 && !opt.kernel.empty()) {
+      kernel = nullptr;
+      for (const kernels::Kernel& k : kernels::kernel_list(schema))
+        if (k.name == opt.kernel && (!k.check_forward || k.check_forward(c).empty())) kernel = &k;
+      if (!kernel) {
+        std::fprintf(stderr, "%s: no int8 kernel %s that takes this layer on this CPU\n", s.label, opt.kernel.c_str());
+        std::exit(1);
+      }
+    }
+    if (kernel->name == "reference" || (!int8 && kernel->name != "dnnl_fused_conv_f32")) {
+      std::fprintf(stderr, "%s: selected %s\n", s.label, kernel->name.c_str());
       std::exit(1);
     }
     channels_last = nhwc ? ir::channels_last_input(0) | ir::channels_last_output(0) : 0;
@@ -148,6 +164,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--model") o.model = argv[i + 1];
     else if (a == "--input") o.input = argv[i + 1];
     else if (a == "--save-qdq") o.save_qdq = argv[i + 1];
+    else if (a == "--kernel") o.kernel = argv[i + 1];
+    else if (a == "--weight-bits") o.weight_bits = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       std::exit(2);
@@ -283,8 +301,9 @@ int bench_model(const Options& opt) {
     }
     ratio.push_back(round[1] / round[0]);
   }
-  std::printf("qconv_bench --model %s --input %s: batch 1, %d thread(s), %d rounds, CPU: %s\n", opt.model.c_str(),
-              opt.input.c_str(), opt.threads, opt.rounds, cpu_features().summary().c_str());
+  std::printf("qconv_bench --model %s --input %s: batch 1, %d thread(s), %d rounds, CPU: %s (cap %s)\n",
+              opt.model.c_str(), opt.input.c_str(), opt.threads, opt.rounds, cpu_features().summary().c_str(),
+              cpu_isa_name(max_cpu_isa()));
   std::printf("fp32 plan %.3f ms, int8 plan %.3f ms (medians), int8/fp32 %.2f (median of per-round ratios); %d integer "
               "ops, %d steps with channels-last activations\n",
               median(ms[0]), median(ms[1]), median(ratio), integer_ops, nhwc);
@@ -307,15 +326,17 @@ int main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
   set_num_threads(opt.threads);
   if (!opt.model.empty()) return bench_model(opt);
-  std::printf("qconv_bench: batch 1, %d thread(s), %d rounds of %.0f ms per variant, CPU: %s\n", opt.threads,
-              opt.rounds, opt.ms, cpu_features().summary().c_str());
-  std::printf("%-22s %8s | %9s %9s %9s %9s | %7s %7s %7s %7s | %9s %9s\n", "layer", "GMAC", "fp32 ms", "f32nhwc",
-              "int8 ms", "i8nhwc", "GOP/s", "", "", "", "int8/fp32", "nhwc i/f");
+  std::printf("qconv_bench: batch 1, %d thread(s), %d rounds of %.0f ms per variant, %d-bit weights, CPU: %s (cap %s)\n",
+              opt.threads, opt.rounds, opt.ms, opt.weight_bits, cpu_features().summary().c_str(),
+              cpu_isa_name(max_cpu_isa()));
+  std::printf("%-22s %8s | %9s %9s %9s %9s | %7s %7s %7s %7s | %9s %9s  %s\n", "layer", "GMAC", "fp32 ms", "f32nhwc",
+              "int8 ms", "i8nhwc", "GOP/s", "", "", "", "int8/fp32", "nhwc i/f", "int8 kernel");
   double total[kVariants] = {};
   for (const LayerSpec& s : kLayers) {
     if (!opt.filter.empty() && std::string(s.label).find(opt.filter) == std::string::npos) continue;
     std::unique_ptr<Layer> layers[kVariants];
-    for (int v = 0; v < kVariants; ++v) layers[v] = std::make_unique<Layer>(s, v >= kInt8, v == kF32Nhwc || v == kInt8Nhwc);
+    for (int v = 0; v < kVariants; ++v)
+      layers[v] = std::make_unique<Layer>(s, v >= kInt8, v == kF32Nhwc || v == kInt8Nhwc, opt);
     const int64_t oh = (s.hw + 2 * (s.k / 2) - s.k) / s.stride + 1;
     const double macs = static_cast<double>(s.oc * oh * oh * s.ic * s.k * s.k);
     std::vector<double> ms[kVariants], ratio, ratio_nhwc;
@@ -341,10 +362,10 @@ int main(int argc, char** argv) {
     }
     double med[kVariants];
     for (int v = 0; v < kVariants; ++v) med[v] = median(ms[v]), total[v] += med[v];
-    std::printf("%-22s %8.3f | %9.3f %9.3f %9.3f %9.3f | %7.1f %7.1f %7.1f %7.1f | %9.2f %9.2f\n", s.label, macs / 1e9,
-                med[kF32], med[kF32Nhwc], med[kInt8], med[kInt8Nhwc], 2 * macs / med[kF32] / 1e6,
+    std::printf("%-22s %8.3f | %9.3f %9.3f %9.3f %9.3f | %7.1f %7.1f %7.1f %7.1f | %9.2f %9.2f  %s\n", s.label,
+                macs / 1e9, med[kF32], med[kF32Nhwc], med[kInt8], med[kInt8Nhwc], 2 * macs / med[kF32] / 1e6,
                 2 * macs / med[kF32Nhwc] / 1e6, 2 * macs / med[kInt8] / 1e6, 2 * macs / med[kInt8Nhwc] / 1e6,
-                median(ratio), median(ratio_nhwc));
+                median(ratio), median(ratio_nhwc), layers[kInt8Nhwc]->kernel->name.c_str());
   }
   std::printf("%-22s %8s | %9.3f %9.3f %9.3f %9.3f | (sum of medians; %s)\n", "total", "", total[kF32], total[kF32Nhwc],
               total[kInt8], total[kInt8Nhwc], "each layer once");

@@ -1,20 +1,24 @@
-// The int8 (QLinear, QAdd) ops' ordered fast kernels; the reference (dispatch.cpp appends it last) is
-// the exact fallback, e.g. on a CPU without VNNI for weights wider than 7 bits.
+// The int8 (QLinear, QAdd) ops' ordered fast kernels, every one exact (docs/int8_runtime.md §4):
+// oneDNN's where its u8 x s8 arithmetic cannot saturate (VNNI, or weights within 7 bits), else
+// our s16 kernels on AVX2; the reference (dispatch.cpp appends it last) runs everything else.
 #include "cpu/qadd_cpu.h"
 #include "dnnl/dnnl_kernels.h"
 #include "impl_list.h"
+#include "int8/int8_kernels.h"
 
 namespace leancnn::kernels {
 
 std::vector<Kernel> qconv_impl_list() {
   return {
-      dnnl_qconv_u8s8(),  // u8 x s8 -> u8/s8, requantization + Relu/Clip fused; declines where 16-bit pair sums could saturate
+      dnnl_qconv_u8s8(),     // u8 x s8 -> u8/s8, requantization + Relu/Clip fused; declines where 16-bit pair sums could saturate
+      cpu_qconv_s16_avx2(),  // u8/s8 x s8/u8 widened to s16 (vpmaddwd: exact on any AVX2 CPU)
   };
 }
 
 std::vector<Kernel> qgemm_impl_list() {
   return {
-      dnnl_qgemm_u8s8(),  // u8 x s8 -> u8/s8/f32 matmul, requantization fused; same exactness rule
+      dnnl_qgemm_u8s8(),     // u8 x s8 -> u8/s8/f32 matmul, requantization fused; same exactness rule
+      cpu_qgemm_s16_avx2(),  // the s16 GEMM, requantization (or f32 output) fused
   };
 }
 

@@ -1,15 +1,17 @@
-// Int8 convolution: the oneDNN u8 x s8 kernel (QLinearFusedConv, QLinearConv) against the integer
-// reference, bit for bit, over 1x1, 3x3, 7x7, stride 2, asymmetric pads, dilation, groups,
-// depthwise, odd channel counts, batch 1 and 2, per-tensor and per-channel scales, zero points 0
-// and not, u8 and s8 outputs, no activation / Relu / Clip, with and without bias, ties of the
-// rounding; unprepared and prepared. Plus the saturation rule's dispatch (no VNNI, wide weights).
+// Int8 convolution: every fast kernel of QLinearFusedConv / QLinearConv (oneDNN's u8 x s8, the
+// s16 AVX2 kernel) against the integer reference, bit for bit, over 1x1, 3x3, 7x7, stride 2,
+// asymmetric pads, dilation, groups, depthwise, odd channel counts, batch 1 and 2, per-tensor and
+// per-channel scales, zero points 0 and not, u8 and s8 outputs, no activation / Relu / Clip,
+// with and without bias, ties of the rounding, the s16 kernel's K chunks and row blocks;
+// unprepared and prepared. Plus the dispatch rule (no VNNI, wide weights, no AVX2), which each
+// run asserts for this CPU (natively and under LEANCNN_MAX_CPU_ISA=avx2).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <set>
 
-#include "conformance_util.h"
+#include "int8_conformance.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/int8_exactness.h"
@@ -20,17 +22,8 @@
 namespace leancnn::testing {
 namespace {
 
-constexpr const char* kKernel = "dnnl_qconv_u8s8";
-
-Tensor random_ints(const Shape& s, DType t, Rng& rng, int lo, int hi) {
-  Tensor f = Tensor::empty(s);
-  rng.fill_uniform(f, static_cast<float>(lo), static_cast<float>(hi) + 0.999f);
-  std::vector<int64_t> v(f.numel());
-  for (int64_t i = 0; i < f.numel(); ++i) v[i] = std::clamp(static_cast<int64_t>(std::floor(f.at(i))), int64_t{lo}, int64_t{hi});
-  return Tensor::from_ints(s, v, t);
-}
-
-Tensor scalar_f(float v) { return Tensor::from_floats({}, {v}); }
+constexpr const char* kDnnl = "dnnl_qconv_u8s8";
+constexpr const char* kS16 = "cpu_qconv_s16_avx2";
 
 struct ShapeCfg {
   const char* name;
@@ -51,6 +44,10 @@ const std::vector<ShapeCfg>& shapes() {
       {"depthwise", {2, 32, 9, 8}, {32, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 32},
       {"depthwise_s2", {1, 17, 11, 11}, {17, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 17},
       {"wide_k", {1, 64, 5, 5}, {20, 64, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+      // The s16 kernel's blocking: K over several 512-value chunks, rows over several blocks,
+      // a partial last panel of output channels.
+      {"k_chunks", {1, 130, 4, 5}, {18, 130, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+      {"row_blocks", {1, 8, 30, 33}, {40, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
   };
   return s;
 }
@@ -95,61 +92,12 @@ OpCase qconv_case(const ShapeCfg& s, const QCfg& q, uint64_t seed, const char* o
   return c;
 }
 
-// Bytes equal, with a GoogleTest failure naming the first differing element.
-void expect_identical(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  const size_t es = dtype_size(got.dtype());
-  const auto* a = static_cast<const uint8_t*>(got.raw());
-  const auto* b = static_cast<const uint8_t*>(want.raw());
-  int64_t diffs = 0, first = -1;
-  for (int64_t i = 0; i < got.numel(); ++i)
-    if (std::memcmp(a + i * es, b + i * es, es) != 0) {
-      ++diffs;
-      if (first < 0) first = i;
-    }
-  EXPECT_EQ(diffs, 0) << what << ": " << diffs << " of " << got.numel() << " elements differ, first at " << first;
-}
-
-// The way a plan runs a kernel: prepare() once on the constants, then forward with the state
-// (the constant inputs replaced by garbage, so a kernel must use its prepared copies).
-Tensor run_prepared(const OpCase& c, const std::string& kernel) {
-  const ir::Graph g = single_node_graph(c);
-  const ir::Node& n = g.node(0);
-  const ir::OpTable& ops = ops::op_table();
-  const std::vector<ir::TensorType> types = ir::infer_node(g, ops, n);
-  ir::ForwardCtx ctx{n, {}, {}};
-  for (const Tensor& t : c.inputs) ctx.inputs.push_back(t.defined() ? t.clone() : Tensor());
-  ctx.outputs.push_back(Tensor::zeros(types[0].shape, types[0].dtype));
-  const kernels::Kernel* k = nullptr;
-  for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
-    if (cand.name == kernel) k = &cand;
-  if (!k) throw std::runtime_error("no kernel " + kernel);
-  const std::string why = k->check_forward(ctx);
-  if (!why.empty()) throw std::runtime_error(kernel + " declined: " + why);
-  std::shared_ptr<const void> state = k->prepare(ctx);
-  if (!state) throw std::runtime_error(kernel + " did not prepare");
-  ctx.prepared = state.get();
-  Rng rng(3);
-  ctx.inputs[ops::kQW] = random_ints(ctx.inputs[ops::kQW].shape(), DType::s8, rng, -127, 127);
-  if (ctx.inputs.size() > ops::kQBias) ctx.inputs[ops::kQBias] = Tensor::zeros(ctx.inputs[ops::kQBias].shape(), DType::s32);
-  std::memset(ctx.outputs[0].raw(), 0xA5, ctx.outputs[0].nbytes());
-  k->forward(ctx);
-  return ctx.outputs[0];
-}
-
 void check_case(const OpCase& c, const std::string& what) {
-  const KernelForward ref = run_forward(c, false);
+  const Tensor y = check_int8_kernels(c, kDnnl, kS16, what);
   // The case must exercise the requantization: many distinct output values, not all clamped.
   std::set<int> distinct;
-  const Tensor& y = ref.outputs[0];
-  for (int64_t i = 0; i < y.numel(); ++i)
-    distinct.insert(y.dtype() == DType::u8 ? y.data<uint8_t>()[i] : y.data<int8_t>()[i]);
+  for (int64_t i = 0; i < y.numel(); ++i) distinct.insert(y.dtype() == DType::u8 ? y.data<uint8_t>()[i] : y.data<int8_t>()[i]);
   EXPECT_GE(distinct.size(), std::min<size_t>(12, y.numel() / 8)) << what << ": outputs barely vary";
-  const KernelForward fast = run_forward(c, true);
-  EXPECT_EQ(fast.kernel, kKernel) << what;
-  expect_identical(fast.outputs[0], ref.outputs[0], what + " (unprepared)");
-  expect_identical(run_prepared(c, kKernel), ref.outputs[0], what + " (prepared)");
 }
 
 TEST(QConvConformance, EveryShapeAndQuantizationBitExact) {
@@ -199,9 +147,11 @@ TEST(QConvConformance, RoundingTiesHalfToEven) {
   EXPECT_GT(ties, oc * hw / 4) << "the case must hold many ties";
 }
 
-TEST(QConvConformance, NoVnniWithWideWeightsFallsBackToTheExactReference) {
+// The dispatch on a CPU without VNNI (injected): oneDNN keeps 7-bit weights, the s16 kernel takes
+// wider ones (oneDNN's refusal logged), and without AVX2 either the exact reference runs.
+TEST(QConvConformance, WithoutVnniWideWeightsRunOnTheS16Kernel) {
   CpuFeatures no_vnni;
-  no_vnni.avx2 = no_vnni.fma = no_vnni.avx512f = no_vnni.avx512bw = true;
+  no_vnni.sse42 = no_vnni.avx2 = no_vnni.fma = no_vnni.avx512f = no_vnni.avx512bw = true;
   EXPECT_EQ(kernels::int8_pair_sum_refusal(no_vnni, 64), "");
   EXPECT_NE(kernels::int8_pair_sum_refusal(no_vnni, 65), "");
   CpuFeatures vnni = no_vnni;
@@ -210,6 +160,8 @@ TEST(QConvConformance, NoVnniWithWideWeightsFallsBackToTheExactReference) {
   CpuFeatures avx_vnni = no_vnni;
   avx_vnni.avx_vnni = true;
   EXPECT_EQ(kernels::int8_pair_sum_refusal(avx_vnni, 128), "");
+  CpuFeatures sse_only;
+  sse_only.sse42 = true;
 
   OpCase wide = qconv_case(shapes()[2], {true, 128, 128, DType::u8, "Relu", true}, 9);
   OpCase narrow = wide;
@@ -217,33 +169,48 @@ TEST(QConvConformance, NoVnniWithWideWeightsFallsBackToTheExactReference) {
     Rng rng(4);
     narrow.inputs[ops::kQW] = random_ints(wide.inputs[ops::kQW].shape(), DType::s8, rng, -64, 64);
   }
-  kernels::inject_int8_cpu_features(&no_vnni);
-  KernelForward wide_run, narrow_run;
+  const Tensor want_wide = run_forward(wide, false).outputs[0], want_narrow = run_forward(narrow, false).outputs[0];
+  KernelForward wide_run, narrow_run, old_cpu_run;
   std::string log;
   try {
+    kernels::inject_int8_cpu_features(&no_vnni);
     log = dispatch_log_of([&] { wide_run = run_forward(wide, true); });
     narrow_run = run_forward(narrow, true);
+    kernels::inject_int8_cpu_features(&sse_only);
+    old_cpu_run = run_forward(wide, true);
   } catch (...) {
     kernels::inject_int8_cpu_features(nullptr);
     throw;
   }
   kernels::inject_int8_cpu_features(nullptr);
-  EXPECT_EQ(wide_run.kernel, "reference");
+  EXPECT_EQ(wide_run.kernel, kS16);
   EXPECT_NE(log.find("exceed 7 bits"), std::string::npos) << log;
-  EXPECT_EQ(narrow_run.kernel, kKernel);
-  expect_identical(narrow_run.outputs[0], run_forward(narrow, false).outputs[0], "7-bit weights without VNNI");
-  // Back on this machine's features the wide case runs the fast kernel again.
-  EXPECT_EQ(run_forward(wide, true).kernel, kernels::int8_pair_sum_refusal(cpu_features(), 127).empty() ? kKernel : "reference");
+  expect_identical(wide_run.outputs[0], want_wide, "8-bit weights without VNNI");
+  EXPECT_EQ(narrow_run.kernel, kDnnl);
+  expect_identical(narrow_run.outputs[0], want_narrow, "7-bit weights without VNNI");
+  EXPECT_EQ(old_cpu_run.kernel, "reference");
+  // Back on this machine's features (under any LEANCNN_MAX_CPU_ISA cap) the rule still holds.
+  EXPECT_EQ(run_forward(wide, true).kernel, expected_int8_kernel(wide, kDnnl, kS16));
 }
 
-TEST(QConvConformance, DeclinesWhatItCannotRunExactly) {
-  OpCase c = qconv_case(shapes()[0], {false, 0, 0, DType::u8, "", false}, 11);
-  c.inputs[ops::kQWZp] = Tensor::from_ints({1}, {3}, DType::s8);
-  EXPECT_EQ(run_forward(c, true).kernel, "reference");  // asymmetric weights
-  OpCase s8x = qconv_case(shapes()[0], {false, 0, 0, DType::u8, "", false}, 12);
-  s8x.inputs[ops::kQX] = random_ints(s8x.inputs[ops::kQX].shape(), DType::s8, *std::make_unique<Rng>(1), -128, 127);
-  s8x.inputs[ops::kQXZp] = Tensor::from_ints({}, {0}, DType::s8);
-  EXPECT_EQ(run_forward(s8x, true).kernel, "reference");  // s8 activations
+// What oneDNN's kernel does not take (asymmetric or u8 weights, s8 activations) the s16 kernel
+// runs exactly.
+TEST(QConvConformance, AsymmetricWeightsAndS8ActivationsRunOnTheS16Kernel) {
+  OpCase asym = qconv_case(shapes()[2], {true, 0, 0, DType::u8, "", true}, 11);
+  Rng rng(1);
+  asym.inputs[ops::kQWZp] = random_ints(asym.inputs[ops::kQWZp].shape(), DType::s8, rng, -9, 9);
+  EXPECT_FALSE(kernel_accepts(asym, kDnnl));
+  check_case(asym, "asymmetric s8 weights");
+  OpCase s8x = qconv_case(shapes()[3], {false, 0, 3, DType::u8, "", false}, 12);
+  s8x.inputs[ops::kQX] = random_ints(s8x.inputs[ops::kQX].shape(), DType::s8, rng, -128, 127);
+  s8x.inputs[ops::kQXZp] = Tensor::from_ints({}, {-7}, DType::s8);
+  EXPECT_FALSE(kernel_accepts(s8x, kDnnl));
+  check_case(s8x, "s8 activations");
+  OpCase u8w = qconv_case(shapes()[7], {true, 100, 50, DType::u8, "Relu", true}, 13);
+  u8w.inputs[ops::kQW] = random_ints(u8w.inputs[ops::kQW].shape(), DType::u8, rng, 0, 255);
+  u8w.inputs[ops::kQWZp] = random_ints(u8w.inputs[ops::kQWZp].shape(), DType::u8, rng, 100, 150);
+  EXPECT_FALSE(kernel_accepts(u8w, kDnnl));
+  check_case(u8w, "u8 weights with zero points (depthwise)");
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
-// Int8 GEMM: the oneDNN u8 x s8 matmul kernel (ai.leancnn QGemm, ONNX QLinearMatMul) against the
-// integer reference, bit for bit, over M, N, K from 1 up (tails), per-tensor and per-column
-// scales, zero points 0 and not, u8 / s8 / f32 outputs, Relu and Clip, with and without bias;
-// unprepared and prepared.
+// Int8 GEMM: every fast kernel of ai.leancnn QGemm / ONNX QLinearMatMul (oneDNN's u8 x s8
+// matmul, the s16 AVX2 kernel) against the integer reference, bit for bit, over M, N, K from 1 up
+// (tails, several row tiles, several K chunks), per-tensor and per-column scales, zero points 0
+// and not, u8 / s8 / f32 outputs, Relu and Clip, with and without bias, s8 activations and
+// asymmetric weights; unprepared and prepared; the dispatcher's choice asserted for this CPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "conformance_util.h"
+#include "int8_conformance.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/kernel.h"
@@ -17,17 +18,8 @@
 namespace leancnn::testing {
 namespace {
 
-constexpr const char* kKernel = "dnnl_qgemm_u8s8";
-
-Tensor random_ints(const Shape& s, DType t, Rng& rng, int lo, int hi) {
-  Tensor f = Tensor::empty(s);
-  rng.fill_uniform(f, static_cast<float>(lo), static_cast<float>(hi) + 0.999f);
-  std::vector<int64_t> v(f.numel());
-  for (int64_t i = 0; i < f.numel(); ++i) v[i] = std::clamp(static_cast<int64_t>(std::floor(f.at(i))), int64_t{lo}, int64_t{hi});
-  return Tensor::from_ints(s, v, t);
-}
-
-Tensor scalar_f(float v) { return Tensor::from_floats({}, {v}); }
+constexpr const char* kDnnl = "dnnl_qgemm_u8s8";
+constexpr const char* kS16 = "cpu_qgemm_s16_avx2";
 
 struct QCfg {
   bool per_channel;
@@ -64,59 +56,21 @@ OpCase qgemm_case(int64_t m, int64_t n, int64_t k, const QCfg& q, uint64_t seed,
   return c;
 }
 
-void expect_identical(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  const size_t es = dtype_size(got.dtype());
-  int64_t diffs = 0;
-  for (int64_t i = 0; i < got.numel(); ++i)
-    diffs += std::memcmp(static_cast<const uint8_t*>(got.raw()) + i * es, static_cast<const uint8_t*>(want.raw()) + i * es,
-                         es) != 0;
-  EXPECT_EQ(diffs, 0) << what << ": " << diffs << " of " << got.numel() << " elements differ";
-}
-
-Tensor run_prepared(const OpCase& c) {
-  const ir::Graph g = single_node_graph(c);
-  const ir::Node& n = g.node(0);
-  const ir::OpTable& ops = ops::op_table();
-  const std::vector<ir::TensorType> types = ir::infer_node(g, ops, n);
-  ir::ForwardCtx ctx{n, {}, {}};
-  for (const Tensor& t : c.inputs) ctx.inputs.push_back(t.defined() ? t.clone() : Tensor());
-  ctx.outputs.push_back(Tensor::zeros(types[0].shape, types[0].dtype));
-  const kernels::Kernel* k = nullptr;
-  for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
-    if (cand.name == kKernel) k = &cand;
-  if (!k) throw std::runtime_error("no kernel");
-  const std::string why = k->check_forward(ctx);
-  if (!why.empty()) throw std::runtime_error(std::string(kKernel) + " declined: " + why);
-  std::shared_ptr<const void> state = k->prepare(ctx);
-  if (!state) throw std::runtime_error("did not prepare");
-  ctx.prepared = state.get();
-  Rng rng(3);
-  ctx.inputs[ops::kQW] = random_ints(ctx.inputs[ops::kQW].shape(), DType::s8, rng, -127, 127);
-  k->forward(ctx);
-  return ctx.outputs[0];
-}
-
 TEST(QGemmConformance, EveryShapeAndQuantizationBitExact) {
   const std::vector<QCfg> qs = {
       {false, 0, 0, DType::u8, "", true},       {true, 131, 77, DType::u8, "Relu", true},
       {true, 120, 100, DType::u8, "Clip", false}, {false, 250, -5, DType::s8, "", false},
       {true, 17, 0, DType::f32, "", true},      {true, 128, 0, DType::f32, "Relu", true},
   };
-  const std::vector<std::array<int64_t, 3>> dims = {{1, 1, 1}, {1, 10, 512}, {3, 33, 7}, {17, 16, 64}, {5, 10, 300}};
+  const std::vector<std::array<int64_t, 3>> dims = {{1, 1, 1},    {1, 10, 512}, {3, 33, 7},
+                                                     {17, 16, 64}, {5, 10, 300}, {2, 20, 1301}};
   uint64_t seed = 1;
   for (const auto& d : dims)
     for (const QCfg& q : qs) {
       const std::string what = str_cat("m=", d[0], " n=", d[1], " k=", d[2], " per_channel=", q.per_channel,
                                        " x_zp=", q.x_zp, " y_zp=", q.y_zp, " ", dtype_name(q.y_dtype), " act='",
                                        q.activation, "' bias=", q.bias);
-      const OpCase c = qgemm_case(d[0], d[1], d[2], q, seed++, false);
-      const KernelForward ref = run_forward(c, false);
-      const KernelForward fast = run_forward(c, true);
-      EXPECT_EQ(fast.kernel, kKernel) << what;
-      expect_identical(fast.outputs[0], ref.outputs[0], what);
-      expect_identical(run_prepared(c), ref.outputs[0], what + " (prepared)");
+      check_int8_kernels(qgemm_case(d[0], d[1], d[2], q, seed++, false), kDnnl, kS16, what);
     }
 }
 
@@ -125,12 +79,27 @@ TEST(QGemmConformance, OnnxQLinearMatMulBitExact) {
   for (const auto& d : std::vector<std::array<int64_t, 3>>{{1, 10, 512}, {3, 33, 7}, {8, 5, 64}})
     for (const QCfg& q : {QCfg{false, 3, 9, DType::u8, "", false}, QCfg{true, 128, 128, DType::u8, "", false},
                           QCfg{true, 0, -3, DType::s8, "", false}}) {
-      const OpCase c = qgemm_case(d[0], d[1], d[2], q, seed++, true);
-      const KernelForward ref = run_forward(c, false);
-      const KernelForward fast = run_forward(c, true);
-      EXPECT_EQ(fast.kernel, kKernel);
-      expect_identical(fast.outputs[0], ref.outputs[0], str_cat("matmul m=", d[0], " n=", d[1], " k=", d[2]));
+      check_int8_kernels(qgemm_case(d[0], d[1], d[2], q, seed++, true), kDnnl, kS16,
+                         str_cat("matmul m=", d[0], " n=", d[1], " k=", d[2]));
     }
+}
+
+// What oneDNN's kernel does not take the s16 kernel runs exactly: s8 activations, asymmetric
+// and u8 weights (per column zero points), for QGemm and QLinearMatMul.
+TEST(QGemmConformance, S8ActivationsAndAsymmetricWeightsRunOnTheS16Kernel) {
+  uint64_t seed = 90;
+  for (bool matmul : {false, true}) {
+    OpCase c = qgemm_case(7, 21, 40, {true, 0, 5, DType::u8, "", true}, seed++, matmul);
+    Rng rng(seed);
+    c.inputs[ops::kQX] = random_ints(c.inputs[ops::kQX].shape(), DType::s8, rng, -128, 127);
+    c.inputs[ops::kQXZp] = Tensor::from_ints({}, {11}, DType::s8);
+    c.inputs[ops::kQWZp] = random_ints(c.inputs[ops::kQWZp].shape(), DType::s8, rng, -5, 5);
+    EXPECT_FALSE(kernel_accepts(c, kDnnl));
+    check_int8_kernels(c, kDnnl, kS16, str_cat("s8 x, asymmetric s8 w, matmul=", matmul));
+    c.inputs[ops::kQW] = random_ints(c.inputs[ops::kQW].shape(), DType::u8, rng, 0, 255);
+    c.inputs[ops::kQWZp] = random_ints(c.inputs[ops::kQWZp].shape(), DType::u8, rng, 120, 135);
+    check_int8_kernels(c, kDnnl, kS16, str_cat("s8 x, u8 w, matmul=", matmul));
+  }
 }
 
 }  // namespace

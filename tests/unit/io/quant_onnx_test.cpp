@@ -108,8 +108,16 @@ TEST(QuantOnnx, LoweredIntegerGraphRoundTrips) {
   const std::string path = ::testing::TempDir() + "/qdq_lowered.onnx";
   save_onnx(plan.graph(), path);
   ir::Graph back = load_onnx(path, ops());
+  // The saved and the loaded lowered graphs run by the same executor compute the same bits.
+  ir::Graph before = plan.graph();
+  runtime::Executor exec_before(before, ops(), {.training = false, .use_kernels = true});
   runtime::Executor exec(back, ops(), {.training = false, .use_kernels = true});
-  EXPECT_EQ(testing::max_rel_diff(exec.forward({{"x", x}}).at(0), want), 0.0);
+  const Tensor got = exec.forward({{"x", x}}).at(0);
+  EXPECT_EQ(testing::max_rel_diff(got, exec_before.forward({{"x", x}}).at(0)), 0.0);
+  // And the plan's: its float 1x1 conv (the 4-bit layer, kept fake-quant) may be another oneDNN
+  // implementation than the executor's unprepared one (on AVX2: gemm vs jit_1x1), which sums the
+  // three products in another order: equal to float rounding (a few ulps), not bit for bit.
+  EXPECT_LT(testing::max_rel_diff(got, want), 1e-6);
   std::remove(path.c_str());
 }
 
