@@ -178,7 +178,7 @@ Options parse(int argc, char** argv) {
 // --- whole models ---
 
 // Quantizes a BN-folded float graph in the QDQ format (contracts: u8 per-tensor activations at
-// every Conv/Gemm input and (Relu'd) output, s8 per-channel weights, s32 biases).
+// every Conv/Gemm input and (Relu'd or Clip'd) output, s8 per-channel weights, s32 biases).
 void quantize_qdq(ir::Graph& g, const Tensor& calibration) {
   const ir::OpTable& ops = ops::op_table();
   std::vector<std::pair<float, float>> range(g.num_values(), {0.f, 0.f});
@@ -201,7 +201,8 @@ void quantize_qdq(ir::Graph& g, const Tensor& calibration) {
     acts.push_back(g.node(id).inputs[0]);
     ir::ValueId out = g.node(id).outputs[0];
     const std::vector<ir::NodeId> readers = g.consumers(out);
-    if (readers.size() == 1 && g.node(readers[0]).op_type == "Relu") out = g.node(readers[0]).outputs[0];
+    if (readers.size() == 1 && (g.node(readers[0]).op_type == "Relu" || g.node(readers[0]).op_type == "Clip"))
+      out = g.node(readers[0]).outputs[0];
     acts.push_back(out);
   }
   std::sort(acts.begin(), acts.end());

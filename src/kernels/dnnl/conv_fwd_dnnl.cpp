@@ -24,6 +24,7 @@ ConvLayouts parse_override(const char* env, ConvLayouts def) {
 // nChw16c where oneDNN runs AVX-512 code, else nChw8c (AVX2's vector width).
 Tag channel_blocked_tag() {
   static const Tag tag = [] {
+    engine();  // applies leancnn's ISA cap first: the effective ISA is fixed at its first query
     const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
     const auto avx512_core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
     return (isa & avx512_core) == avx512_core ? Tag::nChw16c : Tag::nChw8c;

@@ -15,6 +15,7 @@
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/conv.h"
+#include "depthwise.h"
 #include "s16_common.h"
 
 namespace leancnn::kernels {
@@ -32,7 +33,8 @@ struct PreparedConv {
   ConvGeometry g;
   ops::QLinearParams p;
   std::vector<PackedB> weights;  // one per group: K = kh * kw * ic/groups in (ky, kx, ic) order
-  std::vector<Requant> requant;  // one per group
+  std::vector<Requant> requant;  // one per group (the GEMM path); the whole layer's (depthwise)
+  PackedDepthwise depthwise;     // a depthwise layer's weights (then `weights` is empty)
 };
 
 std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
@@ -44,6 +46,11 @@ std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
   const ConvGeometry& g = pc->g;
   const Tensor bias = ctx.inputs.size() > ops::kQBias ? ctx.inputs[ops::kQBias] : Tensor();
   const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, taps = g.kh * g.kw;
+  if (g.depthwise()) {  // one filter per channel: direct, not a GEMM of one column per group
+    pc->depthwise = pack_depthwise(taps, g.oc, [&](int64_t c, int64_t t) { return weight_at(w, c * taps + t, pc->p.w_zp[c]); });
+    pc->requant.push_back(requant_of(pc->p, bias, 0, g.oc));
+    return pc;
+  }
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     pc->weights.push_back(pack_b(taps * icg, ocg, [&](int64_t k, int64_t c) {
       const int64_t oc = grp * ocg + c, tap = k / icg, icl = k % icg;
@@ -103,11 +110,30 @@ const uint8_t* nhwc_source(const Tensor& x, const ConvGeometry& g, bool nhwc, st
   return scratch.data();
 }
 
+void run_depthwise(const PreparedConv& pc, const uint8_t* src, bool is_u8, bool dst_nhwc, const Tensor& y) {
+  const ConvGeometry& g = pc.g;
+  const DepthwiseGeometry dg{g.ih, g.iw, g.ic, g.oh, g.ow, g.kh, g.kw, g.stride_h, g.stride_w, g.dil_h, g.dil_w, g.pad_t, g.pad_l};
+  auto* dst = static_cast<uint8_t*>(y.raw());
+  const int64_t plane = g.oh * g.ow;
+  const bool parallel = num_threads() > 1 && g.macs() >= kParallelMacs / 4;  // cheap per MAC: split earlier
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t row = 0; row < g.n * g.oh; ++row) {
+    const int64_t n = row / g.oh, oy = row % g.oh;
+    const uint8_t* image = src + n * g.ih * g.iw * g.ic;
+    if (dst_nhwc)
+      avx2::depthwise_row(dg, pc.depthwise, pc.requant[0], image, is_u8, pc.p.x_zp, oy, dst + row * g.ow * g.oc, g.oc, 1);
+    else
+      avx2::depthwise_row(dg, pc.depthwise, pc.requant[0], image, is_u8, pc.p.x_zp, oy,
+                          dst + n * g.oc * plane + oy * g.ow, 1, plane);
+  }
+}
+
 void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool dst_nhwc, const Tensor& y) {
   const ConvGeometry& g = pc.g;
   thread_local std::vector<uint8_t> reordered;
   const uint8_t* src = nhwc_source(x, g, src_nhwc, reordered);
   const bool is_u8 = x.dtype() == DType::u8;
+  if (pc.weights.empty()) return run_depthwise(pc, src, is_u8, dst_nhwc, y);
   const int32_t zp = pc.p.x_zp;
   const int64_t m = g.oh * g.ow, icg = g.ic / g.groups, ocg = g.oc / g.groups;
   const int64_t kp = padded_k(g.kh * g.kw * icg), npanels = panels(ocg);

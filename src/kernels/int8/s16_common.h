@@ -23,8 +23,14 @@ inline int32_t weight_at(const Tensor& w, int64_t i, int32_t zp) {
   return (w.dtype() == DType::u8 ? int32_t{w.data<uint8_t>()[i]} : int32_t{w.data<int8_t>()[i]}) - zp;
 }
 
-// Widens n activations (u8 or s8 by `is_u8`) minus zp into dst.
+// Widens n activations (u8 or s8 by `is_u8`) minus zp into dst. Short runs (the few channels of
+// a network's first layer) inline, without a call into the AVX2 unit.
 inline void widen(const uint8_t* src, int64_t n, int32_t zp, bool is_u8, int16_t* dst) {
+  if (n < 16) {
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = static_cast<int16_t>((is_u8 ? int32_t{src[i]} : int32_t{static_cast<int8_t>(src[i])}) - zp);
+    return;
+  }
   if (is_u8)
     avx2::widen_u8(src, n, zp, dst);
   else

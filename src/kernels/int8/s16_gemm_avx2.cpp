@@ -124,22 +124,32 @@ void store_tile(const int32_t* tile, int rows, int cols, const Requant& q, int64
 
 void widen_u8(const uint8_t* src, int64_t n, int32_t zp, int16_t* dst) {
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  auto sixteen = [&](int64_t i) {
     const __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_sub_epi16(v, z));
+  };
+  if (n < 16) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<int16_t>(src[i] - zp);
+    return;
   }
-  for (; i < n; ++i) dst[i] = static_cast<int16_t>(src[i] - zp);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) sixteen(i);
+  if (i < n) sixteen(n - 16);  // the tail as one overlapping vector (same values written twice)
 }
 
 void widen_s8(const int8_t* src, int64_t n, int32_t zp, int16_t* dst) {
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  auto sixteen = [&](int64_t i) {
     const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_sub_epi16(v, z));
+  };
+  if (n < 16) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<int16_t>(src[i] - zp);
+    return;
   }
-  for (; i < n; ++i) dst[i] = static_cast<int16_t>(src[i] - zp);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) sixteen(i);
+  if (i < n) sixteen(n - 16);  // the tail as one overlapping vector (same values written twice)
 }
 
 }  // namespace leancnn::kernels::int8::avx2
