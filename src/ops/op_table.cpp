@@ -15,7 +15,9 @@ const ir::OpTable& op_table() {
                       softmax_cross_entropy_schema, kl_div_schema, mse_loss_schema, fused_conv_schema, pad_schema})
       t.add(make());
     for (auto make : {quantize_linear_schema, dequantize_linear_schema, unpack_int4_schema, qlinear_conv_schema,
-                      qlinear_fused_conv_schema, qlinear_matmul_schema, qgemm_schema, qadd_schema}) t.add(make());
+                      qlinear_fused_conv_schema, qlinear_matmul_schema, qgemm_schema, qadd_schema,
+                      qlinear_max_pool_schema, qlinear_global_average_pool_schema})
+      t.add(make());
     t.add(fake_quantize_schema());
     return t;
   }();

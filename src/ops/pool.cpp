@@ -55,15 +55,15 @@ int64_t PoolGeometry::avg_divisor(int64_t oy, int64_t ox) const {
 }
 
 PoolGeometry pool_geometry(const ir::Node& node, const Shape& src) {
+  if (node.op_type == "MaxPool") return pool_geometry(node, src, PoolKind::max);
+  if (node.op_type == "AveragePool") return pool_geometry(node, src, PoolKind::average);
+  if (node.op_type == "GlobalAveragePool") return pool_geometry(node, src, PoolKind::global_average);
+  fail(ErrorKind::internal, "pool_geometry called for ", node.op_type);
+}
+
+PoolGeometry pool_geometry(const ir::Node& node, const Shape& src, PoolKind kind) {
   PoolGeometry g;
-  if (node.op_type == "MaxPool")
-    g.kind = PoolKind::max;
-  else if (node.op_type == "AveragePool")
-    g.kind = PoolKind::average;
-  else if (node.op_type == "GlobalAveragePool")
-    g.kind = PoolKind::global_average;
-  else
-    fail(ErrorKind::internal, "pool_geometry called for ", node.op_type);
+  g.kind = kind;
   if (src.size() != 4)
     fail(ErrorKind::bad_input, node.op_type, " supports 2-D pooling of 4-D NCHW input only, got ", shape_str(src));
   g.n = src[0];

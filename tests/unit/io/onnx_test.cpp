@@ -224,6 +224,15 @@ ir::Graph every_op_graph() {
   const ir::ValueId qfw = b.constant("qfused.w", Tensor::from_ints({2, 2, 1, 1}, {3, -1, 2, 5}, DType::s8));
   const ir::ValueId qf = b.op("QLinearFusedConv", {qc, qs, qz, qfw, cs, cz, qs, qz}, relu, 1, ir::kLeancnnDomain)[0];
   b.output(b.op("DequantizeLinear", {qf, qs, qz})[0]);
+  ir::Attributes qpool;  // u8 [1, 2, 8, 8] -> [1, 2, 4, 4] -> [1, 2, 1, 1]
+  qpool.set("kernel_shape", std::vector<int64_t>{3, 3});
+  qpool.set("strides", std::vector<int64_t>{2, 2});
+  qpool.set("pads", std::vector<int64_t>{1, 1, 0, 0});
+  const ir::ValueId ys = b.constant("qpool.y_scale", Tensor::from_floats({}, {0.07f}));
+  const ir::ValueId yz = b.constant("qpool.y_zero_point", Tensor::from_ints({}, {-3}, DType::s8));
+  const ir::ValueId mp = b.op("QLinearMaxPool", {qf, qs, qz, qs, qz}, qpool, 1, ir::kLeancnnDomain)[0];
+  const ir::ValueId gap = b.op("QLinearGlobalAveragePool", {mp, qs, qz, ys, yz}, {}, 1, ir::kLeancnnDomain)[0];
+  b.output(b.op("DequantizeLinear", {gap, ys, yz})[0]);
   // QAT's FakeQuantize, with a learnable (LSQ) scale.
   ir::Attributes fq;
   fq.set("bits", int64_t{4});

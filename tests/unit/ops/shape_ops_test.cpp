@@ -147,6 +147,27 @@ TEST(ReshapeForward, S64Data) {
   EXPECT_EQ(r.outputs[0].data<int64_t>()[3], 4);
 }
 
+// lower_qdq puts Flatten / Reshape after an integer pool: they must move u8 and s8 bytes as they are.
+TEST(FlattenAndReshapeForward, QuantizedData) {
+  for (const DType t : {DType::u8, DType::s8}) {
+    SCOPED_TRACE(dtype_name(t));
+    std::vector<int64_t> v(2 * 3 * 2 * 2);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = t == DType::u8 ? static_cast<int64_t>(255 - 7 * i) : static_cast<int64_t>(7 * i) - 100;
+    const Tensor x = Tensor::from_ints({2, 3, 2, 2}, v, t);
+    OpCase f;
+    f.op_type = "Flatten";
+    f.inputs = {x};
+    for (const OpRun& r : {run_reference(f), run_reference(reshape(x, {0, -1}))}) {
+      ASSERT_EQ(r.outputs[0].dtype(), t);
+      ASSERT_EQ(r.outputs[0].shape(), (Shape{2, 12}));
+      for (size_t i = 0; i < v.size(); ++i) {
+        const int64_t got = t == DType::u8 ? int64_t{r.outputs[0].data<uint8_t>()[i]} : int64_t{r.outputs[0].data<int8_t>()[i]};
+        EXPECT_EQ(got, v[i]) << i;
+      }
+    }
+  }
+}
+
 TEST(TransposeInfer, DefaultReversesAndPermPermutes) {
   EXPECT_EQ(out_shape(transpose(Tensor::zeros({2, 3, 4, 5}), {})), (Shape{5, 4, 3, 2}));
   EXPECT_EQ(out_shape(transpose(Tensor::zeros({2, 3, 4, 5}), std::vector<int64_t>{0, 2, 3, 1})), (Shape{2, 4, 5, 3}));

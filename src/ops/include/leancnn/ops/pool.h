@@ -35,6 +35,9 @@ struct PoolGeometry {
 // Throws Error(bad_input) on invalid attributes, on a non-4-D src, and when some output window
 // would cover no input element.
 PoolGeometry pool_geometry(const ir::Node& node, const Shape& src);
+// The same for an op with another name that takes the attributes of `kind`'s op (the integer
+// pools QLinearMaxPool and QLinearGlobalAveragePool, ops/qpool.h).
+PoolGeometry pool_geometry(const ir::Node& node, const Shape& src, PoolKind kind);
 
 // MaxPool, AveragePool and GlobalAveragePool references. None saves anything: MaxPool's
 // backward recomputes the argmax (the first maximum of each window in row-major window order)

@@ -56,6 +56,9 @@ ir::OpSchema qlinear_matmul_schema();
 ir::OpSchema qgemm_schema();
 // qadd.cpp (domain ai.leancnn)
 ir::OpSchema qadd_schema();
+// qlinear_max_pool.cpp, qlinear_global_average_pool.cpp (domain ai.leancnn)
+ir::OpSchema qlinear_max_pool_schema();
+ir::OpSchema qlinear_global_average_pool_schema();
 // fake_quantize.cpp (domain ai.leancnn)
 ir::OpSchema fake_quantize_schema();
 
