@@ -4,7 +4,10 @@
 // quantized activations flow from one integer op to the next with no DQ/Q pair in between.
 // A Gemm whose output is not quantized becomes a QGemm with an f32 output, and a residual
 //   DQ(a) + DQ(b) [-> Relu] -> QuantizeLinear
-// becomes one ai.leancnn QAdd (the same float formulas in one pass: bit-exact).
+// becomes one ai.leancnn QAdd (the same float formulas in one pass: bit-exact), and
+//   DQ(x_q) -> MaxPool | GlobalAveragePool [-> Flatten | Reshape] -> QuantizeLinear
+// becomes one ai.leancnn QLinearMaxPool (bit-exact) / QLinearGlobalAveragePool (exact integer
+// sums; within one unit of the float chain) on x_q, followed by the same shape op on its output.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -261,6 +264,62 @@ bool lower_add(ir::Graph& g, ir::NodeId id) {
   return true;
 }
 
+// DQ(x_q) -> MaxPool | GlobalAveragePool [-> Flatten | Reshape] -> Q (per tensor) -> one
+// ai.leancnn QLinearMaxPool / QLinearGlobalAveragePool reading x_q, then the same Flatten /
+// Reshape on its integer output: shape-only ops commute with a per-tensor Q, and their
+// references copy bytes of any type.
+bool lower_pool(ir::Graph& g, ir::NodeId id) {
+  const ir::Node& n = g.node(id);
+  const bool max = is_onnx_op(n, "MaxPool");
+  if (n.inputs.size() != 1 || n.outputs.size() != 1) return false;
+  if (max && n.attrs.get_int("storage_order", 0) != 0) return false;
+  Dq dx;
+  if (!match_activation_dq(g, n.inputs[0], dx) || g.value(dx.q).shape.size() != 4) return false;
+  ir::NodeId reshape = detail::sole_consumer(g, n.outputs[0]);
+  if (reshape != ir::kNone) {
+    const ir::Node& r = g.node(reshape);
+    const bool shape_op = is_onnx_op(r, "Flatten") || is_onnx_op(r, "Reshape");
+    if (!shape_op || r.inputs[0] != n.outputs[0] || r.outputs.size() != 1) reshape = ir::kNone;
+  }
+  OutputChain out;
+  const ir::ValueId before_q = reshape == ir::kNone ? n.outputs[0] : g.node(reshape).outputs[0];
+  if (!match_output(g, before_q, out) || out.q == ir::kNone || !out.activation.empty()) return false;
+
+  const std::string name = n.name;
+  const ir::Node& q = g.node(out.q);
+  std::vector<ir::ValueId> inputs{dx.q, dx.scale, dx.zp, q.inputs[1], q.inputs.size() > 2 ? q.inputs[2] : ir::kNone};
+  for (int slot : {2, 4}) {
+    if (inputs[slot] != ir::kNone) continue;
+    const DType t = slot == 4 ? g.value(out.out).dtype : g.value(dx.q).dtype;
+    inputs[slot] = g.add_initializer(g.unique_value_name(name + "_zero_point"), Tensor::zeros({}, t), false);
+  }
+  ir::Attributes attrs = n.attrs;
+  attrs.erase("storage_order");
+  // The integer pool writes the Q's output, or, with a shape op in between, a new integer value
+  // that op then reshapes into the Q's output.
+  ir::ValueId pooled = out.out;
+  if (reshape != ir::kNone) {
+    const ir::Value& float_pooled = g.value(n.outputs[0]);
+    const Shape shape = float_pooled.shape;
+    const bool known = float_pooled.shape_known;
+    pooled = g.add_value(g.unique_value_name(name + "_q"));
+    g.value(pooled).shape = shape;
+    g.value(pooled).shape_known = known;
+    g.value(pooled).dtype = g.value(out.out).dtype;
+  }
+  g.remove_node(id);
+  for (ir::NodeId r : out.nodes) g.remove_node(r);
+  g.add_node(max ? "QLinearMaxPool" : "QLinearGlobalAveragePool", inputs, {pooled}, attrs, name, ir::kLeancnnDomain);
+  if (reshape != ir::kNone) {
+    const ir::Node r = g.node(reshape);  // a copy: add_node may move the nodes
+    std::vector<ir::ValueId> shape_inputs = r.inputs;
+    shape_inputs[0] = pooled;
+    g.remove_node(reshape);
+    g.add_node(r.op_type, shape_inputs, {out.out}, r.attrs, r.name, r.domain);
+  }
+  return true;
+}
+
 // UnpackInt4 nodes of constant packed weights evaluated once (their s8 outputs feed the weights'
 // DequantizeLinear, which must stay in place for the match above).
 void unpack_constant_int4(ir::Graph& g, const ir::OpTable& ops) {
@@ -304,10 +363,11 @@ int lower_qdq(ir::Graph& g, const ir::OpTable& ops) {
     const ir::Node& n = g.node(id);
     if (n.removed) continue;
     const bool layer = is_onnx_op(n, "Conv") || is_onnx_op(n, "Gemm"), add = is_onnx_op(n, "Add");
-    if ((layer && lower_one(g, id)) || (add && lower_add(g, id))) ++lowered;
+    const bool pool = is_onnx_op(n, "MaxPool") || is_onnx_op(n, "GlobalAveragePool");
+    if ((layer && lower_one(g, id)) || (add && lower_add(g, id)) || (pool && lower_pool(g, id))) ++lowered;
   }
   drop_dead_dq(g);
-  LEANCNN_LOG("plan") << "lower_qdq: " << lowered << " Conv/Gemm/Add lowered to integer ops";
+  LEANCNN_LOG("plan") << "lower_qdq: " << lowered << " Conv/Gemm/Add/pooling nodes lowered to integer ops";
   return lowered;
 }
 

@@ -326,5 +326,98 @@ TEST(LowerQdq, PackedInt4WeightsLowerLikeS8) {
   EXPECT_EQ(testing::max_rel_diff(a.run({x}).at(0), b.run({x}).at(0)), 0.0);
 }
 
+
+// conv -> relu -> MaxPool(2x2) | GlobalAveragePool -> Flatten -> gemm, quantized by the builder:
+// the gemm's input Q sits after the Flatten, so the plan sees DQ -> pool -> Flatten -> Q.
+ir::Graph pool_chain(bool max) {
+  ir::Graph g;
+  Rng rng(31);
+  const ir::ValueId x = g.add_input("input", {1, 3, 8, 8});
+  ir::Attributes a;
+  a.set("pads", std::vector<int64_t>(4, 1));
+  const ir::ValueId c = g.add_value("c1");
+  g.add_node("Conv",
+             {x, g.add_initializer("c1_w", testing::random_tensor({8, 3, 3, 3}, rng, -0.5f, 0.5f), true),
+              g.add_initializer("c1_b", testing::random_tensor({8}, rng, -0.2f, 0.2f), true)},
+             {c}, a, "c1");
+  const ir::ValueId r = g.add_value("r1");
+  g.add_node("Relu", {c}, {r}, {}, "r1");
+  const ir::ValueId p = g.add_value("pool");
+  ir::Attributes pa;
+  if (max) {
+    pa.set("kernel_shape", std::vector<int64_t>{2, 2});
+    pa.set("strides", std::vector<int64_t>{2, 2});
+  }
+  g.add_node(max ? "MaxPool" : "GlobalAveragePool", {r}, {p}, pa, "pool");
+  const ir::ValueId flat = g.add_value("flat");
+  g.add_node("Flatten", {p}, {flat}, {}, "flatten");
+  const int64_t features = max ? 8 * 4 * 4 : 8;
+  ir::Attributes t;
+  t.set("transB", int64_t{1});
+  const ir::ValueId logits = g.add_value("logits");
+  g.add_node("Gemm",
+             {flat, g.add_initializer("fc_w", testing::random_tensor({10, features}, rng, -0.3f, 0.3f), true),
+              g.add_initializer("fc_b", testing::random_tensor({10}, rng, -0.1f, 0.1f), true)},
+             {logits}, t, "fc");
+  g.mark_output(logits);
+  ir::infer_shapes(g, ops());
+  QdqBuilder(g, pixels(4, {3, 8, 8}, 5)).run();
+  return g;
+}
+
+// DQ -> MaxPool -> Flatten -> Q becomes QLinearMaxPool + Flatten on integers: no float pool is
+// left, the kernels equal the integer references bit for bit, and the plan's logits equal the
+// fake-quant reference's up to the gemm's float accumulation order (max commutes with DQ).
+TEST(LowerQdq, MaxPoolBetweenQuantizedValuesRunsOnIntegers) {
+  const ir::Graph g = pool_chain(true);
+  Plan fast = Plan::compile(g);
+  Plan ref = Plan::compile(g, {.use_kernels = false});
+  EXPECT_EQ(count_ops(fast.graph(), "QLinearMaxPool"), 1);
+  EXPECT_EQ(count_ops(fast.graph(), "MaxPool"), 0);
+  EXPECT_EQ(count_ops(fast.graph(), "DequantizeLinear"), 0) << "no float value between the input and the logits";
+  const Tensor x = pixels(4, {3, 8, 8}, 12);
+  const Tensor a = fast.run({x}).at(0), b = ref.run({x}).at(0);
+  bool integer_pool_kernel = false;  // kernels are chosen on the first run
+  for (const PlanStep& s : fast.steps()) integer_pool_kernel |= s.kernel == "cpu_qmax_pool";
+  EXPECT_TRUE(integer_pool_kernel);
+  EXPECT_EQ(testing::max_rel_diff(a, b), 0.0);
+  ir::Graph copy = g;
+  Executor exec(copy, ops(), {.training = false, .use_kernels = false});
+  const Tensor want = exec.forward({{"input", x}}).at(0);
+  for (int64_t r = 0; r < 4; ++r) EXPECT_EQ(argmax(a, r), argmax(want, r));
+}
+
+// DQ -> GlobalAveragePool -> Flatten -> Q becomes QLinearGlobalAveragePool + Flatten.
+TEST(LowerQdq, GlobalAveragePoolBetweenQuantizedValuesRunsOnIntegers) {
+  const ir::Graph g = pool_chain(false);
+  Plan fast = Plan::compile(g);
+  Plan ref = Plan::compile(g, {.use_kernels = false});
+  EXPECT_EQ(count_ops(fast.graph(), "QLinearGlobalAveragePool"), 1);
+  EXPECT_EQ(count_ops(fast.graph(), "GlobalAveragePool"), 0);
+  const Tensor x = pixels(4, {3, 8, 8}, 13);
+  EXPECT_EQ(testing::max_rel_diff(fast.run({x}).at(0), ref.run({x}).at(0)), 0.0);
+}
+
+// A pool whose output stays float (no Q after it) is left to the float kernels.
+TEST(LowerQdq, PoolWithAFloatOutputStaysFloat) {
+  ir::Graph g = pool_chain(true);
+  // Drop the Q -> DQ pair after the Flatten: the gemm then reads the float Flatten output.
+  for (ir::NodeId id : g.node_ids()) {
+    const ir::Node& n = g.node(id);
+    if (n.op_type != "Gemm") continue;
+    const ir::NodeId dq = g.value(n.inputs[0]).producer;
+    ASSERT_EQ(g.node(dq).op_type, "DequantizeLinear");
+    const ir::NodeId q = g.value(g.node(dq).inputs[0]).producer;
+    ASSERT_EQ(g.node(q).op_type, "QuantizeLinear");
+    g.node(id).inputs[0] = g.node(q).inputs[0];
+    g.remove_node(dq);
+    g.remove_node(q);
+  }
+  ir::infer_shapes(g, ops());
+  Plan plan = Plan::compile(g);
+  EXPECT_EQ(count_ops(plan.graph(), "QLinearMaxPool"), 0);
+  EXPECT_EQ(count_ops(plan.graph(), "MaxPool"), 1);
+}
+
 }  // namespace
 }  // namespace leancnn::runtime

@@ -28,6 +28,8 @@ int fuse_conv_epilogues(ir::Graph& g, const ir::OpTable& ops);
 // QDQ patterns DQ(x) -> Conv|Gemm(DQ(W s8), DQ(B s32)) [-> Relu | Clip] -> QuantizeLinear lowered
 // to ai.leancnn QLinearFusedConv / QGemm (integer kernels, requantization fused; a Gemm without
 // the Q gets an f32 output), DQ(a) + DQ(b) [-> Relu] -> Q to ai.leancnn QAdd (bit-exact),
+// DQ(x) -> MaxPool | GlobalAveragePool [-> Flatten | Reshape] -> Q to ai.leancnn QLinearMaxPool
+// (bit-exact) / QLinearGlobalAveragePool (within one unit) followed by the shape op on integers,
 // DequantizeLinear nodes left unread removed (lower_qdq.cpp,
 // docs/int8_runtime.md). Constant UnpackInt4 nodes are unpacked first. Runs before
 // fold_constants, which would turn DQ(W) into float weights. Returns the nodes lowered.
