@@ -1,6 +1,7 @@
 // `leancnn quantize`: post-training quantization of an ONNX model to a QDQ ONNX file (W8A8, W4A8,
 // power-of-two weights, mixed precision under a budget), with fp32, fake-quant and deployed
-// (integer plan) accuracy and the file sizes (docs/quantization.md).
+// (integer plan) accuracy and the file sizes (docs/quantization.md). The flags only fill a
+// compress::quantize::Spec; quantize.h's run() does the work, as for the recipe's quantize step.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -10,10 +11,8 @@
 #include <sstream>
 
 #include "commands.h"
-#include "leancnn/compress/quantize/evaluate.h"
-#include "leancnn/compress/quantize/mixed_precision.h"
-#include "leancnn/compress/quantize/ptq.h"
-#include "leancnn/compress/quantize/sensitivity.h"
+#include "leancnn/train/predict.h"
+#include "leancnn/compress/quantize/quantize.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
@@ -147,41 +146,29 @@ int run_quantize(const QuantizeCli& c, const CommonOptions& common) {
   if (c.mixed && !budgeted) fail(ErrorKind::usage, "--mixed needs a budget: --budget-bytes, --budget-ratio or --budget-latency");
   if (budgeted && !c.mixed) fail(ErrorKind::usage, "a budget applies to --mixed; add --mixed");
   if (c.mixed && o.weight_scheme != q::WeightScheme::uniform) fail(ErrorKind::usage, "--mixed chooses between 8 and 4 bits; use --weights 8");
-  if (c.mixed || c.sensitivity) {
-    // Sensitivity is measured on images held out of the training set (never the test set).
-    const auto [calib_part, held_out] = train::split_validation(train_set, std::min(c.sens_images, train_set.size() / 2),
-                                                                common.seed);
-    q::SensitivityOptions so;
-    so.ptq = o;
-    so.eval_images = c.sens_images;
-    so.log = progress;
-    const q::SensitivityResult s = q::analyze_sensitivity(model, calib_part, held_out, so);
-    j["sensitivity"] = sensitivity_json(s);
-    if (!common.json) print_sensitivity(s, so.probe_bits);
-    if (c.mixed) {
-      q::MixedPrecisionOptions mo;
-      int64_t params = 0;
-      for (const auto& l : s.layers) params += l.params;
-      if (c.budget_latency > 0) {
-        mo.kind = q::BudgetKind::latency;
-        double all8 = 0;
-        for (const auto& l : s.layers) all8 += 8.0 * static_cast<double>(l.macs);
-        mo.budget = c.budget_latency * all8;
-      } else {
-        mo.budget = c.budget_bytes > 0 ? c.budget_bytes : c.budget_ratio * 4.0 * static_cast<double>(params);
-      }
-      const q::MixedPrecisionResult m = q::choose_bits(s, mo);
-      o.layer_bits = m.layer_bits;
-      j["mixed"] = {{"budget_kind", mo.kind == q::BudgetKind::bytes ? "bytes" : "latency"}, {"budget", mo.budget},
-                    {"cost", m.cost}, {"high_cost", m.high_cost}, {"low_cost", m.low_cost}, {"met", m.met},
-                    {"predicted_drop", m.predicted_drop}, {"layer_bits", m.layer_bits}};
-      progress("mixed precision: " + std::to_string(m.order.size()) + " of " + std::to_string(s.layers.size()) +
-               " layers at 4 bits, cost " + std::to_string(static_cast<int64_t>(m.cost)) + " (budget " +
-               std::to_string(static_cast<int64_t>(mo.budget)) + (m.met ? ")" : ", NOT met: every layer at 4 bits)"));
-    }
+  q::Spec spec;
+  spec.ptq = o;
+  spec.sensitivity = c.sensitivity;
+  spec.protocol = {c.sens_images, common.seed};
+  if (c.mixed) {
+    spec.budget_form = c.budget_latency > 0  ? q::BudgetForm::mac_bits_ratio_of_8bit
+                       : c.budget_bytes > 0 ? q::BudgetForm::bytes
+                                            : q::BudgetForm::bytes_ratio_of_fp32;
+    spec.budget = c.budget_latency > 0 ? c.budget_latency : c.budget_bytes > 0 ? c.budget_bytes : c.budget_ratio;
   }
-
-  const q::PtqResult r = q::quantize_post_training(model, train_set, o);
+  const q::Report report = q::run(model, train_set, spec);
+  if (report.sensitivity) {
+    j["sensitivity"] = sensitivity_json(*report.sensitivity);
+    if (!common.json) print_sensitivity(*report.sensitivity, report.sensitivity_probe_bits);
+  }
+  if (report.mixed) {
+    const q::MixedPrecisionResult& m = *report.mixed;
+    const q::MixedPrecisionOptions& mo = report.mixed_options;
+    j["mixed"] = {{"budget_kind", mo.kind == q::BudgetKind::bytes ? "bytes" : "latency"}, {"budget", mo.budget},
+                  {"cost", m.cost}, {"high_cost", m.high_cost}, {"low_cost", m.low_cost}, {"met", m.met},
+                  {"predicted_drop", m.predicted_drop}, {"layer_bits", m.layer_bits}};
+  }
+  const q::PtqResult& r = report.ptq;
   io::save_onnx(r.graph, c.out);
   const int64_t float_file = file_bytes(c.model_file), quant_file = file_bytes(c.out);
   j["float_bytes"] = float_file;
@@ -193,15 +180,15 @@ int run_quantize(const QuantizeCli& c, const CommonOptions& common) {
   if (!c.no_eval) {
     const train::Dataset test_set = train::load_idx_dataset(dir, train::Split::test, classes);
     const ir::Graph saved = io::load_onnx(c.out, ops);  // evaluate what was written
-    const q::Predictions fp = q::predict(model, test_set, q::Engine::plan, c.test_images, 250, counter("fp32      "));
-    const q::Predictions fake = q::predict(saved, test_set, q::Engine::executor, c.test_images, 250, counter("fake-quant"));
-    const q::Predictions dep = q::predict(saved, test_set, q::Engine::plan, c.test_images, 250, counter("deployed  "));
+    const train::Predictions fp = train::predict(model, test_set, train::Engine::plan, c.test_images, 250, counter("fp32      "));
+    const train::Predictions fake = train::predict(saved, test_set, train::Engine::executor, c.test_images, 250, counter("fake-quant"));
+    const train::Predictions dep = train::predict(saved, test_set, train::Engine::plan, c.test_images, 250, counter("deployed  "));
     j["test_images"] = static_cast<int64_t>(fp.top1.size());
     j["float_acc"] = fp.accuracy;
     j["fake_quant_acc"] = fake.accuracy;
     j["deployed_acc"] = dep.accuracy;
     j["drop"] = fp.accuracy - dep.accuracy;
-    j["agreement"] = q::agreement(fake, dep);
+    j["agreement"] = train::agreement(fake, dep);
   }
   if (common.json) {
     std::cout << j.dump(2) << "\n";

@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "leancnn/compress/quantize/calibration.h"
-#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/qat.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
@@ -108,18 +108,18 @@ nlohmann::json convert_qat(const TrainCli& c, const ir::OpTable& ops, ir::Graph&
   const std::string file = c.out + "/qdq.onnx";
   io::save_onnx(qdq, file);
   std::fprintf(stderr, "QAT: converted %s to the QDQ model %s; evaluating it\n", best.c_str(), file.c_str());
-  const cq::Predictions fake = cq::predict(qat, test_set, cq::Engine::executor);
-  const cq::Predictions conv = cq::predict(qdq, test_set, cq::Engine::executor);
-  const cq::Predictions deployed = cq::predict(qdq, test_set, cq::Engine::plan);
+  const train::Predictions fake = train::predict(qat, test_set, train::Engine::executor);
+  const train::Predictions conv = train::predict(qdq, test_set, train::Engine::executor);
+  const train::Predictions deployed = train::predict(qdq, test_set, train::Engine::plan);
   std::fprintf(stderr, "QAT: test accuracy fake-quant %.4f, QDQ (reference) %.4f, deployed (plan) %.4f; top-1 agreement "
                "fake-quant vs deployed %.4f\n", fake.accuracy, conv.accuracy, deployed.accuracy,
-               cq::agreement(fake, deployed));
+               train::agreement(fake, deployed));
   return {{"qdq_file", file},
           {"qat_fake_quant_acc", fake.accuracy},
           {"qdq_reference_acc", conv.accuracy},
           {"qdq_deployed_acc", deployed.accuracy},
-          {"fake_vs_qdq_agreement", cq::agreement(fake, conv)},
-          {"fake_vs_deployed_agreement", cq::agreement(fake, deployed)}};
+          {"fake_vs_qdq_agreement", train::agreement(fake, conv)},
+          {"fake_vs_deployed_agreement", train::agreement(fake, deployed)}};
 }
 
 int run_train(TrainCli& c, const CommonOptions& common) {

@@ -7,7 +7,7 @@
 #include "leancnn/accel/architecture.h"
 #include "leancnn/accel/network.h"
 #include "leancnn/accel/workload.h"
-#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/pipeline/model_stats.h"
@@ -17,7 +17,6 @@
 
 namespace leancnn::pipeline {
 
-namespace q = compress::quantize;
 
 nlohmann::json evaluate_size(const ir::Graph& g, const std::string& model_file) {
   const ModelStats st = model_stats(g);
@@ -123,20 +122,20 @@ nlohmann::json evaluate_variant(const ir::Graph& g, const std::string& model_fil
   if (e["accuracy"].get<bool>()) {
     const train::Dataset& test = ctx.test_set();
     const int64_t limit = e["limit_test"].get<int64_t>() > 0 ? std::min(e["limit_test"].get<int64_t>(), test.size()) : test.size();
-    q::Predictions plan;
+    train::Predictions plan;
     {
       Progress bar(str_cat("  ", ctx.label, ": accuracy"), limit, ctx.progress);
-      plan = q::predict(g, test, q::Engine::plan, limit, 250, [&bar](int64_t done, int64_t) { bar.update(done); });
+      plan = train::predict(g, test, train::Engine::plan, limit, 250, [&bar](int64_t done, int64_t) { bar.update(done); });
     }
     out["test_acc"] = plan.accuracy;
     out["test_images"] = limit;
     if (out["quantized"].get<bool>()) {
       // The QDQ contract: the deployed integer model must agree with its fake-quant form.
       Progress bar(str_cat("  ", ctx.label, ": fake-quant accuracy"), limit, ctx.progress);
-      const q::Predictions fq =
-          q::predict(g, test, q::Engine::executor, limit, 250, [&bar](int64_t done, int64_t) { bar.update(done); });
+      const train::Predictions fq =
+          train::predict(g, test, train::Engine::executor, limit, 250, [&bar](int64_t done, int64_t) { bar.update(done); });
       out["fake_quant_acc"] = fq.accuracy;
-      out["top1_agreement"] = q::agreement(plan, fq);
+      out["top1_agreement"] = train::agreement(plan, fq);
     }
   }
   if (!e["latency"].is_null()) {

@@ -1,12 +1,10 @@
-// The quantize step: post-training quantization (compress/quantize/ptq.h) of the previous
-// variant into a QDQ model that runtime::Plan runs in integers, with the per-layer report and,
-// when asked, the per-layer sensitivity table (sensitivity.h) and a mixed-precision choice under a
-// weight-size budget (mixed_precision.h).
+// The quantize step: post-training quantization of the previous variant into a QDQ model that
+// runtime::Plan runs in integers, with the per-layer report and, when asked, the per-layer
+// sensitivity table and a mixed-precision choice under a weight-size budget. The YAML keys only
+// fill a compress::quantize::Spec; quantize.h's run() does the work, as for `leancnn quantize`.
 #include <cstdio>
 
-#include "leancnn/compress/quantize/mixed_precision.h"
-#include "leancnn/compress/quantize/ptq.h"
-#include "leancnn/compress/quantize/sensitivity.h"
+#include "leancnn/compress/quantize/quantize.h"
 #include "leancnn/core/error.h"
 #include "leancnn/pipeline/step.h"
 
@@ -51,47 +49,43 @@ q::PtqOptions ptq_options(const nlohmann::json& s, uint64_t seed) {
   return o;
 }
 
-nlohmann::json sensitivity_json(const q::SensitivityResult& t, const q::SensitivityOptions& so) {
+nlohmann::json sensitivity_json(const q::Report& report) {
+  const q::SensitivityResult& t = *report.sensitivity;
   nlohmann::json rows = nlohmann::json::array();
   for (const q::LayerSensitivity& l : t.layers)
-    rows.push_back({{"layer", l.name}, {"op", l.op_type}, {"weight_bits", so.probe_bits}, {"params", l.params},
+    rows.push_back({{"layer", l.name}, {"op", l.op_type}, {"weight_bits", report.sensitivity_probe_bits}, {"params", l.params},
                     {"macs", l.macs}, {"acc", l.accuracy}, {"drop", l.drop}});
-  return {{"images", so.eval_images},          {"baseline_bits", so.baseline_bits}, {"probe_bits", so.probe_bits},
+  return {{"images", report.sensitivity_images},
+          {"baseline_bits", report.sensitivity_baseline_bits},
+          {"probe_bits", report.sensitivity_probe_bits},
           {"float_acc", t.float_accuracy},      {"baseline_acc", t.baseline_accuracy}, {"layers", rows}};
 }
 
 StepOutput run_quantize(const ir::Graph& input, const nlohmann::json& s, StepContext& ctx) {
   q::PtqOptions o = ptq_options(s, ctx.recipe->seed);
   if (ctx.progress) o.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
-  const train::Dataset& calib = ctx.train_set();
-  // Sensitivity (and mixed precision from it) is measured on training images, so that choosing
-  // bits never looks at the test set the report scores.
-  nlohmann::json sensitivity, mixed;
+  q::Spec spec;
+  spec.ptq = o;
   const int64_t images = s["sensitivity_images"];
   const double budget = s["size_budget"];
-  if (budget > 0 || images > 0) {
-    q::SensitivityOptions so;
-    so.ptq = o;
-    so.eval_images = images > 0 ? images : 1000;
-    so.log = o.log;
-    // With a budget: how much each layer loses going 8 -> 4 bits with the others at 8 (what the
-    // greedy choice needs). Without: each layer quantized alone at weight_bits, the rest float.
-    so.baseline_bits = budget > 0 ? 8 : 0;
-    so.probe_bits = budget > 0 ? 4 : o.weight_bits;
-    const q::SensitivityResult table = q::analyze_sensitivity(input, calib, calib, so);
-    sensitivity = sensitivity_json(table, so);
-    if (budget > 0) {
-      q::MixedPrecisionOptions mo;
-      mo.kind = q::BudgetKind::bytes;
-      mo.budget = budget;
-      const q::MixedPrecisionResult mp = q::choose_bits(table, mo);
-      o.layer_bits = mp.layer_bits;
-      mixed = {{"budget_bytes", budget}, {"layer_bits", mp.layer_bits}, {"weight_bytes", mp.cost},
-               {"all_8bit_bytes", mp.high_cost}, {"all_4bit_bytes", mp.low_cost}, {"predicted_drop", mp.predicted_drop},
-               {"met", mp.met}, {"order", mp.order}};
-    }
+  // Without a budget the table shows each layer quantized alone at weight_bits, the rest float;
+  // with one, how much each layer loses going 8 -> 4 bits with the others at 8 (what the
+  // mixed-precision choice needs).
+  spec.sensitivity = images > 0;
+  spec.sensitivity_baseline_bits = 0;
+  spec.sensitivity_probe_bits = o.weight_bits;
+  spec.protocol = {images > 0 ? images : 1000, ctx.recipe->seed};
+  if (budget > 0) spec.budget_form = q::BudgetForm::bytes, spec.budget = budget;
+  const q::Report report = q::run(input, ctx.train_set(), spec);
+  nlohmann::json sensitivity, mixed;
+  if (report.sensitivity) sensitivity = sensitivity_json(report);
+  if (report.mixed) {
+    const q::MixedPrecisionResult& mp = *report.mixed;
+    mixed = {{"budget_bytes", budget}, {"layer_bits", mp.layer_bits}, {"weight_bytes", mp.cost},
+             {"all_8bit_bytes", mp.high_cost}, {"all_4bit_bytes", mp.low_cost}, {"predicted_drop", mp.predicted_drop},
+             {"met", mp.met}, {"order", mp.order}};
   }
-  const q::PtqResult r = q::quantize_post_training(input, calib, o);
+  const q::PtqResult& r = report.ptq;
   StepOutput out{r.graph};
   nlohmann::json layers = nlohmann::json::array();
   for (const q::LayerReport& l : r.layers)

@@ -4,7 +4,7 @@
 
 #include "leancnn/core/error.h"
 #include "leancnn/runtime/inference_passes.h"
-#include "pass_util.h"
+#include "leancnn/ir/rewrite.h"
 
 namespace leancnn::runtime {
 
@@ -26,7 +26,7 @@ const Tensor* f32_initializer(const ir::Graph& g, ir::ValueId v, int64_t count =
 ir::ValueId set_initializer(ir::Graph& g, ir::NodeId id, size_t slot, Tensor data, const std::string& name_hint) {
   std::vector<ir::ValueId>& inputs = g.node(id).inputs;
   const ir::ValueId old = slot < inputs.size() ? inputs[slot] : ir::kNone;
-  if (old != ir::kNone && g.value(old).is_initializer() && !detail::is_graph_output(g, old) &&
+  if (old != ir::kNone && g.value(old).is_initializer() && !ir::is_graph_output(g, old) &&
       g.consumers(old) == std::vector<ir::NodeId>{id}) {
     ir::Value& v = g.value(old);
     v.shape = data.shape();
@@ -147,17 +147,17 @@ int fold_batch_norm(ir::Graph& g, const ir::OpTable&) {
   int rewrites = 0;
   for (ir::NodeId bn_id : g.topo_order()) {
     const ir::Node& bn = g.node(bn_id);
-    if (!detail::is_onnx_op(bn, "BatchNormalization") || bn.inputs.size() != 5 || bn.outputs.size() != 1) continue;
+    if (!ir::is_onnx_op(bn, "BatchNormalization") || bn.inputs.size() != 5 || bn.outputs.size() != 1) continue;
     const ir::ValueId x = bn.inputs[0];
     const ir::NodeId producer = g.value(x).producer;
-    if (producer == ir::kNone || detail::sole_consumer(g, x) != bn_id) continue;
+    if (producer == ir::kNone || ir::sole_consumer(g, x) != bn_id) continue;
     const ir::Node& p = g.node(producer);
     if (p.outputs.size() != 1 || p.inputs.size() < 2) continue;
     std::vector<ir::ValueId> released;
     bool folded = false;
-    if (detail::is_onnx_op(p, "Conv"))
+    if (ir::is_onnx_op(p, "Conv"))
       folded = fold_into_conv(g, producer, bn, released);
-    else if (detail::is_onnx_op(p, "Gemm"))
+    else if (ir::is_onnx_op(p, "Gemm"))
       folded = fold_into_gemm(g, producer, bn, released);
     if (!folded) continue;
 
@@ -168,7 +168,7 @@ int fold_batch_norm(ir::Graph& g, const ir::OpTable&) {
     g.node(producer).outputs[0] = y;
     g.value(y).producer = producer;
     g.value(x).producer = ir::kNone;  // x is read and written by nothing now
-    detail::release_dead_initializers(g, released);
+    ir::release_dead_initializers(g, released);
     ++rewrites;
   }
   return rewrites;

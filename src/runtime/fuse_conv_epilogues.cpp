@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "leancnn/runtime/inference_passes.h"
-#include "pass_util.h"
+#include "leancnn/ir/rewrite.h"
 
 namespace leancnn::runtime {
 
@@ -29,15 +29,15 @@ bool reads_only_first(const ir::Node& n, ir::ValueId v) {
 // An activation FusedConv can apply, reading `v`; fills the epilogue's activation fields.
 bool match_activation(const ir::Graph& g, const ir::Node& n, ir::ValueId v, Epilogue& e) {
   if (n.outputs.size() != 1 || !reads_only_first(n, v)) return false;
-  if (detail::is_onnx_op(n, "Relu") || detail::is_onnx_op(n, "HardSwish")) {
+  if (ir::is_onnx_op(n, "Relu") || ir::is_onnx_op(n, "HardSwish")) {
     e.activation = n.op_type;
     return true;
   }
-  if (!detail::is_onnx_op(n, "Clip")) return false;
+  if (!ir::is_onnx_op(n, "Clip")) return false;
   // Bounds are optional inputs 1 and 2; present ones must be constant to be baked in.
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-  if (n.inputs.size() > 1 && n.inputs[1] != ir::kNone && !detail::scalar_initializer(g, n.inputs[1], lo)) return false;
-  if (n.inputs.size() > 2 && n.inputs[2] != ir::kNone && !detail::scalar_initializer(g, n.inputs[2], hi)) return false;
+  if (n.inputs.size() > 1 && n.inputs[1] != ir::kNone && !ir::scalar_initializer(g, n.inputs[1], lo)) return false;
+  if (n.inputs.size() > 2 && n.inputs[2] != ir::kNone && !ir::scalar_initializer(g, n.inputs[2], hi)) return false;
   if (std::isnan(lo) || std::isnan(hi)) return false;
   e.activation = "Clip";
   e.activation_params = {lo, hi};
@@ -47,7 +47,7 @@ bool match_activation(const ir::Graph& g, const ir::Node& n, ir::ValueId v, Epil
 // A same-shape Add reading the conv output `y` once, whose other operand is an activation
 // (not an initializer: a broadcast constant would stop matching at another batch size).
 bool match_residual_add(const ir::Graph& g, const ir::Node& n, ir::ValueId y, Epilogue& e) {
-  if (!detail::is_onnx_op(n, "Add") || n.inputs.size() != 2 || n.outputs.size() != 1) return false;
+  if (!ir::is_onnx_op(n, "Add") || n.inputs.size() != 2 || n.outputs.size() != 1) return false;
   if (n.inputs[0] == n.inputs[1]) return false;
   const ir::ValueId z = n.inputs[0] == y ? n.inputs[1] : n.inputs[0];
   const ir::Value& zv = g.value(z);
@@ -64,13 +64,13 @@ Epilogue match(const ir::Graph& g, ir::NodeId conv_id) {
   const ir::Node& conv = g.node(conv_id);
   e.nodes = {conv_id};
   e.out = conv.outputs[0];
-  ir::NodeId next = detail::sole_consumer(g, e.out);
+  ir::NodeId next = ir::sole_consumer(g, e.out);
   if (next == ir::kNone) return e;
-  if (detail::is_onnx_op(g.node(next), "Add")) {
+  if (ir::is_onnx_op(g.node(next), "Add")) {
     if (!match_residual_add(g, g.node(next), e.out, e)) return e;
     e.nodes.push_back(next);
     e.out = g.node(next).outputs[0];
-    next = detail::sole_consumer(g, e.out);
+    next = ir::sole_consumer(g, e.out);
     if (next == ir::kNone) return e;
   }
   if (match_activation(g, g.node(next), e.out, e)) {
@@ -87,7 +87,7 @@ int fuse_conv_epilogues(ir::Graph& g, const ir::OpTable& ops) {
   int rewrites = 0;
   for (ir::NodeId id : g.topo_order()) {
     const ir::Node& conv = g.node(id);
-    if (!detail::is_onnx_op(conv, "Conv") || conv.outputs.size() != 1 || conv.inputs.size() < 2) continue;
+    if (!ir::is_onnx_op(conv, "Conv") || conv.outputs.size() != 1 || conv.inputs.size() < 2) continue;
     const Epilogue e = match(g, id);
     if (e.nodes.size() < 2) continue;
 
@@ -103,11 +103,11 @@ int fuse_conv_epilogues(ir::Graph& g, const ir::OpTable& ops) {
     std::vector<ir::ValueId> released;  // Clip's bounds
     for (ir::NodeId n : e.nodes) {
       const ir::Node& node = g.node(n);
-      if (detail::is_onnx_op(node, "Clip")) released.insert(released.end(), node.inputs.begin() + 1, node.inputs.end());
+      if (ir::is_onnx_op(node, "Clip")) released.insert(released.end(), node.inputs.begin() + 1, node.inputs.end());
       g.remove_node(n);  // its outputs lose their producer; e.out gets the fused node
     }
     g.add_node("FusedConv", inputs, {e.out}, std::move(attrs), name, ir::kLeancnnDomain);
-    detail::release_dead_initializers(g, released);
+    ir::release_dead_initializers(g, released);
     ++rewrites;
   }
   return rewrites;

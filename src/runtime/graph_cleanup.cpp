@@ -1,56 +1,15 @@
-// Inference clean-up passes: identity/Dropout removal and constant folding, and the editing
-// helpers the other inference passes share.
+// Inference clean-up passes: identity/Dropout removal and constant folding.
 #include <algorithm>
 
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/runtime/inference_passes.h"
-#include "pass_util.h"
+#include "leancnn/ir/rewrite.h"
 
 namespace leancnn::runtime {
 
-namespace detail {
-
-bool is_onnx_op(const ir::Node& n, const char* op_type) {
-  return !n.removed && (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == op_type;
-}
-
-bool is_graph_output(const ir::Graph& g, ir::ValueId v) {
-  return std::find(g.outputs().begin(), g.outputs().end(), v) != g.outputs().end();
-}
-
-ir::NodeId sole_consumer(const ir::Graph& g, ir::ValueId v) {
-  if (is_graph_output(g, v)) return ir::kNone;
-  const std::vector<ir::NodeId> readers = g.consumers(v);
-  return readers.size() == 1 ? readers[0] : ir::kNone;
-}
-
-void replace_uses(ir::Graph& g, ir::ValueId from, ir::ValueId to) {
-  for (ir::NodeId id : g.node_ids())
-    for (ir::ValueId& in : g.node(id).inputs)
-      if (in == from) in = to;
-}
-
-void release_dead_initializers(ir::Graph& g, const std::vector<ir::ValueId>& values) {
-  for (ir::ValueId v : values) {
-    if (v == ir::kNone || !g.value(v).is_initializer() || is_graph_output(g, v) || !g.consumers(v).empty()) continue;
-    g.value(v).data = Tensor();
-    g.value(v).trainable = false;
-  }
-}
-
-bool scalar_initializer(const ir::Graph& g, ir::ValueId v, float& out) {
-  if (v == ir::kNone) return false;
-  const ir::Value& value = g.value(v);
-  if (!value.is_initializer() || value.data.dtype() != DType::f32 || value.data.numel() != 1) return false;
-  out = value.data.at(0);
-  return true;
-}
-
-}  // namespace detail
-
-using detail::is_graph_output;
-using detail::is_onnx_op;
+using ir::is_graph_output;
+using ir::is_onnx_op;
 
 int drop_identities(ir::Graph& g, const ir::OpTable&) {
   int rewrites = 0;
@@ -69,7 +28,7 @@ int drop_identities(ir::Graph& g, const ir::OpTable&) {
     const std::vector<ir::ValueId> side_inputs(n.inputs.begin() + 1, n.inputs.end());
     if (!is_graph_output(g, dst)) {
       g.remove_node(id);
-      detail::replace_uses(g, dst, src);
+      ir::replace_uses(g, dst, src);
     } else {
       // The graph output keeps its name: src's producer now writes dst and src's readers read
       // dst. Not possible when src is a graph input, an initializer or a graph output itself.
@@ -80,9 +39,9 @@ int drop_identities(ir::Graph& g, const ir::OpTable&) {
         if (out == src) out = dst;
       g.value(dst).producer = producer;
       g.value(src).producer = ir::kNone;
-      detail::replace_uses(g, src, dst);
+      ir::replace_uses(g, src, dst);
     }
-    detail::release_dead_initializers(g, side_inputs);
+    ir::release_dead_initializers(g, side_inputs);
     ++rewrites;
   }
   return rewrites;
@@ -119,8 +78,8 @@ int fold_constants(ir::Graph& g, const ir::OpTable& ops) {
       v.shape_known = true;
       v.trainable = false;
     }
-    detail::release_dead_initializers(g, inputs);
-    detail::release_dead_initializers(g, outputs);  // e.g. an unused optional output
+    ir::release_dead_initializers(g, inputs);
+    ir::release_dead_initializers(g, outputs);  // e.g. an unused optional output
     ++rewrites;
   }
   return rewrites;

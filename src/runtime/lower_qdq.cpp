@@ -17,12 +17,12 @@
 #include "leancnn/ir/passes.h"
 #include "leancnn/ops/qlinear.h"
 #include "leancnn/runtime/inference_passes.h"
-#include "pass_util.h"
+#include "leancnn/ir/rewrite.h"
 
 namespace leancnn::runtime {
 
 namespace {
-using detail::is_onnx_op;
+using ir::is_onnx_op;
 
 bool is_dq(const ir::Node& n) { return is_onnx_op(n, "DequantizeLinear"); }
 
@@ -84,7 +84,7 @@ struct OutputChain {
 
 bool match_output(const ir::Graph& g, ir::ValueId y, OutputChain& c) {
   ir::ValueId v = y;
-  ir::NodeId next = detail::sole_consumer(g, v);
+  ir::NodeId next = ir::sole_consumer(g, v);
   if (next != ir::kNone) {
     const ir::Node& a = g.node(next);
     if (is_onnx_op(a, "Relu") || is_onnx_op(a, "Clip")) {
@@ -92,14 +92,14 @@ bool match_output(const ir::Graph& g, ir::ValueId y, OutputChain& c) {
       c.activation = a.op_type;
       if (a.op_type == "Clip") {
         float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-        if (a.inputs.size() > 1 && a.inputs[1] != ir::kNone && !detail::scalar_initializer(g, a.inputs[1], lo)) return false;
-        if (a.inputs.size() > 2 && a.inputs[2] != ir::kNone && !detail::scalar_initializer(g, a.inputs[2], hi)) return false;
+        if (a.inputs.size() > 1 && a.inputs[1] != ir::kNone && !ir::scalar_initializer(g, a.inputs[1], lo)) return false;
+        if (a.inputs.size() > 2 && a.inputs[2] != ir::kNone && !ir::scalar_initializer(g, a.inputs[2], hi)) return false;
         if (std::isnan(lo) || std::isnan(hi)) return false;
         c.params = {lo, hi};
       }
       c.nodes.push_back(next);
       v = a.outputs[0];
-      next = detail::sole_consumer(g, v);
+      next = ir::sole_consumer(g, v);
     }
   }
   c.out = v;
@@ -233,7 +233,7 @@ bool lower_one(ir::Graph& g, ir::NodeId id) {
   g.remove_node(id);
   for (ir::NodeId r : out.nodes) g.remove_node(r);
   g.add_node(conv ? "QLinearFusedConv" : "QGemm", inputs, {out.out}, attrs, name, ir::kLeancnnDomain);
-  detail::release_dead_initializers(g, old_inputs);
+  ir::release_dead_initializers(g, old_inputs);
   return true;
 }
 
@@ -275,7 +275,7 @@ bool lower_pool(ir::Graph& g, ir::NodeId id) {
   if (max && n.attrs.get_int("storage_order", 0) != 0) return false;
   Dq dx;
   if (!match_activation_dq(g, n.inputs[0], dx) || g.value(dx.q).shape.size() != 4) return false;
-  ir::NodeId reshape = detail::sole_consumer(g, n.outputs[0]);
+  ir::NodeId reshape = ir::sole_consumer(g, n.outputs[0]);
   if (reshape != ir::kNone) {
     const ir::Node& r = g.node(reshape);
     const bool shape_op = is_onnx_op(r, "Flatten") || is_onnx_op(r, "Reshape");
@@ -336,7 +336,7 @@ void unpack_constant_int4(ir::Graph& g, const ir::OpTable& ops) {
     v.shape = types[0].shape;
     v.dtype = types[0].dtype;
     v.shape_known = true;
-    detail::release_dead_initializers(g, {in});
+    ir::release_dead_initializers(g, {in});
   }
 }
 
@@ -344,10 +344,10 @@ void unpack_constant_int4(ir::Graph& g, const ir::OpTable& ops) {
 void drop_dead_dq(ir::Graph& g) {
   for (ir::NodeId id : g.node_ids()) {
     const ir::Node& n = g.node(id);
-    if (!is_dq(n) || detail::is_graph_output(g, n.outputs[0]) || !g.consumers(n.outputs[0]).empty()) continue;
+    if (!is_dq(n) || ir::is_graph_output(g, n.outputs[0]) || !g.consumers(n.outputs[0]).empty()) continue;
     const std::vector<ir::ValueId> inputs = n.inputs;
     g.remove_node(id);
-    detail::release_dead_initializers(g, inputs);
+    ir::release_dead_initializers(g, inputs);
   }
 }
 }  // namespace

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/ptq.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/io/onnx.h"
@@ -110,8 +110,8 @@ TEST(QuantizeOrt, W8A8FileAgreesWithTheDeployedIntegerModel) {
   const fs::path file = dir / "w8a8.onnx";
   io::save_onnx(r.graph, file.string());
   const ir::Graph loaded = io::load_onnx(file.string(), ops);
-  const q::Predictions deployed = q::predict(loaded, test_set, q::Engine::plan);
-  const q::Predictions fake = q::predict(loaded, test_set, q::Engine::executor);
+  const train::Predictions deployed = train::predict(loaded, test_set, train::Engine::plan);
+  const train::Predictions fake = train::predict(loaded, test_set, train::Engine::executor);
 
   const std::vector<int32_t> ort = ort_top1(file, test_set, dir);
   ASSERT_EQ(ort.size(), deployed.top1.size());
@@ -121,9 +121,9 @@ TEST(QuantizeOrt, W8A8FileAgreesWithTheDeployedIntegerModel) {
   const double ort_agreement = static_cast<double>(same) / static_cast<double>(n);
   std::printf("  lenet5 W8A8 on %lld test images: deployed acc %.4f, fake-quant acc %.4f; agreement ORT vs deployed "
               "%.4f, fake vs deployed %.4f\n",
-              static_cast<long long>(n), deployed.accuracy, fake.accuracy, ort_agreement, q::agreement(fake, deployed));
+              static_cast<long long>(n), deployed.accuracy, fake.accuracy, ort_agreement, train::agreement(fake, deployed));
   EXPECT_GE(ort_agreement, 0.999);
-  EXPECT_GE(q::agreement(fake, deployed), 0.999);
+  EXPECT_GE(train::agreement(fake, deployed), 0.999);
   fs::remove_all(dir);
 }
 
@@ -142,7 +142,7 @@ TEST(QuantizeOrt, FileNamedByEnvironment) {
   ASSERT_NE(::mkdtemp(templ), nullptr);
   const fs::path dir = templ;
   const ir::Graph g = io::load_onnx(model, ops::op_table());
-  const q::Predictions deployed = q::predict(g, test_set, q::Engine::plan);
+  const train::Predictions deployed = train::predict(g, test_set, train::Engine::plan);
   const std::vector<int32_t> ort = ort_top1(model, test_set, dir);
   fs::remove_all(dir);
   ASSERT_EQ(ort.size(), deployed.top1.size());

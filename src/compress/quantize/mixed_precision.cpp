@@ -1,8 +1,8 @@
-// Greedy per-layer bit-width choice under a size or latency budget.
+// Per-layer bit-width choice under a size or latency budget: the shared budget solver
+// (compress/common/budget.h) over two options per layer, high and low bits.
 #include "leancnn/compress/quantize/mixed_precision.h"
 
-#include <algorithm>
-
+#include "leancnn/compress/common/budget.h"
 #include "leancnn/core/error.h"
 
 namespace leancnn::compress::quantize {
@@ -15,33 +15,20 @@ MixedPrecisionResult choose_bits(const SensitivityResult& table, const MixedPrec
     const double unit = o.kind == BudgetKind::bytes ? static_cast<double>(l.params) / 8.0 : static_cast<double>(l.macs);
     return unit * bits;
   };
+  std::vector<LayerOptions> layers;
+  for (const LayerSensitivity& l : table.layers)
+    layers.push_back({l.name,
+                      {{std::to_string(o.high_bits) + "-bit", cost(l, o.high_bits), 0.0},
+                       {std::to_string(o.low_bits) + "-bit", cost(l, o.low_bits), l.drop}}});
+  const BudgetChoice c = solve_budget(layers, o.budget);
   MixedPrecisionResult r;
-  struct Candidate {
-    size_t index;
-    double saving, drop;
-  };
-  std::vector<Candidate> candidates;
-  for (size_t i = 0; i < table.layers.size(); ++i) {
-    const LayerSensitivity& l = table.layers[i];
-    r.layer_bits[l.name] = o.high_bits;
-    r.high_cost += cost(l, o.high_bits);
-    r.low_cost += cost(l, o.low_bits);
-    const double saving = cost(l, o.high_bits) - cost(l, o.low_bits);
-    if (saving > 0) candidates.push_back({i, saving, l.drop});
-  }
-  // Least drop per unit saved first; a layer that gains accuracy (negative drop) goes first.
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.drop / a.saving < b.drop / b.saving; });
-  r.cost = r.high_cost;
-  for (const Candidate& c : candidates) {
-    if (r.cost <= o.budget) break;
-    const LayerSensitivity& l = table.layers[c.index];
-    r.layer_bits[l.name] = o.low_bits;
-    r.cost -= c.saving;
-    r.predicted_drop += l.drop;
-    r.order.push_back(l.name);
-  }
-  r.met = r.cost <= o.budget * (1 + 1e-12);
+  for (size_t i = 0; i < layers.size(); ++i) r.layer_bits[layers[i].layer] = c.option[i] == 0 ? o.high_bits : o.low_bits;
+  r.cost = c.cost;
+  r.high_cost = c.start_cost;
+  r.low_cost = c.least_cost;
+  r.predicted_drop = c.predicted_drop;
+  r.met = c.met;
+  r.order = c.order;
   return r;
 }
 

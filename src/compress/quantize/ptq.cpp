@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "leancnn/compress/common/layers.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/ir/rewrite.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/executor.h"
 #include "leancnn/runtime/inference_passes.h"
@@ -15,15 +17,11 @@
 namespace leancnn::compress::quantize {
 
 namespace {
-bool onnx_op(const ir::Node& n, const char* type) {
-  return (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == type;
-}
-
 // Ops that only move or select values: their output lies on their input's quantization grid,
 // so it reuses the input's parameters (the runtime then lowers them exactly on integers).
 bool passes_grid_through(const ir::Node& n) {
-  return onnx_op(n, "MaxPool") || onnx_op(n, "Flatten") || onnx_op(n, "Reshape") || onnx_op(n, "Transpose") ||
-         onnx_op(n, "Identity");
+  return ir::is_onnx_op(n, "MaxPool") || ir::is_onnx_op(n, "Flatten") || ir::is_onnx_op(n, "Reshape") || ir::is_onnx_op(n, "Transpose") ||
+         ir::is_onnx_op(n, "Identity");
 }
 
 void log_line(const PtqOptions& o, const std::string& line) {
@@ -62,10 +60,10 @@ QuantizableSet quantizable(const ir::Graph& prepared) {
   };
   for (ir::NodeId id : prepared.topo_order()) {
     const ir::Node& n = prepared.node(id);
-    if (!detail::is_quantizable_layer(prepared, n)) continue;
+    if (!is_weight_layer(prepared, n)) continue;
     s.layers.push_back(n.name);
     add_act(n.inputs[0]);
-    add_act(detail::activated_output(prepared, n));
+    add_act(ir::activated_output(prepared, n));
   }
   return s;
 }
@@ -83,7 +81,7 @@ std::map<std::string, std::vector<double>> measure_bias_error(const detail::Buil
   for (const detail::BuiltLayer& l : b.built) {
     const ir::Node* layer = nullptr;
     for (ir::NodeId id : e.node_ids())
-      if (e.node(id).name == l.name && (onnx_op(e.node(id), "Conv") || onnx_op(e.node(id), "Gemm"))) layer = &e.node(id);
+      if (e.node(id).name == l.name && (ir::is_onnx_op(e.node(id), "Conv") || ir::is_onnx_op(e.node(id), "Gemm"))) layer = &e.node(id);
     LEANCNN_CHECK(layer != nullptr, "layer '", l.name, "' missing from the built graph");
     const std::string op_type = layer->op_type;
     const ir::Attributes attrs = layer->attrs;
@@ -161,9 +159,9 @@ PtqResult quantize_prepared(const ir::Graph& prepared, const Calibration& calibr
     std::set<std::string> wanted;
     for (ir::NodeId id : prepared.topo_order()) {
       const ir::Node& n = prepared.node(id);
-      if (!detail::is_quantizable_layer(prepared, n) || in.layers.at(n.name).bits == 0) continue;
+      if (!is_weight_layer(prepared, n) || in.layers.at(n.name).bits == 0) continue;
       wanted.insert(prepared.value(n.inputs[0]).name);
-      wanted.insert(prepared.value(detail::activated_output(prepared, n)).name);
+      wanted.insert(prepared.value(ir::activated_output(prepared, n)).name);
     }
     for (const std::string& name : wanted) {
       ir::ValueId v = prepared.find_value(name);

@@ -8,8 +8,10 @@
 #include <set>
 
 #include "leancnn/compress/quantize/ptq.h"
+#include "leancnn/compress/common/layers.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/ir/rewrite.h"
 #include "leancnn/ops/fake_quantize.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/ops/quant_math.h"
@@ -32,45 +34,7 @@ const char* qat_method_name(QatMethod m) {
 }
 
 namespace {
-bool onnx_op(const ir::Node& n, const char* type) { return (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == type; }
 bool is_fake_quant(const ir::Node& n) { return n.domain == ir::kLeancnnDomain && n.op_type == "FakeQuantize"; }
-
-bool is_graph_output(const ir::Graph& g, ir::ValueId v) {
-  return std::find(g.outputs().begin(), g.outputs().end(), v) != g.outputs().end();
-}
-
-void replace_uses_except(ir::Graph& g, ir::ValueId from, ir::ValueId to, ir::NodeId except) {
-  for (ir::NodeId id : g.consumers(from)) {
-    if (id == except) continue;
-    for (ir::ValueId& in : g.node(id).inputs)
-      if (in == from) in = to;
-  }
-}
-
-// A Conv, or a Gemm with transB = 1 (and no transA), reading an f32 initializer weight.
-bool is_layer(const ir::Graph& g, const ir::Node& n) {
-  const bool conv = onnx_op(n, "Conv");
-  const bool gemm = onnx_op(n, "Gemm") && n.attrs.get_int("transB", 0) == 1 && n.attrs.get_int("transA", 0) == 0 &&
-                    n.attrs.get_float("alpha", 1.f) == 1.f && n.attrs.get_float("beta", 1.f) == 1.f;
-  if (!(conv || gemm) || n.inputs.size() < 2 || n.inputs[1] == ir::kNone) return false;
-  const ir::Value& w = g.value(n.inputs[1]);
-  return w.is_initializer() && w.dtype == DType::f32 && w.shape.size() >= 2;
-}
-
-// The layer's output, or the output of the Relu / Clip (constant bounds) that is its only reader.
-ir::ValueId activated_output(const ir::Graph& g, const ir::Node& layer) {
-  const ir::ValueId out = layer.outputs.at(0);
-  const std::vector<ir::NodeId> readers = g.consumers(out);
-  if (is_graph_output(g, out) || readers.size() != 1) return out;
-  const ir::Node& act = g.node(readers[0]);
-  if (onnx_op(act, "Relu")) return act.outputs[0];
-  if (onnx_op(act, "Clip")) {
-    for (size_t i = 1; i < act.inputs.size(); ++i)
-      if (act.inputs[i] != ir::kNone && !g.value(act.inputs[i]).is_initializer()) return out;
-    return act.outputs[0];
-  }
-  return out;
-}
 
 struct Stats {
   float min = 0, max = 0;
@@ -138,7 +102,7 @@ class Inserter {
     const ir::ValueId out = g_.add_value(g_.unique_value_name(base + ".fq"));
     const ir::NodeId n = g_.add_node("FakeQuantize", {v, s, z}, {out}, a, g_.unique_value_name(base + ".fq"),
                                      ir::kLeancnnDomain);
-    replace_uses_except(g_, v, out, n);
+    ir::replace_uses_except(g_, v, out, n);
     fq_of_[v] = out;
     ++activations_;
     return out;
@@ -158,8 +122,8 @@ class Inserter {
 
   // After the layer (and its Relu / Clip) so that the next layer reads integers.
   void quantize_output(ir::NodeId id) {
-    const ir::ValueId out = activated_output(g_, g_.node(id));
-    if (!is_graph_output(g_, out) && !g_.consumers(out).empty()) quantize_activation(out);
+    const ir::ValueId out = ir::activated_output(g_, g_.node(id));
+    if (!ir::is_graph_output(g_, out) && !g_.consumers(out).empty()) quantize_activation(out);
   }
 
   std::vector<std::string> scales;
@@ -259,14 +223,14 @@ QatResult insert_fake_quant(const ir::Graph& float_graph, const QatOptions& opti
   if (g.inputs().size() != 1) fail(ErrorKind::bad_input, "QAT needs a model with one input, this one has ", g.inputs().size());
   std::vector<ir::NodeId> layers;
   for (ir::NodeId id : g.topo_order())
-    if (is_layer(g, g.node(id))) layers.push_back(id);
+    if (is_weight_layer(g, g.node(id))) layers.push_back(id);
   if (layers.empty()) fail(ErrorKind::bad_input, "the model has no Conv or Gemm with constant weights to quantize");
 
   // Initial activation ranges: the calibration batch through the folded float graph.
   std::set<ir::ValueId> watched;
   for (ir::NodeId id : layers) {
     watched.insert(g.node(id).inputs[0]);
-    watched.insert(activated_output(g, g.node(id)));
+    watched.insert(ir::activated_output(g, g.node(id)));
   }
   std::map<ir::ValueId, Stats> stats;
   {
@@ -323,7 +287,7 @@ Tensor constant_scale(const ir::Graph& g, ir::ValueId s, const ir::Node& fq) {
   if (v.is_initializer()) return v.data;
   if (v.producer != ir::kNone) {
     const ir::Node& p = g.node(v.producer);
-    if (onnx_op(p, "Mul") && g.value(p.inputs[0]).is_initializer() && g.value(p.inputs[1]).is_initializer()) {
+    if (ir::is_onnx_op(p, "Mul") && g.value(p.inputs[0]).is_initializer() && g.value(p.inputs[1]).is_initializer()) {
       const Tensor& a = g.value(p.inputs[0]).data;
       const Tensor& b = g.value(p.inputs[1]).data;
       const int64_t n = std::max(a.numel(), b.numel());
@@ -356,7 +320,7 @@ ir::Graph fake_quant_to_qdq(const ir::Graph& qat_graph, const QdqOptions& option
     if (!is_fake_quant(fq)) continue;
     const ops::FakeQuantAttrs a = ops::fake_quant_attrs(fq);
     const ir::ValueId x = fq.inputs[0], y = fq.outputs[0];
-    if (is_graph_output(g, y))
+    if (ir::is_graph_output(g, y))
       fail(ErrorKind::bad_input, "FakeQuantize ", fq.label(), " produces a graph output; QDQ conversion expects it inside");
     const Tensor scale = constant_scale(g, fq.inputs[1], fq);
     const ir::ValueId s = g.value(fq.inputs[1]).is_initializer()
@@ -420,19 +384,19 @@ ir::Graph fake_quant_to_qdq(const ir::Graph& qat_graph, const QdqOptions& option
     for (ir::ValueId in : fq.inputs)
       if (in != ir::kNone) maybe_dead.push_back(in);
     g.remove_node(id);
-    replace_uses_except(g, y, dq, ir::kNone);
+    ir::replace_uses_except(g, y, dq, ir::kNone);
   }
   // The bias-scale Mul nodes are read by nothing now; then their inputs may be dead too.
   for (ir::NodeId id : g.node_ids()) {
     const ir::Node& n = g.node(id);
-    if (onnx_op(n, "Mul") && g.consumers(n.outputs[0]).empty() && !is_graph_output(g, n.outputs[0])) {
+    if (ir::is_onnx_op(n, "Mul") && g.consumers(n.outputs[0]).empty() && !ir::is_graph_output(g, n.outputs[0])) {
       for (ir::ValueId in : n.inputs) maybe_dead.push_back(in);
       g.remove_node(id);
     }
   }
   for (ir::ValueId v : maybe_dead) {
     ir::Value& val = g.value(v);
-    if (val.is_initializer() && g.consumers(v).empty() && !is_graph_output(g, v)) val.data = Tensor();
+    if (val.is_initializer() && g.consumers(v).empty() && !ir::is_graph_output(g, v)) val.data = Tensor();
   }
   for (ir::ValueId v : g.initializers()) g.value(v).trainable = false;
   ir::infer_shapes(g, ops);

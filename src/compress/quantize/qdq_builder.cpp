@@ -6,53 +6,21 @@
 #include <cstring>
 #include <limits>
 
+#include "leancnn/compress/common/layers.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/ir/rewrite.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/ops/quant_math.h"
 
 namespace leancnn::compress::quantize::detail {
 
 namespace {
-bool onnx_op(const ir::Node& n, const char* type) {
-  return !n.removed && (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == type;
-}
-
 bool f32_initializer(const ir::Graph& g, ir::ValueId v) {
   return v != ir::kNone && g.value(v).is_initializer() && g.value(v).data.dtype() == DType::f32;
 }
 
-bool is_output(const ir::Graph& g, ir::ValueId v) {
-  return std::find(g.outputs().begin(), g.outputs().end(), v) != g.outputs().end();
-}
 }  // namespace
-
-bool is_quantizable_layer(const ir::Graph& g, const ir::Node& n) {
-  if (n.inputs.size() < 2 || n.inputs[0] == ir::kNone || !f32_initializer(g, n.inputs[1])) return false;
-  if (g.value(n.inputs[0]).dtype != DType::f32) return false;
-  if (onnx_op(n, "Conv")) return g.value(n.inputs[1]).data.rank() >= 3;
-  if (!onnx_op(n, "Gemm")) return false;
-  // The contract's Gemm: weights [N, K] read transposed, no scaling.
-  return n.attrs.get_int("transB", 0) == 1 && n.attrs.get_int("transA", 0) == 0 &&
-         n.attrs.get_float("alpha", 1.f) == 1.f && n.attrs.get_float("beta", 1.f) == 1.f &&
-         g.value(n.inputs[1]).data.rank() == 2;
-}
-
-ir::ValueId activated_output(const ir::Graph& g, const ir::Node& layer) {
-  const ir::ValueId out = layer.outputs.at(0);
-  if (is_output(g, out)) return out;
-  const std::vector<ir::NodeId> readers = g.consumers(out);
-  if (readers.size() != 1) return out;
-  const ir::Node& act = g.node(readers[0]);
-  if (onnx_op(act, "Relu")) return act.outputs[0];
-  if (onnx_op(act, "Clip")) {
-    // Only constant bounds fuse into a requantization.
-    for (size_t i = 1; i < act.inputs.size(); ++i)
-      if (act.inputs[i] != ir::kNone && !g.value(act.inputs[i]).is_initializer()) return out;
-    return act.outputs[0];
-  }
-  return out;
-}
 
 namespace {
 
@@ -233,7 +201,7 @@ class Builder {
   }
 
   void copy_node(const ir::Node& n) {
-    auto layer_it = is_quantizable_layer(g_, n) ? in_.layers.find(n.name) : in_.layers.end();
+    auto layer_it = is_weight_layer(g_, n) ? in_.layers.find(n.name) : in_.layers.end();
     const bool quantized = layer_it != in_.layers.end() && layer_it->second.bits > 0;
     std::vector<ir::ValueId> inputs;
     for (size_t i = 0; i < n.inputs.size(); ++i)  // a quantized layer's float weight and bias are not copied
@@ -267,7 +235,7 @@ class Builder {
           if (inputs.size() < 3) inputs.resize(3, ir::kNone);
           inputs[2] = b;
         }
-        auto out_it = in_.activations.find(g_.value(activated_output(g_, n)).name);
+        auto out_it = in_.activations.find(g_.value(ir::activated_output(g_, n)).name);
         if (out_it != in_.activations.end()) r.output_scale = out_it->second.scale[0], r.output_zero_point = out_it->second.zero_point[0];
         out_.built.push_back(std::move(built));
       }

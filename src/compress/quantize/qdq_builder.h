@@ -12,14 +12,6 @@
 
 namespace leancnn::compress::quantize::detail {
 
-// A Conv, or a Gemm with transB = 1 (alpha = beta = 1, no transA), whose weight is a 2-D+ f32
-// initializer and whose input 0 is f32.
-bool is_quantizable_layer(const ir::Graph& g, const ir::Node& n);
-
-// The value a layer's output quantizer goes on: its output, or the output of the Relu / Clip
-// that is its output's only reader (a graph output stays the layer's own output).
-ir::ValueId activated_output(const ir::Graph& g, const ir::Node& layer);
-
 struct LayerChoice {
   int bits = 8;  // 0: float
   WeightScheme scheme = WeightScheme::uniform;

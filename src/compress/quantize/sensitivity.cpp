@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/compress/common/sensitivity.h"
 #include "leancnn/core/error.h"
 
 namespace leancnn::compress::quantize {
@@ -27,34 +27,32 @@ SensitivityResult analyze_sensitivity(const ir::Graph& float_graph, const train:
   const int64_t float_bytes = initializer_bytes(float_graph);
 
   SensitivityResult r;
-  r.float_accuracy = predict(float_graph, held_out, Engine::executor, o.eval_images).accuracy;
+  r.float_accuracy = held_out_accuracy(float_graph, held_out);
   auto config = [&](const std::string& probe) {
     PtqOptions c = p;
     for (const std::string& l : qs.layers) c.layer_bits[l] = l == probe ? o.probe_bits : o.baseline_bits;
     return c;
   };
-  PtqResult base = quantize_prepared(prepared, cal, batches, config(""), float_bytes);
-  r.baseline_accuracy = o.baseline_bits == 0 ? r.float_accuracy
-                                             : predict(base.graph, held_out, Engine::executor, o.eval_images).accuracy;
+  const PtqResult base = quantize_prepared(prepared, cal, batches, config(""), float_bytes);
+  r.baseline_accuracy = o.baseline_bits == 0 ? r.float_accuracy : held_out_accuracy(base.graph, held_out);
   char line[256];
-  std::snprintf(line, sizeof line, "sensitivity: float %.4f, baseline (all %d-bit) %.4f", r.float_accuracy,
-                o.baseline_bits, r.baseline_accuracy);
+  std::snprintf(line, sizeof line, "sensitivity: float %.4f, baseline (all %d-bit) %.4f on %lld held-out images",
+                r.float_accuracy, o.baseline_bits, r.baseline_accuracy, static_cast<long long>(held_out.size()));
   log(line);
-  for (size_t i = 0; i < qs.layers.size(); ++i) {
-    const std::string& name = qs.layers[i];
-    PtqResult q = quantize_prepared(prepared, cal, batches, config(name), float_bytes);
+  const std::vector<LayerProbe> probes = probe_layers(
+      qs.layers, r.baseline_accuracy,
+      [&](const std::string& layer) { return quantize_prepared(prepared, cal, batches, config(layer), float_bytes).graph; },
+      held_out, std::to_string(o.probe_bits) + "-bit", log);
+  const int base_bits = o.baseline_bits == 0 ? 32 : o.baseline_bits;
+  for (const LayerProbe& probe : probes) {
     LayerSensitivity s;
-    s.name = name;
-    for (const LayerReport& lr : q.layers)
-      if (lr.name == name) s.op_type = lr.op_type, s.params = lr.params, s.macs = lr.macs;
-    const int base_bits = o.baseline_bits == 0 ? 32 : o.baseline_bits;
+    s.name = probe.layer;
+    for (const LayerReport& lr : base.layers)
+      if (lr.name == probe.layer) s.op_type = lr.op_type, s.params = lr.params, s.macs = lr.macs;
     s.baseline_bytes = (s.params * base_bits + 7) / 8;
     s.probe_bytes = (s.params * o.probe_bits + 7) / 8;
-    s.accuracy = predict(q.graph, held_out, Engine::executor, o.eval_images).accuracy;
-    s.drop = r.baseline_accuracy - s.accuracy;
-    std::snprintf(line, sizeof line, "sensitivity [%zu/%zu] %-28s %d-bit: accuracy %.4f (drop %+.2f points)", i + 1,
-                  qs.layers.size(), name.c_str(), o.probe_bits, s.accuracy, 100.0 * s.drop);
-    log(line);
+    s.accuracy = probe.accuracy;
+    s.drop = probe.drop;
     r.layers.push_back(s);
   }
   return r;

@@ -71,7 +71,6 @@ TEST(Sensitivity, OneRowPerLayerAndTheChoiceFollows) {
   const ir::Graph g = models::build_model("small_cnn", {{1, 28, 28}, 10, 1}, ops::op_table());
   SensitivityOptions so;
   so.ptq.calib_images = 16;
-  so.eval_images = 32;
   const SensitivityResult s = analyze_sensitivity(g, blobs(16, 1), blobs(32, 2), so);
   ASSERT_EQ(s.layers.size(), 4u);
   for (const LayerSensitivity& l : s.layers) {

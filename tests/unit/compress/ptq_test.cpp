@@ -7,7 +7,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/ptq.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/rng.h"
@@ -300,10 +300,10 @@ TEST(Ptq, MethodsAndErrors) {
 TEST(Ptq, PredictAndAgreement) {
   const ir::Graph g = zoo("small_cnn");
   const train::Dataset data = random_images(40, 9);
-  const Predictions a = predict(g, data, Engine::executor, 30, 16);
-  const Predictions b = predict(g, data, Engine::plan, 30, 7);
+  const train::Predictions a = train::predict(g, data, train::Engine::executor, 30, 16);
+  const train::Predictions b = train::predict(g, data, train::Engine::plan, 30, 7);
   EXPECT_EQ(a.top1.size(), 30u);
-  EXPECT_DOUBLE_EQ(agreement(a, b), 1.0);
+  EXPECT_DOUBLE_EQ(train::agreement(a, b), 1.0);
 }
 
 }  // namespace

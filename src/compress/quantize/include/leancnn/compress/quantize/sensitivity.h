@@ -1,7 +1,8 @@
-// Per-layer sensitivity to quantization: starting from a baseline configuration (every layer at
-// `baseline_bits`, activations u8), one layer at a time is moved to `probe_bits` and the
-// fake-quant accuracy (reference executor on the QDQ graph) on a held-out set is measured; the
-// drop against the baseline is that layer's sensitivity. One calibration serves every probe.
+// Per-layer sensitivity to quantization, on the shared protocol (compress/common/sensitivity.h):
+// starting from a baseline configuration (every layer at `baseline_bits`, activations u8), one
+// layer at a time is moved to `probe_bits` and the fake-quant accuracy (reference executor on the
+// QDQ graph) on held-out training images is measured; the drop against the baseline is that
+// layer's sensitivity. One calibration (on the fitting part) serves every probe.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -17,7 +18,6 @@ struct SensitivityOptions {
   PtqOptions ptq;              // quantization of every probe (weight_bits / layer_bits are overridden)
   int baseline_bits = 8;       // every layer's bits in the baseline (0: float baseline)
   int probe_bits = 4;          // the one layer's bits in a probe (8 with baseline 0: "this layer alone at 8")
-  int64_t eval_images = 1000;  // held-out images (the first of `held_out`)
   std::function<void(const std::string&)> log;
 };
 
@@ -39,7 +39,8 @@ struct SensitivityResult {
 };
 
 // `calib` gives calibration images (PtqOptions::calib_images of them), `held_out` the
-// evaluation images. Error(bad_input) on a model with no quantizable layer.
+// evaluation images (all of them: compress::split_for_sensitivity makes the two).
+// Error(bad_input) on a model with no quantizable layer.
 SensitivityResult analyze_sensitivity(const ir::Graph& float_graph, const train::Dataset& calib,
                                       const train::Dataset& held_out, const SensitivityOptions& options);
 

@@ -9,7 +9,7 @@
 #include "leancnn/ir/graph.h"
 #include "leancnn/train/dataset.h"
 
-namespace leancnn::compress::quantize {
+namespace leancnn::train {
 
 enum class Engine { executor, plan };
 
@@ -27,4 +27,4 @@ Predictions predict(const ir::Graph& g, const train::Dataset& data, Engine engin
 // Fraction of positions where a and b agree (Error(internal) when their sizes differ).
 double agreement(const Predictions& a, const Predictions& b);
 
-}  // namespace leancnn::compress::quantize
+}  // namespace leancnn::train

@@ -1,5 +1,5 @@
 // Top-1 predictions of a classifier graph through the reference executor or a compiled plan.
-#include "leancnn/compress/quantize/evaluate.h"
+#include "leancnn/train/predict.h"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 #include "leancnn/runtime/executor.h"
 #include "leancnn/runtime/plan.h"
 
-namespace leancnn::compress::quantize {
+namespace leancnn::train {
 
 namespace {
 void argmax_rows(const Tensor& logits, std::vector<int32_t>& out) {
@@ -65,4 +65,4 @@ double agreement(const Predictions& a, const Predictions& b) {
   return static_cast<double>(same) / static_cast<double>(a.top1.size());
 }
 
-}  // namespace leancnn::compress::quantize
+}  // namespace leancnn::train
