@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "commands.h"
-#include "leancnn/compress/quantize/calibration.h"
 #include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/qat.h"
 #include "leancnn/core/error.h"
@@ -99,18 +98,17 @@ bool has_fake_quant(const ir::Graph& g) {
   return false;
 }
 
-// After QAT: best.onnx (the QAT graph) converted to OUT/qdq.onnx, and its test accuracy run both
-// ways: the reference executor (fake-quant) and the compiled plan (deployed integers).
-nlohmann::json convert_qat(const TrainCli& c, const ir::OpTable& ops, ir::Graph& trained, const train::Dataset& test_set) {
-  const std::string best = c.out + "/best.onnx";
-  ir::Graph qat = std::filesystem::exists(best) ? io::load_onnx(best, ops) : trained;
-  const ir::Graph qdq = cq::fake_quant_to_qdq(qat);
+// After QAT: the converted model written to OUT/qdq.onnx, and its test accuracy run both ways:
+// the reference executor (fake-quant) and the compiled plan (deployed integers).
+nlohmann::json report_qat(const TrainCli& c, const cq::QatReport& q, const train::Dataset& test_set) {
   const std::string file = c.out + "/qdq.onnx";
-  io::save_onnx(qdq, file);
-  std::fprintf(stderr, "QAT: converted %s to the QDQ model %s; evaluating it\n", best.c_str(), file.c_str());
-  const train::Predictions fake = train::predict(qat, test_set, train::Engine::executor);
-  const train::Predictions conv = train::predict(qdq, test_set, train::Engine::executor);
-  const train::Predictions deployed = train::predict(qdq, test_set, train::Engine::plan);
+  io::save_onnx(q.qdq, file);
+  std::fprintf(stderr, "QAT: converted %s to the QDQ model %s; evaluating it\n",
+               std::filesystem::exists(c.out + "/best.onnx") ? (c.out + "/best.onnx").c_str() : "the trained model",
+               file.c_str());
+  const train::Predictions fake = train::predict(q.converted, test_set, train::Engine::executor);
+  const train::Predictions conv = train::predict(q.qdq, test_set, train::Engine::executor);
+  const train::Predictions deployed = train::predict(q.qdq, test_set, train::Engine::plan);
   std::fprintf(stderr, "QAT: test accuracy fake-quant %.4f, QDQ (reference) %.4f, deployed (plan) %.4f; top-1 agreement "
                "fake-quant vs deployed %.4f\n", fake.accuracy, conv.accuracy, deployed.accuracy,
                train::agreement(fake, deployed));
@@ -133,25 +131,26 @@ int run_train(TrainCli& c, const CommonOptions& common) {
   c.train.augment = parse_augment(c.augment);
   c.train.progress = c.no_progress ? 0 : -1;
   c.train.schedule.warmup_steps = c.warmup_epochs * (train_set.size() / std::max<int64_t>(c.train.batch, 1));
-  if (!c.qat_bits.empty()) {
-    const cq::QatOptions qo = parse_qat(c);
-    const Tensor calib = cq::calibration_batches(train_set, c.qat_calib, c.qat_calib, common.seed).at(0);
-    cq::QatResult q = cq::insert_fake_quant(model, qo, calib);
-    std::fprintf(stderr, "QAT: W%dA%d %s, BatchNormalization folded, %lld layers and %lld activations fake-quantized\n",
-                 qo.weight_bits, qo.act_bits, cq::qat_method_name(qo.method), static_cast<long long>(q.layers),
-                 static_cast<long long>(q.activations));
-    model = std::move(q.graph);
-  }
-  train::TrainHooks hooks;
-  const std::vector<std::string> scales = cq::qat_scale_params(model);
-  if (!scales.empty()) {  // learned step sizes: no weight decay, kept positive
-    c.train.optimizer.no_decay.insert(c.train.optimizer.no_decay.end(), scales.begin(), scales.end());
-    hooks.after_step.push_back([scales](std::vector<runtime::Param>& p) { cq::clamp_scales(p, scales); });
-  }
-  train::TrainResult r = train::train_model(model, ops, train_set, test_set, c.train, hooks);
-  io::save_onnx(model, c.out + "/model.onnx");
+  train::TrainResult r;
   nlohmann::json qat_json;
-  if (has_fake_quant(model) && !r.interrupted) qat_json = convert_qat(c, ops, model, test_set);
+  if (!c.qat_bits.empty() || has_fake_quant(model)) {
+    // Quantization-aware: the QAT family's entry point; the flags only fill its Spec.
+    cq::QatSpec spec;
+    if (!c.qat_bits.empty()) spec.qat = parse_qat(c);
+    spec.calib_images = c.qat_calib;
+    spec.seed = common.seed;
+    spec.train = c.train;
+    spec.from_best_epoch = true;
+    spec.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    cq::QatReport q = cq::run_qat(model, train_set, test_set, spec);
+    model = std::move(q.trained);
+    r = std::move(q.train);
+    io::save_onnx(model, c.out + "/model.onnx");
+    if (!r.interrupted) qat_json = report_qat(c, q, test_set);
+  } else {
+    r = train::train_model(model, ops, train_set, test_set, c.train);
+    io::save_onnx(model, c.out + "/model.onnx");
+  }
   double ips = 0;
   for (const auto& e : r.epochs) ips += e.images_per_s;
   ips /= std::max<size_t>(r.epochs.size(), 1);

@@ -255,11 +255,11 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
       while (names.count(spec.name)) spec.name += "_";
     }
     names.insert(spec.name);
-    if ((kind == "train" || kind == "finetune") && quantized)
-      recipe_fail(at, s["kind"], "kind", str_cat("a ", kind, " step after quantize would train a quantized (QDQ) model, "
-                                                 "which needs quantization-aware training; recipes do not offer it yet: "
-                                                 "put the step before quantize"));
-    if (kind == "quantize") quantized = true;
+    if ((kind == "train" || kind == "finetune" || kind == "qat") && quantized)
+      recipe_fail(at, s["kind"], "kind", str_cat("a ", kind, " step after a quantize or qat step would train a quantized (QDQ) model: "
+                                                 "put it before that step, or use one qat step (quantization-aware fine-tuning "
+                                                 "of the float model) instead of quantize + ", kind));
+    if (kind == "quantize" || kind == "qat") quantized = true;
     r.steps.push_back(spec);
   }
 

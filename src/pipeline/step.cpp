@@ -20,6 +20,7 @@ const std::vector<StepKind>& step_kinds() {
       train_step_kind(),
       quantize_step_kind(),
       finetune_step_kind(),
+      qat_step_kind(),
       unavailable("prune", "weight or structured pruning", "pruning arrives with its own issue"),
       unavailable("decompose", "low-rank decomposition (SVD, Tucker-2, CP)", "decomposition arrives with its own issue"),
       unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),

@@ -6,10 +6,9 @@
 #include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/step.h"
 #include "leancnn/train/trainer.h"
+#include "train_settings.h"
 
 namespace leancnn::pipeline {
-
-namespace {
 
 train::TrainOptions train_options(const nlohmann::json& s, const StepContext& ctx, int64_t train_size) {
   train::TrainOptions o;
@@ -37,6 +36,22 @@ train::TrainOptions train_options(const nlohmann::json& s, const StepContext& ct
   return o;
 }
 
+nlohmann::json epochs_json(const train::TrainResult& r) {
+  nlohmann::json epochs = nlohmann::json::array();
+  double ips = 0;
+  for (const auto& e : r.epochs) {
+    epochs.push_back(nlohmann::json::parse(e.json()));
+    ips += e.images_per_s;
+  }
+  return {{"epochs", epochs},
+          {"final_test_acc", r.epochs.empty() ? 0.0 : r.epochs.back().test_acc},
+          {"best_test_acc", r.best_acc},
+          {"best_epoch", r.best_epoch},
+          {"images_per_s", r.epochs.empty() ? 0.0 : ips / static_cast<double>(r.epochs.size())}};
+}
+
+namespace {
+
 StepOutput run_training(const ir::Graph& input, const nlohmann::json& settings, StepContext& ctx) {
   StepOutput out{input};
   const train::Dataset& train_set = ctx.train_set();
@@ -46,19 +61,9 @@ StepOutput run_training(const ir::Graph& input, const nlohmann::json& settings, 
   if (r.interrupted)
     fail(ErrorKind::runtime, "training interrupted; its checkpoint is in '", ctx.work_dir,
          "': run the same recipe again to resume");
-  nlohmann::json epochs = nlohmann::json::array();
-  double ips = 0;
-  for (const auto& e : r.epochs) {
-    epochs.push_back(nlohmann::json::parse(e.json()));
-    ips += e.images_per_s;
-  }
-  out.diagnostics = {{"epochs", epochs},
-                     {"final_test_acc", r.epochs.empty() ? 0.0 : r.epochs.back().test_acc},
-                     {"best_test_acc", r.best_acc},
-                     {"best_epoch", r.best_epoch},
-                     {"train_images", train_set.size()},
-                     {"images_per_s", r.epochs.empty() ? 0.0 : ips / static_cast<double>(r.epochs.size())},
-                     {"resumed", ctx.resume}};
+  out.diagnostics = epochs_json(r);
+  out.diagnostics["train_images"] = train_set.size();
+  out.diagnostics["resumed"] = ctx.resume;
   return out;
 }
 

@@ -153,7 +153,10 @@ TEST(Recipe, StepErrors) {
              "'train' is used by an earlier step");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: train\n    name: a/b\n"), "key 'name': 'a/b' must be");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n  - kind: finetune\n"),
-             "needs quantization-aware training");
+             "use one qat step (quantization-aware fine-tuning of the float model) instead of quantize + finetune");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: qat\n  - kind: qat\n"),
+             "a qat step after a quantize or qat step");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: qat\n    method: ternary\n"), "method");
 }
 
 TEST(Recipe, NotYamlOrNotAMap) {

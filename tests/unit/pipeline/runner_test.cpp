@@ -125,6 +125,32 @@ TEST(Runner, QuantizeUnderASizeBudgetChoosesMixedPrecision) {
   EXPECT_FALSE(variant(r, "quantize").evaluation.contains("accel"));
 }
 
+// QAT as a recipe step: train, then quantization-aware fine-tuning into a QDQ variant that the
+// evaluation runs on the integer plan.
+TEST(Runner, QatStepFineTunesIntoAQdqVariant) {
+  const std::string root = ::testing::TempDir() + "/runner_qat";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data");
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  const RunResult r = run_recipe(parse_recipe("model: {zoo: small_cnn}\ndata: {dataset: " + data +
+                                                  "}\ntrain: {epochs: 1, batch: 32}\nsteps:\n  - kind: train\n"
+                                                  "  - kind: qat\n    weight_bits: 4\n    calibration_images: 32\n"
+                                                  "evaluate: {latency: false, accel: false}\n",
+                                              "r.yaml", ""),
+                                 o);
+  ASSERT_EQ(r.variants.size(), 3u);
+  const VariantResult& q = variant(r, "qat");
+  EXPECT_EQ(q.parent, "train");
+  EXPECT_EQ(q.diagnostics["quantized_layers"], 4);
+  EXPECT_EQ(q.diagnostics["method"], "lsq");
+  EXPECT_EQ(q.diagnostics["epochs"].size(), 1u);
+  EXPECT_TRUE(q.evaluation["quantized"].get<bool>());
+  EXPECT_EQ(q.evaluation["weight_bits"], 4);
+  EXPECT_TRUE(fs::is_regular_file(o.out_dir + "/qat.onnx"));
+}
+
 TEST(Runner, MissingDataFailsBeforeAnyWork) {
   const std::string root = ::testing::TempDir() + "/runner_nodata";
   fs::remove_all(root);

@@ -50,5 +50,6 @@ const StepKind* find_step_kind(const std::string& name);
 StepKind train_step_kind();
 StepKind finetune_step_kind();
 StepKind quantize_step_kind();
+StepKind qat_step_kind();
 
 }  // namespace leancnn::pipeline

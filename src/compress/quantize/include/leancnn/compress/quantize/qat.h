@@ -6,12 +6,15 @@
 // and runs on the integer kernels through runtime::Plan.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "leancnn/core/tensor.h"
 #include "leancnn/ir/graph.h"
 #include "leancnn/runtime/executor.h"
+#include "leancnn/train/dataset.h"
+#include "leancnn/train/trainer.h"
 
 namespace leancnn::compress::quantize {
 
@@ -71,5 +74,33 @@ struct QdqOptions {
 // the 2^b-level range before it when act bits < 8). The result computes the QAT graph's forward
 // exactly (same f32 values into every Conv / Gemm). Trainable flags are cleared.
 ir::Graph fake_quant_to_qdq(const ir::Graph& qat_graph, const QdqOptions& options = {});
+
+// The QAT entry point (what `leancnn train --qat-bits` and the recipe's `qat` step fill):
+// FakeQuantize inserted (initial scales from `calib_images` seeded training images), the QAT
+// graph fine-tuned by the trainer (learned scales exempt from weight decay and kept positive),
+// then converted to the QDQ contract.
+struct QatSpec {
+  QatOptions qat;
+  int64_t calib_images = 256;
+  uint64_t seed = 0;
+  train::TrainOptions train;     // the fine-tuning; train.out_dir receives its checkpoints
+  // Convert the best epoch's checkpoint (train.out_dir/best.onnx, chosen by the trainer's test
+  // accuracy) instead of the last epoch's graph.
+  bool from_best_epoch = false;
+  QdqOptions qdq;
+  std::function<void(const std::string&)> log;  // progress lines (may be empty)
+};
+
+struct QatReport {
+  QatResult inserted;       // the QAT graph as built, before training (layers, activations)
+  ir::Graph trained;        // the QAT graph after the last epoch
+  ir::Graph converted;      // the QAT graph converted: `trained`, or the best epoch's checkpoint
+  ir::Graph qdq;            // the deployable QDQ graph (empty when training was interrupted)
+  train::TrainResult train;
+};
+
+// A model that already holds FakeQuantize nodes is trained as it is (continuing a QAT run).
+QatReport run_qat(const ir::Graph& float_graph, const train::Dataset& train_set, const train::Dataset& test_set,
+                  const QatSpec& spec);
 
 }  // namespace leancnn::compress::quantize
