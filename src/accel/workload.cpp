@@ -7,6 +7,7 @@
 
 #include "index_set.h"
 #include "leancnn/core/error.h"
+#include "leancnn/ir/storage.h"
 
 namespace leancnn::accel {
 
@@ -98,45 +99,14 @@ void Problem::validate() const {
 
 namespace {
 
-int bits_of(DType t, int fallback) {
-  switch (t) {
-    case DType::s8:
-    case DType::u8: return 8;
-    case DType::b1: return 1;
-    case DType::s32: return 32;
-    default: return fallback;
-  }
-}
+// Bits the accelerator models for data of `bits` bits: 32-bit (f32) data runs at `fallback`.
+int modelled_bits(int bits, int fallback) { return bits >= 32 ? fallback : bits; }
 
-// Fraction of non-zero elements of an initializer (1 for non-initializers).
-double nonzero_fraction(const ir::Value& v) {
-  if (!v.is_initializer() || v.data.numel() == 0) return 1.0;
-  const Tensor& t = v.data;
-  if (t.dtype() == DType::b1) return 1.0;  // ±1 values are never zero
-  const Tensor c = t.is_contiguous() ? t : t.clone();
-  int64_t nz = 0;
-  const int64_t n = c.numel();
-  switch (c.dtype()) {
-    case DType::f32: {
-      const float* p = c.data<float>();
-      for (int64_t i = 0; i < n; ++i) nz += p[i] != 0.f;
-      break;
-    }
-    case DType::s8: {
-      const int8_t* p = c.data<int8_t>();
-      for (int64_t i = 0; i < n; ++i) nz += p[i] != 0;
-      break;
-    }
-    case DType::u8: {
-      // u8 weights carry a zero point we do not know here; count raw zeros.
-      const uint8_t* p = c.data<uint8_t>();
-      for (int64_t i = 0; i < n; ++i) nz += p[i] != 0;
-      break;
-    }
-    default: return 1.0;
-  }
+// Fraction of non-zero elements of what is stored behind a weight (1 when nothing is).
+double weight_density(const ir::Graph& g, const ir::StoredTensor& w) {
+  if (!w.defined() || w.count <= 0) return 1.0;
   // A fully pruned tensor still needs a positive density for the model; one element.
-  return std::max<double>(static_cast<double>(nz), 1.0) / static_cast<double>(n);
+  return std::max<double>(static_cast<double>(ir::stored_nonzero(g, w)), 1.0) / static_cast<double>(w.count);
 }
 
 const Shape& known_shape(const ir::Graph& g, ir::ValueId v, const ir::Node& node, const char* what) {
@@ -209,7 +179,7 @@ Problem gemm_problem(const ir::Graph& g, const ir::Node& node, bool matmul) {
 
 }  // namespace
 
-std::vector<Problem> extract_workload(const ir::Graph& g, const WorkloadOptions& opts) {
+std::vector<Problem> extract_workload(const ir::Graph& g, const ir::OpTable& ops, const WorkloadOptions& opts) {
   std::vector<Problem> out;
   for (ir::NodeId id : g.topo_order()) {
     const ir::Node& node = g.node(id);
@@ -239,15 +209,16 @@ std::vector<Problem> extract_workload(const ir::Graph& g, const WorkloadOptions&
       throw;
     }
     p.name = node.name.empty() ? str_cat(node.op_type, "_", id) : node.name;
-    const ir::Value& w = g.value(node.inputs[w_index]);
-    const ir::Value& x = g.value(node.inputs[0]);
-    const int model_w_bits = bits_of(w.is_initializer() ? w.data.dtype() : w.dtype, opts.default_bits);
-    const int model_x_bits = int_op ? bits_of(x.dtype, 8) : bits_of(x.dtype, opts.default_bits);
+    const ir::StoredTensor w = ir::stored_tensor(g, ops, node.inputs[w_index]);
+    const int model_w_bits = modelled_bits(w.defined() ? w.bits : 32, opts.default_bits);
+    // Integer ops (QLinearConv, ConvInteger) read their activations as they are: 8 bits.
+    const int x_bits = ir::value_bits(g, ops, node.inputs[0]);
+    const int model_x_bits = int_op ? modelled_bits(x_bits, 8) : modelled_bits(x_bits, opts.default_bits);
     const int wb = opts.weight_bits > 0 ? opts.weight_bits : model_w_bits;
     const int xb = opts.input_bits > 0 ? opts.input_bits : model_x_bits;
     // Outputs are re-quantized to the activation precision before they leave the array.
     p.bits = {wb, xb, xb};
-    p.weight_density = nonzero_fraction(w);
+    p.weight_density = weight_density(g, w);
     auto it = opts.activation_density.find(p.name);
     if (it != opts.activation_density.end()) p.input_density = it->second;
     p.validate();

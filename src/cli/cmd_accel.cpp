@@ -191,7 +191,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
   wopts.weight_bits = o.weight_bits;
   wopts.input_bits = o.activation_bits;
   if (o.calibrate > 0) wopts.activation_density = calibrated_density(g, o.data, o.calibrate);
-  std::vector<accel::Problem> layers = accel::extract_workload(g, wopts);
+  std::vector<accel::Problem> layers = accel::extract_workload(g, ops::op_table(), wopts);
   for (accel::Problem& p : layers) {
     if (o.weight_density > 0) p.weight_density = o.weight_density;
     if (o.activation_density > 0) p.input_density = o.activation_density;

@@ -151,6 +151,11 @@ ir::OpSchema quantize_linear_schema() {
   return s;
 }
 
+namespace {
+// DequantizeLinear of stored integers decodes them element for element.
+ir::StorageView dequantize_storage(const ir::Graph&, const ir::Node& n) { return {n.inputs.at(0), 0, -1, nullptr}; }
+}  // namespace
+
 ir::OpSchema dequantize_linear_schema() {
   ir::OpSchema s;
   s.op_type = "DequantizeLinear";
@@ -160,6 +165,7 @@ ir::OpSchema dequantize_linear_schema() {
   s.non_differentiable_inputs = {0, 1, 2};
   s.infer = dequantize_infer;
   s.forward = dequantize_forward;
+  s.storage = dequantize_storage;
   return s;
 }
 

@@ -1,5 +1,8 @@
 // UnpackInt4 (ai.leancnn): packed 4-bit weights (u8, two signed nibbles per byte, low nibble =
 // even element) -> s8 tensor of attribute `shape`. Constant folding runs it once per plan.
+#include <algorithm>
+#include <vector>
+
 #include "leancnn/ops/op_util.h"
 #include "leancnn/ops/quant_math.h"
 #include "leancnn/ops/schemas.h"
@@ -32,6 +35,19 @@ void forward(ir::ForwardCtx& ctx) {
   Tensor& y = ctx.outputs[0];
   unpack_int4(p.data<uint8_t>(), y.numel(), y.data<int8_t>());
 }
+// The packed bytes are the stored weights: 4 bits per element of the `shape` attribute.
+int64_t nonzero_codes(const Tensor& packed, int64_t count) {
+  const Tensor p = packed.is_contiguous() ? packed : packed.clone();
+  std::vector<int8_t> codes(static_cast<size_t>(count));
+  unpack_int4(p.data<uint8_t>(), count, codes.data());
+  return std::count_if(codes.begin(), codes.end(), [](int8_t c) { return c != 0; });
+}
+
+ir::StorageView storage(const ir::Graph&, const ir::Node& n) {
+  int64_t count = 1;
+  for (int64_t d : n.attrs.get_ints("shape", {})) count *= d;
+  return {n.inputs.at(0), 4, count, nonzero_codes};
+}
 }  // namespace
 
 ir::OpSchema unpack_int4_schema() {
@@ -42,6 +58,7 @@ ir::OpSchema unpack_int4_schema() {
   s.non_differentiable_inputs = {0};
   s.infer = infer;
   s.forward = forward;
+  s.storage = storage;
   return s;
 }
 

@@ -7,13 +7,14 @@
 #include "leancnn/accel/architecture.h"
 #include "leancnn/accel/network.h"
 #include "leancnn/accel/workload.h"
-#include "leancnn/train/predict.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
+#include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/model_stats.h"
 #include "leancnn/pipeline/progress.h"
 #include "leancnn/runtime/benchmark.h"
 #include "leancnn/runtime/plan.h"
+#include "leancnn/train/predict.h"
 
 namespace leancnn::pipeline {
 
@@ -79,19 +80,9 @@ nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uin
 }
 
 nlohmann::json evaluate_accel(const ir::Graph& g, const nlohmann::json& a) {
-  const ModelStats st = model_stats(g);
-  // f32 layers are modelled at 16 bits (accelerators run fp16/int16); quantized ones at their
-  // stored widths, which extract_workload cannot see behind DequantizeLinear.
-  std::vector<accel::Problem> layers = accel::extract_workload(g, {});
-  for (accel::Problem& p : layers) {
-    auto it = st.layers.find(p.name);
-    if (it == st.layers.end()) continue;
-    const LayerBits& lb = it->second;
-    if (lb.weight_bits < 32) p.bits[0] = lb.weight_bits;
-    if (lb.input_bits < 32) p.bits[1] = p.bits[2] = lb.input_bits;
-    p.weight_density = std::max(lb.weight_density, 1.0 / static_cast<double>(std::max<int64_t>(p.size(accel::Operand::weights), 1)));
-    p.validate();
-  }
+  // f32 layers are modelled at 16 bits (accelerators run fp16/int16), quantized ones at their
+  // stored widths and densities (extract_workload reads them through the op schemas).
+  const std::vector<accel::Problem> layers = accel::extract_workload(g, ops::op_table());
   accel::NetworkOptions nopts;
   nopts.mapper.objective = accel::parse_objective(a["objective"]);
   nopts.template_only = a["template"];

@@ -17,7 +17,7 @@ namespace {
 using namespace test_util;
 
 std::vector<Problem> layers_of(const std::string& model, Shape input = {3, 32, 32}) {
-  return extract_workload(models::build_model(model, {input, 10, 0}, ops::op_table()));
+  return extract_workload(models::build_model(model, {input, 10, 0}, ops::op_table()), ops::op_table());
 }
 
 TEST(Mapper, NeverWorseThanTheTemplateAndValid) {

@@ -18,7 +18,7 @@ using namespace test_util;
 
 const std::vector<Problem>& resnet20_layers() {
   static const std::vector<Problem> layers =
-      extract_workload(models::build_model("resnet20", {{3, 32, 32}, 10, 0}, ops::op_table()));
+      extract_workload(models::build_model("resnet20", {{3, 32, 32}, 10, 0}, ops::op_table()), ops::op_table());
   return layers;
 }
 

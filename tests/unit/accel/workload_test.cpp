@@ -7,14 +7,16 @@
 #include "leancnn/ir/builder.h"
 #include "leancnn/ir/summary.h"
 #include "leancnn/models/zoo.h"
+#include "leancnn/ir/passes.h"
 #include "leancnn/ops/op_table.h"
+#include "leancnn/ops/quant_math.h"
 
 namespace leancnn::accel {
 namespace {
 
 TEST(Workload, ResNet20LayersAndMacs) {
   const ir::Graph g = models::build_model("resnet20", {{3, 32, 32}, 10, 0}, ops::op_table());
-  const std::vector<Problem> layers = extract_workload(g);
+  const std::vector<Problem> layers = extract_workload(g, ops::op_table());
   ASSERT_EQ(layers.size(), 22u);  // 19 3x3 convs, 2 projection shortcuts, the classifier
   const Problem& first = layers.front();
   EXPECT_EQ(first.op, "Conv");
@@ -73,7 +75,7 @@ TEST(Workload, DepthwiseDensityAndOverrides) {
   WorkloadOptions opts;
   opts.activation_density["pw"] = 0.4;
   opts.weight_bits = 4;
-  std::vector<Problem> layers = extract_workload(g, opts);
+  std::vector<Problem> layers = extract_workload(g, ops::op_table(), opts);
   ASSERT_EQ(layers.size(), 2u);
   const Problem& dw = layers[0];
   EXPECT_EQ(dw.dim(Dim::G), 8);
@@ -102,11 +104,49 @@ TEST(Workload, QuantizedConvTakesItsBitsFromTheModel) {
   g.value(y).shape = {1, 2, 4, 4};
   g.value(y).shape_known = true;
   g.add_node("QLinearConv", {x, xs, xz, w, xs, xz, xs, xz}, {y}, {}, "qconv");
-  const std::vector<Problem> layers = extract_workload(g);
+  const std::vector<Problem> layers = extract_workload(g, ops::op_table());
   ASSERT_EQ(layers.size(), 1u);
   EXPECT_EQ(layers[0].bits, (std::array<int, 3>{8, 8, 8}));
   EXPECT_EQ(layers[0].dim(Dim::M), 2);
   EXPECT_EQ(layers[0].dim(Dim::P), 4);
+}
+
+// A QDQ Conv (the quantization contract): the weights' bits, density and the input's bits are
+// read behind DequantizeLinear and UnpackInt4 through the op schemas' storage views.
+TEST(Workload, QdqLayersAtTheirStoredWidths) {
+  for (const bool packed : {false, true}) {
+    ir::Graph g;
+    const ir::ValueId x = g.add_input("x", {1, 4, 6, 6});
+    const ir::ValueId s = g.add_initializer("s", Tensor::full({}, 0.1f), false);
+    const ir::ValueId z = g.add_initializer("z", Tensor::from_ints({}, {0}, DType::u8), false);
+    const ir::ValueId xq = g.add_value("xq"), xd = g.add_value("xd"), wd = g.add_value("wd"), y = g.add_value("y");
+    g.add_node("QuantizeLinear", {x, s, z}, {xq}, {}, "q");
+    g.add_node("DequantizeLinear", {xq, s, z}, {xd}, {}, "dq");
+    std::vector<int64_t> codes(72, 3);
+    for (int i = 0; i < 18; ++i) codes[i] = 0;  // a quarter of the weights pruned
+    ir::ValueId stored;
+    if (packed) {
+      std::vector<int8_t> c8(codes.begin(), codes.end());
+      const std::vector<uint8_t> bytes = ops::pack_int4(c8.data(), 72);
+      stored = g.add_initializer("w4", Tensor::from_ints({36}, std::vector<int64_t>(bytes.begin(), bytes.end()), DType::u8), false);
+      const ir::ValueId unpacked = g.add_value("w8");
+      ir::Attributes a;
+      a.set("shape", std::vector<int64_t>{2, 4, 3, 3});
+      g.add_node("UnpackInt4", {stored}, {unpacked}, a, "unpack", ir::kLeancnnDomain);
+      stored = unpacked;
+    } else {
+      stored = g.add_initializer("w8", Tensor::from_ints({2, 4, 3, 3}, codes, DType::s8), false);
+    }
+    const ir::ValueId wz = g.add_initializer("wz", Tensor::from_ints({}, {0}, DType::s8), false);
+    g.add_node("DequantizeLinear", {stored, s, wz}, {wd}, {}, "wdq");
+    g.add_node("Conv", {xd, wd}, {y}, {}, "conv");
+    ir::infer_shapes(g, ops::op_table());
+    const std::vector<Problem> layers = extract_workload(g, ops::op_table());
+    ASSERT_EQ(layers.size(), 1u);
+    const int wb = packed ? 4 : 8;
+    EXPECT_EQ(layers[0].bits, (std::array<int, 3>{wb, 8, 8})) << (packed ? "packed" : "s8");
+    EXPECT_DOUBLE_EQ(layers[0].weight_density, 0.75);
+  }
 }
 
 TEST(Workload, ProblemValidationNamesTheField) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "leancnn/ir/graph.h"
+#include "leancnn/ir/op_schema.h"
 
 namespace leancnn::accel {
 
@@ -70,9 +71,12 @@ struct WorkloadOptions {
 };
 
 // One Problem per Conv / QLinearConv / ConvInteger / Gemm / MatMul (2-D, constant B) node, in
-// topological order; other nodes are skipped. The graph's shapes must be inferred. Weight
-// density is the fraction of non-zero elements of the weight initializer; weight bits come
-// from its dtype (s8/u8: 8, b1: 1, f32: default_bits) unless overridden.
-std::vector<Problem> extract_workload(const ir::Graph& g, const WorkloadOptions& opts = {});
+// topological order; other nodes are skipped. The graph's shapes must be inferred. The weights'
+// bits and density come from what is stored behind them (ir/storage.h, through the op schemas'
+// storage views: DequantizeLinear, UnpackInt4, ...): s8/u8 8, packed 4-bit 4, b1 1, f32
+// default_bits; density is the stored non-zero fraction (at least one element). An input's bits
+// are those of the data it decodes from (a DequantizeLinear of u8: 8; f32: default_bits).
+// weight_bits / input_bits override both.
+std::vector<Problem> extract_workload(const ir::Graph& g, const ir::OpTable& ops, const WorkloadOptions& opts = {});
 
 }  // namespace leancnn::accel

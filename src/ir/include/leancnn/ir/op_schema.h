@@ -56,6 +56,19 @@ using MacsFn = int64_t (*)(const Node&, const std::vector<const Value*>& inputs,
 using ForwardFn = void (*)(ForwardCtx&);
 using BackwardFn = void (*)(BackwardCtx&);
 
+// How an op that decodes stored weights into its output 0 (DequantizeLinear, ai.leancnn
+// UnpackInt4, and every packed, sparse or low-bit format to come) sees its stored input: the
+// facts ir/storage.h reads to count parameters, non-zeros and bits of a layer's weights without
+// knowing any format.
+struct StorageView {
+  ValueId source = kNone;  // the input holding (or leading to) the stored data; kNone: not a view
+  int bits = 0;            // bits per logical element; 0: those of the source
+  int64_t count = -1;      // logical elements; -1: those of the source
+  // Non-zero logical elements of the stored tensor, when its bytes are not its elements.
+  int64_t (*nonzero)(const Tensor& stored, int64_t count) = nullptr;
+};
+using StorageFn = StorageView (*)(const Graph&, const Node&);
+
 struct OpSchema {
   std::string op_type;
   std::string domain;  // "" = ai.onnx, or kLeancnnDomain
@@ -70,6 +83,7 @@ struct OpSchema {
   MacsFn macs = nullptr;      // null: the op does no multiply-accumulates
   ForwardFn forward = nullptr;
   BackwardFn backward = nullptr;  // null: not differentiable
+  StorageFn storage = nullptr;    // null: the op's output is no view of stored weights
 };
 
 class OpTable {
