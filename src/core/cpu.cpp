@@ -115,6 +115,14 @@ void set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : num_cores()); }
 
 int num_threads() { return omp_get_max_threads(); }
 
+ThreadScope::ThreadScope(int n) : before_(n > 0 ? omp_get_max_threads() : 0) {
+  if (n > 0) omp_set_num_threads(n);
+}
+
+ThreadScope::~ThreadScope() {
+  if (before_ > 0) omp_set_num_threads(before_);
+}
+
 int num_cores() {
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;

@@ -38,12 +38,13 @@ nlohmann::json evaluate_size(const ir::Graph& g, const std::string& model_file) 
 
 nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uint64_t seed, bool progress,
                                 const std::string& label) {
-  const int threads_before = num_threads();
+  // The threads are the plan's own (PlanOptions::threads): no process-wide setting changes.
+  runtime::PlanOptions po;
   const int64_t threads = l["threads"];
-  set_num_threads(static_cast<int>(threads));
+  po.threads = threads > 0 ? static_cast<int>(threads) : num_cores();
   nlohmann::json out;
-  try {
-    runtime::Plan plan = runtime::Plan::compile(g);
+  {
+    runtime::Plan plan = runtime::Plan::compile(g, po);
     Shape shape = g.value(g.inputs().at(0)).shape;
     shape[0] = l["batch"];
     runtime::BenchmarkOptions o;
@@ -58,7 +59,7 @@ nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uin
     o.profile = false;
     const runtime::BenchmarkResult r = runtime::benchmark_plan(plan, shape, o);
     out = {{"latency_ms", r.median_ms}, {"p90_ms", r.p90_ms},       {"min_ms", r.min_ms},
-           {"images_per_s", r.images_per_s}, {"latency_batch", shape[0]}, {"latency_threads", num_threads()},
+           {"images_per_s", r.images_per_s}, {"latency_batch", shape[0]}, {"latency_threads", po.threads},
            {"latency_iters", o.iters}};
     nlohmann::json layers = nlohmann::json::array();
     if (profile) {
@@ -71,11 +72,7 @@ nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uin
                           {"macs", p.steps[i].macs}, {"time_ms", p.step_median_ms[i]}});
     }
     out["latency_layers"] = layers;
-  } catch (...) {
-    set_num_threads(threads_before);
-    throw;
   }
-  set_num_threads(threads_before);
   return out;
 }
 

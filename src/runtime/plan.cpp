@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/log.h"
 #include "leancnn/ir/passes.h"
@@ -311,6 +312,7 @@ Plan Plan::compile(const ir::Graph& graph, const PlanOptions& options) {
 
 std::vector<Tensor> Plan::run(const std::vector<Tensor>& inputs) {
   Impl& p = *impl_;
+  const ThreadScope threads(p.options.threads);
   p.check_inputs(inputs);
   std::vector<Shape> shapes;
   for (const Tensor& t : inputs) shapes.push_back(t.shape());

@@ -90,6 +90,21 @@ TEST(Cpu, FeaturesAndThreads) {
   EXPECT_EQ(num_threads(), num_cores());
 }
 
+// A ThreadScope sets the calling thread's count for its life and restores what it found.
+TEST(Cpu, ThreadScopeSetsAndRestores) {
+  const int before = num_threads();
+  {
+    const ThreadScope one(1);
+    EXPECT_EQ(num_threads(), 1);
+    {
+      const ThreadScope unchanged(0);
+      EXPECT_EQ(num_threads(), 1);
+    }
+    EXPECT_EQ(num_threads(), 1);
+  }
+  EXPECT_EQ(num_threads(), before);
+}
+
 TEST(Cpu, IsaCapTurnsOffEverythingAboveIt) {
   CpuFeatures all;
   all.sse42 = all.avx2 = all.fma = all.f16c = all.popcnt = all.avx512f = all.avx512bw = all.avx512vnni = all.avx_vnni =

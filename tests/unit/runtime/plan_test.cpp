@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <set>
 
+#include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/builder.h"
 #include "leancnn/models/zoo.h"
@@ -144,6 +145,21 @@ TEST(Plan, ResNet20ReusesMemoryFusesAndNamesKernels) {
 }
 
 bool stored_nhwc(const PlanStep& s, uint32_t bit) { return (s.channels_last & bit) != 0; }
+
+// PlanOptions::threads: run() uses that many threads and leaves the caller's setting alone.
+TEST(Plan, ThreadsAreThePlansOwn) {
+  const ir::Graph g = models::build_model("small_cnn", {{1, 28, 28}, 10, 1}, ops());
+  const int before = num_threads();
+  PlanOptions o;
+  o.threads = 1;
+  Plan one = Plan::compile(g, o);
+  Plan all = Plan::compile(g);
+  Rng rng(3);
+  const Tensor x = testing::random_tensor({2, 1, 28, 28}, rng, 0.f, 1.f);
+  const Tensor a = one.run({x}).at(0);
+  EXPECT_EQ(num_threads(), before);
+  EXPECT_LT(testing::max_rel_diff(a, all.run({x}).at(0)), 1e-5);
+}
 
 TEST(Plan, KeepsActivationsChannelsLastBetweenConvolutions) {
   // ResNet-18 (stem, max pool, residual blocks, global pool): with the fast kernels every

@@ -38,9 +38,25 @@ const CpuFeatures& cpu_features();
 // The detected features limited to `isa` (pure; what cpu_features() applies).
 CpuFeatures cap_cpu_features(const CpuFeatures& f, CpuIsa isa);
 
-// Threads used by leancnn's parallel loops and by oneDNN. n <= 0 means all cores.
+// Threads used by leancnn's parallel loops and by oneDNN. n <= 0 means all cores. The process
+// default (the CLI's --threads); a plan or an evaluation that wants another count says so in its
+// own options (runtime::PlanOptions::threads), which a ThreadScope applies.
 void set_num_threads(int n);
 int num_threads();
 int num_cores();
+
+// The calling thread's parallel regions (leancnn's loops and oneDNN's, both OpenMP) run on n
+// threads (n <= 0: unchanged) while the scope lives; then the count it found is back. OpenMP keeps
+// the count per thread, so no other thread's setting changes.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int before_ = 0;
+};
 
 }  // namespace leancnn

@@ -25,6 +25,9 @@ struct PlanOptions {
   // Activations passed between kernels that can all take them channels-last (NHWC) are stored
   // that way, so consecutive convolutions need no reorders (Kernel::channels_last).
   bool channels_last = true;
+  // Threads of run() (kernels' loops and oneDNN's), set for the call and restored after it
+  // (core/cpu.h ThreadScope); 0: the process default.
+  int threads = 0;
 };
 
 // One step of the plan for the current input shape.
