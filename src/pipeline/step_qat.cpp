@@ -64,12 +64,7 @@ StepKind qat_step_kind() {
   k.name = "qat";
   k.description = "quantization-aware fine-tuning of the float variant into a QDQ model (defaults: the finetune step's)";
   k.keys = qat_keys;
-  k.defaults = [](const Recipe& r) {
-    nlohmann::json d = r.train;
-    d["epochs"] = 1;
-    d["lr"] = r.train["lr"].get<double>() * 0.1;
-    return d;
-  };
+  k.defaults = finetune_defaults;
   k.run = run_qat;
   return k;
 }

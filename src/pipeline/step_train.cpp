@@ -36,6 +36,13 @@ train::TrainOptions train_options(const nlohmann::json& s, const StepContext& ct
   return o;
 }
 
+nlohmann::json finetune_defaults(const Recipe& r) {
+  nlohmann::json d = r.train;
+  d["epochs"] = 1;
+  d["lr"] = r.train["lr"].get<double>() * 0.1;
+  return d;
+}
+
 nlohmann::json epochs_json(const train::TrainResult& r) {
   nlohmann::json epochs = nlohmann::json::array();
   double ips = 0;
@@ -84,12 +91,7 @@ StepKind finetune_step_kind() {
   k.name = "finetune";
   k.description = "fine-tune the previous variant (defaults: the train settings with 1 epoch and a tenth of the lr)";
   k.keys = [] { return train_keys(); };
-  k.defaults = [](const Recipe& r) {
-    nlohmann::json d = r.train;
-    d["epochs"] = 1;
-    d["lr"] = r.train["lr"].get<double>() * 0.1;
-    return d;
-  };
+  k.defaults = finetune_defaults;
   k.run = run_training;
   return k;
 }

@@ -10,6 +10,7 @@
 #include "leancnn/core/rng.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
+#include "random_images.h"
 
 namespace leancnn::compress {
 namespace {
@@ -69,15 +70,7 @@ TEST(BudgetSolver, UnitNames) {
   EXPECT_THROW(budget_unit_from_name("joules"), Error);
 }
 
-train::Dataset blobs(int64_t n, uint64_t seed) {
-  train::Dataset d;
-  d.images = Tensor::empty({n, 1, 28, 28}, DType::u8);
-  d.labels = Tensor::empty({n}, DType::s64);
-  Rng rng(seed);
-  for (int64_t i = 0; i < n * 784; ++i) d.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
-  for (int64_t i = 0; i < n; ++i) d.labels.data<int64_t>()[i] = rng.below(10);
-  return d;
-}
+train::Dataset blobs(int64_t n, uint64_t seed) { return testing::random_blobs(n, seed); }
 
 TEST(SensitivityProtocol, HoldsOutAtMostHalfTheTrainingSet) {
   const train::Dataset d = blobs(40, 3);
