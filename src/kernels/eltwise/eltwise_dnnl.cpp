@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "dnnl_common.h"
-#include "dnnl_kernels.h"
+#include "dnnl/dnnl_common.h"
+#include "dnnl/dnnl_kernels.h"
 #include "leancnn/core/error.h"
 
 namespace leancnn::kernels {

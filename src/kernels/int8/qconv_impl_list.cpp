@@ -1,10 +1,10 @@
 // The int8 (QLinear, QAdd) ops' ordered fast kernels, every one exact (docs/int8_runtime.md §4):
 // oneDNN's where its u8 x s8 arithmetic cannot saturate (VNNI, or weights within 7 bits), else
 // our s16 kernels on AVX2; the reference (dispatch.cpp appends it last) runs everything else.
-#include "cpu/qadd_cpu.h"
 #include "dnnl/dnnl_kernels.h"
 #include "impl_list.h"
-#include "int8/int8_kernels.h"
+#include "int8_kernels.h"
+#include "qadd_cpu.h"
 
 namespace leancnn::kernels {
 

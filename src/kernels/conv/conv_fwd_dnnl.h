@@ -6,7 +6,7 @@
 #include <memory>
 #include <optional>
 
-#include "dnnl_common.h"
+#include "dnnl/dnnl_common.h"
 #include "leancnn/ops/conv.h"
 
 namespace leancnn::kernels::dnnl_glue {

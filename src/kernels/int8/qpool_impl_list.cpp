@@ -1,6 +1,6 @@
 // The integer pooling ops' ordered fast kernels (the reference, appended last by dispatch.cpp,
 // is the oracle they are bit-exact with).
-#include "cpu/qpool_cpu.h"
+#include "qpool_cpu.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

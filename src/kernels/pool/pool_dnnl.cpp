@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dnnl_common.h"
-#include "dnnl_kernels.h"
+#include "dnnl/dnnl_common.h"
+#include "dnnl/dnnl_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/pool.h"
 

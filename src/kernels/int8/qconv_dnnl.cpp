@@ -7,7 +7,7 @@
 #include <cstring>
 #include <optional>
 
-#include "dnnl_kernels.h"
+#include "dnnl/dnnl_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/conv.h"
 #include "qdnnl_common.h"

@@ -1,6 +1,6 @@
 // Add and Mul: equal shapes first (residual connections), then per-channel broadcasting
 // (squeeze-excitation); anything else falls to the reference.
-#include "cpu/binary_f32.h"
+#include "binary_f32.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "dnnl_common.h"
+#include "dnnl/dnnl_common.h"
 #include "leancnn/ops/qlinear.h"
 
 namespace leancnn::kernels::dnnl_glue {

@@ -5,8 +5,8 @@
 // (inference plans): B packed once into the layout the matmul prefers.
 #include <cstring>
 
-#include "dnnl_common.h"
-#include "dnnl_kernels.h"
+#include "dnnl/dnnl_common.h"
+#include "dnnl/dnnl_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/gemm.h"
 
