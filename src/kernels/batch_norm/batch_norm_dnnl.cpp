@@ -5,8 +5,8 @@
 // batch_normalization_backward (use_scale | use_shift) from the saved entries.
 #include <cmath>
 
+#include "batch_norm_kernels.h"
 #include "dnnl/dnnl_common.h"
-#include "dnnl/dnnl_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/batch_norm.h"
 

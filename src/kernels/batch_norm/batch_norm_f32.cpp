@@ -4,7 +4,7 @@
 // (oneDNN 2.6's NCHW batch norm streams the whole tensor per pass). Per-channel sums are taken
 // in a fixed order, so results do not depend on the thread count. Sums are float within a
 // plane and double across planes and in the final formulas, like the reference.
-#include "batch_norm_f32.h"
+#include "batch_norm_kernels.h"
 
 #include <cmath>
 #include <vector>

@@ -1,6 +1,5 @@
 // BatchNormalization's ordered fast kernels (the reference is appended last by dispatch.cpp).
-#include "batch_norm_f32.h"
-#include "dnnl/dnnl_kernels.h"
+#include "batch_norm_kernels.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

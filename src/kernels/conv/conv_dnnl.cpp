@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "conv_fwd_dnnl.h"
-#include "dnnl/dnnl_kernels.h"
+#include "conv_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/conv.h"
 

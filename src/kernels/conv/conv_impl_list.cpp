@@ -1,5 +1,5 @@
 // Conv's ordered fast kernels (the reference is appended last by dispatch.cpp).
-#include "dnnl/dnnl_kernels.h"
+#include "conv_kernels.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "conv_fwd_dnnl.h"
-#include "dnnl/dnnl_kernels.h"
+#include "conv_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/fused_conv.h"
 

@@ -1,5 +1,5 @@
 // Fast fp32 Add / Mul: equal shapes, and per-channel broadcasting of one operand.
-#include "binary_f32.h"
+#include "eltwise_kernels.h"
 
 #include <omp.h>
 

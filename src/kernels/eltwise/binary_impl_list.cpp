@@ -1,6 +1,6 @@
 // Add and Mul: equal shapes first (residual connections), then per-channel broadcasting
 // (squeeze-excitation); anything else falls to the reference.
-#include "binary_f32.h"
+#include "eltwise_kernels.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "dnnl/dnnl_common.h"
-#include "dnnl/dnnl_kernels.h"
+#include "eltwise_kernels.h"
 #include "leancnn/core/error.h"
 
 namespace leancnn::kernels {

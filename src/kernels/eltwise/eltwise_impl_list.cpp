@@ -1,6 +1,6 @@
 // The element-wise activations' ordered fast kernels (the reference is appended last by
 // dispatch.cpp), one list per op type.
-#include "dnnl/dnnl_kernels.h"
+#include "eltwise_kernels.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "dnnl/dnnl_common.h"
-#include "dnnl/dnnl_kernels.h"
+#include "gemm_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/gemm.h"
 

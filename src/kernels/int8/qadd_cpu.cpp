@@ -2,7 +2,7 @@
 // fast form: dequantize, add, relu, then a vectorized quantize per 1024 values), declared
 // layout-agnostic so a plan keeps residual activations channels-last (a, b and y tied to one
 // layout: the op is elementwise).
-#include "qadd_cpu.h"
+#include "int8_kernels.h"
 
 #include "leancnn/ops/qlinear.h"
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <optional>
 
-#include "dnnl/dnnl_kernels.h"
+#include "int8_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/conv.h"
 #include "qdnnl_common.h"

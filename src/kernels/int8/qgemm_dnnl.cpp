@@ -5,7 +5,7 @@
 // Weights are packed once when prepared.
 #include <cstring>
 
-#include "dnnl/dnnl_kernels.h"
+#include "int8_kernels.h"
 #include "leancnn/core/error.h"
 #include "qdnnl_common.h"
 

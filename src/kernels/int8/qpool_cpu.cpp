@@ -3,7 +3,7 @@
 // mean and a vectorized quantize), NCHW or channels-last. Plain loops that the compiler
 // vectorizes (omp simd); OpenMP over planes or rows only where the tensor is big enough to pay
 // for waking the threads.
-#include "qpool_cpu.h"
+#include "int8_kernels.h"
 
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 // The integer pooling ops' ordered fast kernels (the reference, appended last by dispatch.cpp,
 // is the oracle they are bit-exact with).
-#include "qpool_cpu.h"
 #include "impl_list.h"
+#include "int8_kernels.h"
 
 namespace leancnn::kernels {
 

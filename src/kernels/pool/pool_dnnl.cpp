@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "dnnl/dnnl_common.h"
-#include "dnnl/dnnl_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/pool.h"
+#include "pool_kernels.h"
 
 namespace leancnn::kernels {
 namespace {

@@ -1,7 +1,7 @@
 // The pooling ops' ordered fast kernels (the reference is appended last by dispatch.cpp), one
 // list per op type.
-#include "dnnl/dnnl_kernels.h"
 #include "impl_list.h"
+#include "pool_kernels.h"
 
 namespace leancnn::kernels {
 
