@@ -37,13 +37,13 @@ TEST_P(BinaryConformance, MatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, BinaryConformance,
-    ::testing::Values(BinCase{"Add", {1, 3, 7, 7}, {1, 3, 7, 7}, "add_f32_same"},
-                      BinCase{"Mul", {5, 13, 3, 5}, {5, 13, 3, 5}, "mul_f32_same"},
-                      BinCase{"Add", {17}, {17}, "add_f32_same"},
-                      BinCase{"Mul", {5, 7, 6, 6}, {5, 7, 1, 1}, "mul_f32_per_channel"},
-                      BinCase{"Mul", {5, 7, 1, 1}, {5, 7, 6, 6}, "mul_f32_per_channel"},
-                      BinCase{"Add", {3, 13, 5, 3}, {1, 13, 1, 1}, "add_f32_per_channel"},
-                      BinCase{"Mul", {2, 3, 4, 4}, {3, 1, 1}, "mul_f32_per_channel"}));
+    ::testing::Values(BinCase{"Add", {1, 3, 7, 7}, {1, 3, 7, 7}, "cpu_add_f32_same"},
+                      BinCase{"Mul", {5, 13, 3, 5}, {5, 13, 3, 5}, "cpu_mul_f32_same"},
+                      BinCase{"Add", {17}, {17}, "cpu_add_f32_same"},
+                      BinCase{"Mul", {5, 7, 6, 6}, {5, 7, 1, 1}, "cpu_mul_f32_per_channel"},
+                      BinCase{"Mul", {5, 7, 1, 1}, {5, 7, 6, 6}, "cpu_mul_f32_per_channel"},
+                      BinCase{"Add", {3, 13, 5, 3}, {1, 13, 1, 1}, "cpu_add_f32_per_channel"},
+                      BinCase{"Mul", {2, 3, 4, 4}, {3, 1, 1}, "cpu_mul_f32_per_channel"}));
 
 TEST(BinaryConformance, OtherBroadcastsFallBackWithAReason) {
   Rng rng(3);

@@ -1,4 +1,4 @@
-// Integer pooling: cpu_qmax_pool and cpu_qglobal_average_pool against the QLinearMaxPool /
+// Integer pooling: cpu_qmax_pool_x8 and cpu_qglobal_average_pool_x8 against the QLinearMaxPool /
 // QLinearGlobalAveragePool references, bit for bit, over odd shapes, strides, asymmetric pads,
 // dilation, ceil_mode, auto_pad, rows and channel counts past the kernels' blocks, tensors big
 // enough for the OpenMP path, u8/s8 in and out, equal and different scales; NCHW and every
@@ -19,8 +19,8 @@
 namespace leancnn::testing {
 namespace {
 
-constexpr const char* kMaxPool = "cpu_qmax_pool";
-constexpr const char* kGap = "cpu_qglobal_average_pool";
+constexpr const char* kMaxPool = "cpu_qmax_pool_x8";
+constexpr const char* kGap = "cpu_qglobal_average_pool_x8";
 
 Tensor scalar_f(float v) { return Tensor::from_floats({}, {v}); }
 

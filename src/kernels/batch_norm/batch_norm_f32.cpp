@@ -169,9 +169,9 @@ void backward(ir::BackwardCtx& ctx) {
 }
 }  // namespace
 
-Kernel batch_norm_f32() {
+Kernel cpu_batch_norm_f32() {
   Kernel k;
-  k.name = "batch_norm_f32";
+  k.name = "cpu_batch_norm_f32";
   k.check_forward = check_forward;
   k.forward = forward;
   k.check_backward = check_backward;

@@ -6,7 +6,7 @@ namespace leancnn::kernels {
 
 std::vector<Kernel> batch_norm_impl_list() {
   return {
-      batch_norm_f32(),       // contiguous fp32 (NCHW), channel-at-a-time: 1.5-3x oneDNN 2.6's NCHW kernel
+      cpu_batch_norm_f32(),   // contiguous fp32 (NCHW), channel-at-a-time: 1.5-3x oneDNN 2.6's NCHW kernel
       dnnl_batch_norm_f32(),  // fp32, inference and training, any rank >= 2
   };
 }

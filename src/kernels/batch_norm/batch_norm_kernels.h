@@ -8,7 +8,7 @@ namespace leancnn::kernels {
 // Contiguous fp32 (any rank >= 2, viewed as [N, C, spatial]), inference and training forward and
 // the training backward, with our own channel-at-a-time loops; the reference in
 // ops/batch_norm.cpp is its oracle and its saved {mean, invstd} contract is shared.
-Kernel batch_norm_f32();  // batch_norm_f32.cpp: "batch_norm_f32"
+Kernel cpu_batch_norm_f32();  // batch_norm_f32.cpp: "cpu_batch_norm_f32"
 
 Kernel dnnl_batch_norm_f32();  // batch_norm_dnnl.cpp
 

@@ -148,9 +148,9 @@ void per_channel_backward(ir::BackwardCtx& ctx) {
 }
 }  // namespace
 
-Kernel binary_f32_same_shape(bool mul) {
+Kernel cpu_binary_f32_same(bool mul) {
   Kernel k;
-  k.name = mul ? "mul_f32_same" : "add_f32_same";
+  k.name = mul ? "cpu_mul_f32_same" : "cpu_add_f32_same";
   k.check_forward = check_same;
   k.forward = mul ? same_forward<true> : same_forward<false>;
   k.check_backward = check_same_backward;
@@ -158,9 +158,9 @@ Kernel binary_f32_same_shape(bool mul) {
   return k;
 }
 
-Kernel binary_f32_per_channel(bool mul) {
+Kernel cpu_binary_f32_per_channel(bool mul) {
   Kernel k;
-  k.name = mul ? "mul_f32_per_channel" : "add_f32_per_channel";
+  k.name = mul ? "cpu_mul_f32_per_channel" : "cpu_add_f32_per_channel";
   k.check_forward = check_per_channel;
   k.forward = mul ? per_channel_forward<true> : per_channel_forward<false>;
   k.check_backward = check_per_channel_backward;

@@ -7,7 +7,7 @@ namespace leancnn::kernels {
 
 std::vector<Kernel> binary_impl_list(const std::string& op_type) {
   const bool mul = op_type == "Mul";
-  return {binary_f32_same_shape(mul), binary_f32_per_channel(mul)};
+  return {cpu_binary_f32_same(mul), cpu_binary_f32_per_channel(mul)};
 }
 
 }  // namespace leancnn::kernels

@@ -15,7 +15,7 @@ Kernel dnnl_hard_sigmoid_f32();  // always declines: oneDNN 2.6 has no hardsigmo
 // Add / Mul on fp32 for the two shapes CNNs use (binary_f32.cpp): equal shapes (residual adds)
 // and a per-channel operand [N or 1, C, 1, 1] against [N, C, H, W] (squeeze-excitation).
 // Own loops (memory-bound, OpenMP over rows); the reference in ops/binary.cpp is the oracle.
-Kernel binary_f32_same_shape(bool mul);   // "add_f32_same" / "mul_f32_same"
-Kernel binary_f32_per_channel(bool mul);  // "add_f32_per_channel" / "mul_f32_per_channel"
+Kernel cpu_binary_f32_same(bool mul);         // "cpu_add_f32_same" / "cpu_mul_f32_same"
+Kernel cpu_binary_f32_per_channel(bool mul);  // "cpu_add_f32_per_channel" / "cpu_mul_f32_per_channel"
 
 }  // namespace leancnn::kernels

@@ -19,17 +19,17 @@ Kernel cpu_qconv_s16_avx2();  // qconv_s16.cpp
 Kernel cpu_qgemm_s16_avx2();  // qgemm_s16.cpp
 
 // QAdd: the op's one-pass loop, declared layout-agnostic for plans (qadd_cpu.cpp).
-Kernel cpu_qadd_u8();  // "cpu_qadd"
+Kernel cpu_qadd_x8();  // "cpu_qadd_x8"
 
 // Integer pooling (qpool_cpu.cpp): own loops written to vectorize, bit-exact with the references
 // in ops/qlinear_*pool.cpp, on NCHW or channels-last activations.
 // QLinearMaxPool: the window maximum in the integer domain, then a 256-entry table of the op's
 // requantization R (skipped when R is the identity). Input and output each NCHW or channels-last
 // (not tied: a pool between an integer conv and a Flatten reads NHWC and writes NCHW).
-Kernel cpu_qmax_pool();  // "cpu_qmax_pool"
+Kernel cpu_qmax_pool_x8();  // "cpu_qmax_pool_x8"
 // QLinearGlobalAveragePool: exact integer sums per channel (s32 partial sums into s64), then the
 // op's f32 mean and quantization per channel. Input NCHW or channels-last; the [N, C, 1, 1] output
 // is the same bytes either way.
-Kernel cpu_qglobal_average_pool();  // "cpu_qglobal_average_pool"
+Kernel cpu_qglobal_average_pool_x8();  // "cpu_qglobal_average_pool_x8"
 
 }  // namespace leancnn::kernels

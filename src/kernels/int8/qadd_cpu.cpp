@@ -20,9 +20,9 @@ ChannelsLast channels_last(const ir::ForwardCtx&) {
 }
 }  // namespace
 
-Kernel cpu_qadd_u8() {
+Kernel cpu_qadd_x8() {
   Kernel k;
-  k.name = "cpu_qadd";
+  k.name = "cpu_qadd_x8";
   k.check_forward = check_forward;
   k.forward = ops::qadd_forward_ref;
   k.channels_last = channels_last;

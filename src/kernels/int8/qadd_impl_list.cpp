@@ -7,7 +7,7 @@ namespace leancnn::kernels {
 
 std::vector<Kernel> qadd_impl_list() {
   return {
-      cpu_qadd_u8(),  // the op's loop, layout-agnostic (residual activations stay channels-last)
+      cpu_qadd_x8(),  // the op's loop, layout-agnostic (residual activations stay channels-last)
   };
 }
 

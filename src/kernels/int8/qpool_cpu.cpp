@@ -302,18 +302,18 @@ void global_average_pool_forward(ir::ForwardCtx& ctx) {
 ChannelsLast global_average_pool_channels_last(const ir::ForwardCtx&) { return {ir::channels_last_input(0), false}; }
 }  // namespace
 
-Kernel cpu_qmax_pool() {
+Kernel cpu_qmax_pool_x8() {
   Kernel k;
-  k.name = "cpu_qmax_pool";
+  k.name = "cpu_qmax_pool_x8";
   k.check_forward = check_max_pool;
   k.forward = max_pool_forward;
   k.channels_last = max_pool_channels_last;
   return k;
 }
 
-Kernel cpu_qglobal_average_pool() {
+Kernel cpu_qglobal_average_pool_x8() {
   Kernel k;
-  k.name = "cpu_qglobal_average_pool";
+  k.name = "cpu_qglobal_average_pool_x8";
   k.check_forward = check_common;
   k.forward = global_average_pool_forward;
   k.channels_last = global_average_pool_channels_last;

@@ -6,8 +6,8 @@
 namespace leancnn::kernels {
 
 std::vector<Kernel> qpool_impl_list(const std::string& op_type) {
-  if (op_type == "QLinearMaxPool") return {cpu_qmax_pool()};  // u8/s8, NCHW or NHWC in and out, table requantization
-  if (op_type == "QLinearGlobalAveragePool") return {cpu_qglobal_average_pool()};  // exact s32/s64 sums, NCHW or NHWC in
+  if (op_type == "QLinearMaxPool") return {cpu_qmax_pool_x8()};  // u8/s8, NCHW or NHWC in and out, table requantization
+  if (op_type == "QLinearGlobalAveragePool") return {cpu_qglobal_average_pool_x8()};  // exact s32/s64 sums, NCHW or NHWC in
   return {};
 }
 
