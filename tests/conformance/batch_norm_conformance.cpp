@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 
 namespace leancnn::testing {
@@ -51,6 +52,9 @@ TEST_P(BatchNormConformance, DispatcherPicksOurKernel) {
   EXPECT_EQ(run_backward(c, fwd, {Tensor::full(GetParam().x, 1.f)}, {0, 1, 2}, true).kernel, "cpu_batch_norm_f32");
 }
 
+// Inference, training forward and backward, each kernel by name.
+LEANCNN_COVERS("Shapes/BatchNormConformance.*MatchesReference/*", "BatchNormalization", "cpu_batch_norm_f32");
+LEANCNN_COVERS("Shapes/BatchNormConformance.*MatchesReference/*", "BatchNormalization", "dnnl_batch_norm_f32");
 TEST_P(BatchNormConformance, InferenceMatchesReference) {
   const OpCase c = bn_case(GetParam(), 71, false);
   const KernelForward ref = run_forward(c, false);
