@@ -1,5 +1,5 @@
 // BatchNormalization fp32 on NCHW at ResNet-20's training shapes (batch 128, 28x28 input):
-// our batch_norm_f32 against oneDNN 2.6's kernel, training forward and backward, 2 threads.
+// our cpu_batch_norm_f32 against oneDNN 2.6's kernel, training forward and backward, 2 threads.
 // Reported as GB/s of the tensors a pass must touch (forward: read x, write y; backward: read x
 // and dy, write dx), so the figure compares with the machine's memory bandwidth.
 //   batch_norm_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -54,7 +54,7 @@ struct BnLayer {
   const ir::Node& node() const { return graph.node(0); }
 };
 
-const char* const kKernels[] = {"batch_norm_f32", "dnnl_batch_norm_f32"};
+const char* const kKernels[] = {"cpu_batch_norm_f32", "dnnl_batch_norm_f32"};
 const Shape kShapes[] = {{128, 16, 28, 28}, {128, 32, 14, 14}, {128, 64, 7, 7}};
 
 void set_bytes(benchmark::State& state, double bytes) {

@@ -1,4 +1,5 @@
-// The per-op-family kernel lists (private to leancnn_kernels), one *_impl_list.cpp each;
+// The per-op kernel lists (private to leancnn_kernels), each in its family's folder as
+// <family>/<list>_impl_list.cpp (conv/conv_impl_list.cpp, int8/qgemm_impl_list.cpp, ...);
 // impl_lists.cpp maps (domain, op_type) to them. Each list is ordered, most specialised first;
 // dispatch.cpp appends the op's reference last.
 #pragma once

@@ -1,10 +1,11 @@
-// BatchNormalization: each fast kernel (our batch_norm_f32, first in the list, and oneDNN's)
+// BatchNormalization: each fast kernel (our cpu_batch_norm_f32, first in the list, and oneDNN's)
 // against the reference in inference and training (output, updated running statistics, saved
 // {mean, invstd}) and backward (d_src, d_scale, d_bias), including backward across kernels
 // (any kernel's forward with any kernel's backward: the saved contract is shared).
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 
 namespace leancnn::testing {
@@ -40,17 +41,20 @@ OpCase bn_case(const BnCfg& p, uint64_t seed, bool training) {
 
 int64_t per_channel(const Shape& x) { return shape_numel(x) / x[1]; }
 
-const char* const kKernels[] = {"batch_norm_f32", "dnnl_batch_norm_f32"};
+const char* const kKernels[] = {"cpu_batch_norm_f32", "dnnl_batch_norm_f32"};
 
 class BatchNormConformance : public ::testing::TestWithParam<BnCfg> {};
 
 TEST_P(BatchNormConformance, DispatcherPicksOurKernel) {
   const OpCase c = bn_case(GetParam(), 70, true);
   const KernelForward fwd = run_forward(c, true);
-  EXPECT_EQ(fwd.kernel, "batch_norm_f32");
-  EXPECT_EQ(run_backward(c, fwd, {Tensor::full(GetParam().x, 1.f)}, {0, 1, 2}, true).kernel, "batch_norm_f32");
+  EXPECT_EQ(fwd.kernel, "cpu_batch_norm_f32");
+  EXPECT_EQ(run_backward(c, fwd, {Tensor::full(GetParam().x, 1.f)}, {0, 1, 2}, true).kernel, "cpu_batch_norm_f32");
 }
 
+// Inference, training forward and backward, each kernel by name.
+LEANCNN_COVERS("Shapes/BatchNormConformance.*MatchesReference/*", "BatchNormalization", "cpu_batch_norm_f32");
+LEANCNN_COVERS("Shapes/BatchNormConformance.*MatchesReference/*", "BatchNormalization", "dnnl_batch_norm_f32");
 TEST_P(BatchNormConformance, InferenceMatchesReference) {
   const OpCase c = bn_case(GetParam(), 71, false);
   const KernelForward ref = run_forward(c, false);
@@ -129,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, BatchNormConformance,
 TEST(BatchNormKernels, DeclineWithoutSavedStatisticsOrWithOneValuePerChannel) {
   const OpCase c = bn_case({"infer", {2, 3, 2, 2}}, 75, false);
   const KernelForward fwd = run_forward(c, true);
-  ASSERT_EQ(fwd.kernel, "batch_norm_f32");
+  ASSERT_EQ(fwd.kernel, "cpu_batch_norm_f32");
   bool threw = false;
   std::string log = dispatch_log_of([&] {
     try {
@@ -139,7 +143,7 @@ TEST(BatchNormKernels, DeclineWithoutSavedStatisticsOrWithOneValuePerChannel) {
     }
   });
   EXPECT_TRUE(threw);
-  EXPECT_NE(log.find(": batch_norm_f32 declined: no saved {mean, invstd}"), std::string::npos) << log;
+  EXPECT_NE(log.find(": cpu_batch_norm_f32 declined: no saved {mean, invstd}"), std::string::npos) << log;
   EXPECT_NE(log.find("dnnl_batch_norm_f32 declined: no saved {mean, invstd}"), std::string::npos) << log;
 
   const OpCase one = bn_case({"one_value", {1, 3, 1, 1}}, 76, true);
@@ -152,7 +156,7 @@ TEST(BatchNormKernels, DeclineWithoutSavedStatisticsOrWithOneValuePerChannel) {
     }
   });
   EXPECT_TRUE(threw);
-  EXPECT_NE(log.find(": batch_norm_f32 declined: training needs > 1 value per channel"), std::string::npos)
+  EXPECT_NE(log.find(": cpu_batch_norm_f32 declined: training needs > 1 value per channel"), std::string::npos)
       << log;
   EXPECT_NE(log.find("dnnl_batch_norm_f32 declined: training needs > 1 value per channel"), std::string::npos)
       << log;

@@ -3,17 +3,24 @@
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 
 namespace leancnn::testing {
 namespace {
 
 struct BinCase {
+  const char* name;  // <op>_<kernel variant>_<what>: the coverage claims below match on it
   const char* op;
   Shape a, b;
   const char* kernel;  // expected fast kernel
 };
 
 void PrintTo(const BinCase& c, std::ostream* os) { *os << c.op << " " << shape_str(c.a) << " " << shape_str(c.b); }
+
+LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/add_same_*", "Add", "cpu_add_f32_same");
+LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/mul_same_*", "Mul", "cpu_mul_f32_same");
+LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/add_per_channel_*", "Add", "cpu_add_f32_per_channel");
+LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/mul_per_channel_*", "Mul", "cpu_mul_f32_per_channel");
 
 class BinaryConformance : public ::testing::TestWithParam<BinCase> {};
 
@@ -37,13 +44,15 @@ TEST_P(BinaryConformance, MatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, BinaryConformance,
-    ::testing::Values(BinCase{"Add", {1, 3, 7, 7}, {1, 3, 7, 7}, "add_f32_same"},
-                      BinCase{"Mul", {5, 13, 3, 5}, {5, 13, 3, 5}, "mul_f32_same"},
-                      BinCase{"Add", {17}, {17}, "add_f32_same"},
-                      BinCase{"Mul", {5, 7, 6, 6}, {5, 7, 1, 1}, "mul_f32_per_channel"},
-                      BinCase{"Mul", {5, 7, 1, 1}, {5, 7, 6, 6}, "mul_f32_per_channel"},
-                      BinCase{"Add", {3, 13, 5, 3}, {1, 13, 1, 1}, "add_f32_per_channel"},
-                      BinCase{"Mul", {2, 3, 4, 4}, {3, 1, 1}, "mul_f32_per_channel"}));
+    ::testing::Values(BinCase{"add_same_nchw", "Add", {1, 3, 7, 7}, {1, 3, 7, 7}, "cpu_add_f32_same"},
+                      BinCase{"mul_same_nchw", "Mul", {5, 13, 3, 5}, {5, 13, 3, 5}, "cpu_mul_f32_same"},
+                      BinCase{"add_same_1d", "Add", {17}, {17}, "cpu_add_f32_same"},
+                      BinCase{"mul_per_channel_b", "Mul", {5, 7, 6, 6}, {5, 7, 1, 1}, "cpu_mul_f32_per_channel"},
+                      BinCase{"mul_per_channel_a", "Mul", {5, 7, 1, 1}, {5, 7, 6, 6}, "cpu_mul_f32_per_channel"},
+                      BinCase{"add_per_channel_batch_broadcast", "Add", {3, 13, 5, 3}, {1, 13, 1, 1},
+                              "cpu_add_f32_per_channel"},
+                      BinCase{"mul_per_channel_rank3", "Mul", {2, 3, 4, 4}, {3, 1, 1}, "cpu_mul_f32_per_channel"}),
+    [](const ::testing::TestParamInfo<BinCase>& i) { return std::string(i.param.name); });
 
 TEST(BinaryConformance, OtherBroadcastsFallBackWithAReason) {
   Rng rng(3);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "kernel_coverage.h"
 #include "leancnn/core/log.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/kernel.h"
@@ -49,6 +50,25 @@ const kernels::Kernel& named_kernel(const ir::OpSchema& schema, const Ctx& ctx, 
   throw std::runtime_error("no kernel named " + name + " for " + schema.op_type);
 }
 
+// For the coverage claims (kernel_coverage.h): the kernel that runs, and when the dispatcher
+// chose it, the fast kernels before it in the list, which it asked and which declined.
+template <class Ctx>
+void note_dispatch(const ir::OpSchema& schema, const Ctx& ctx, const kernels::Kernel& chosen, bool dispatched) {
+  note_kernel(schema.op_type, chosen.name, Coverage::runs);
+  if (!dispatched || kernels::reference_only()) return;
+  for (const kernels::Kernel& k : kernels::kernel_list(schema)) {
+    if (&k == &chosen || k.name == "reference") break;
+    std::string why;
+    if constexpr (std::is_same_v<Ctx, ir::ForwardCtx>) {
+      if (!k.forward) continue;  // not asked
+      if (k.check_forward) why = k.check_forward(ctx);
+    } else {
+      why = !k.backward ? "no backward" : k.check_backward ? k.check_backward(ctx) : "";
+    }
+    if (!why.empty()) note_kernel(schema.op_type, k.name, Coverage::declines);
+  }
+}
+
 KernelForward run_forward_impl(const OpCase& c, bool allow_fast, const std::string& only) {
   const ir::Graph g = single_node_graph(c);
   const ir::Node& n = g.node(0);
@@ -63,6 +83,7 @@ KernelForward run_forward_impl(const OpCase& c, bool allow_fast, const std::stri
   const kernels::Kernel& k =
       only.empty() ? kernels::select_forward(schema, ctx, allow_fast) : named_kernel(schema, ctx, only, false);
   r.kernel = k.name;
+  note_dispatch(schema, ctx, k, allow_fast && only.empty());
   k.forward(ctx);
   r.outputs = ctx.outputs;
   return r;
@@ -80,6 +101,7 @@ KernelBackward run_backward_impl(const OpCase& c, const KernelForward& fwd, cons
       only.empty() ? kernels::select_backward(schema, ctx, allow_fast) : named_kernel(schema, ctx, only, true);
   KernelBackward r;
   r.kernel = k.name;
+  note_dispatch(schema, ctx, k, allow_fast && only.empty());
   k.backward(ctx);
   r.d_inputs = ctx.d_inputs;
   return r;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 #include "prepared_run.h"
 #include "leancnn/kernels/dnnl_cache.h"
 #include "leancnn/kernels/kernel.h"
@@ -42,6 +43,7 @@ std::string cfg_name(const ::testing::TestParamInfo<ConvCfg>& i) { return i.para
 
 class ConvConformance : public ::testing::TestWithParam<ConvCfg> {};
 
+LEANCNN_COVERS("Shapes/ConvConformance.*", "Conv", "dnnl_conv_f32");  // forward, prepared, backward
 TEST_P(ConvConformance, ForwardMatchesReference) {
   const ConvCfg& p = GetParam();
   const OpCase c = conv_case(p, 21);

@@ -1,12 +1,15 @@
 // Element-wise activations: the oneDNN kernels (forward and d_src) against the references over
 // odd sizes (vector tails) and the exact corner values where subgradient conventions matter
-// (0 for Relu, +-3 for HardSwish, min and max for Clip); HardSigmoid declines with a reason.
+// (0 for Relu, +-3 for HardSwish, min and max for Clip, the two kinks for HardSigmoid).
+// dnnl_hard_sigmoid_f32 always declines (oneDNN 2.6 has no hardsigmoid): its cases expect that
+// decline and its reason on every shape, forward and backward, and the reference's result.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 
 namespace leancnn::testing {
 namespace {
@@ -36,6 +39,8 @@ struct EltCase {
   bool neighbours = true;      // plant their float neighbours too
   bool has_min = false, has_max = false;
   float min = 0.f, max = 0.f;
+  const char* declines = nullptr;  // the kernel declines every call, with this reason
+  float alpha = NAN, beta = NAN;   // HardSigmoid's attributes, when set
 };
 
 void PrintTo(const EltCase& c, std::ostream* os) { *os << c.name; }
@@ -56,6 +61,8 @@ OpCase elt_case(const EltCase& e, const Shape& shape, uint64_t seed) {
     c.inputs.push_back(e.has_min ? Tensor::from_floats({}, {e.min}) : Tensor());
     if (e.has_max) c.inputs.push_back(Tensor::from_floats({}, {e.max}));
   }
+  if (!std::isnan(e.alpha)) c.attrs.set("alpha", e.alpha);
+  if (!std::isnan(e.beta)) c.attrs.set("beta", e.beta);
   return c;
 }
 
@@ -63,7 +70,18 @@ std::string kernel_name(const std::string& op) {
   if (op == "Relu") return "dnnl_relu_f32";
   if (op == "Sigmoid") return "dnnl_sigmoid_f32";
   if (op == "Clip") return "dnnl_clip_f32";
+  if (op == "HardSigmoid") return "dnnl_hard_sigmoid_f32";
   return "dnnl_hard_swish_f32";
+}
+
+// The kernel that runs the case, and for a declining kernel its decline in the dispatch log.
+void expect_kernel(const EltCase& e, const std::string& ran, const std::string& log) {
+  if (!e.declines) {
+    EXPECT_EQ(ran, kernel_name(e.op));
+    return;
+  }
+  EXPECT_EQ(ran, "reference");
+  EXPECT_NE(log.find(kernel_name(e.op) + " declined: " + e.declines), std::string::npos) << log;
 }
 
 class EltwiseConformance : public ::testing::TestWithParam<EltCase> {};
@@ -74,8 +92,10 @@ TEST_P(EltwiseConformance, ForwardAndBackwardMatchReference) {
   for (const Shape& shape : shapes()) {
     SCOPED_TRACE(shape_str(shape));
     OpCase c = elt_case(e, shape, ++seed);
-    const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
-    ASSERT_EQ(fast.kernel, kernel_name(e.op));
+    KernelForward fast;
+    const std::string log = dispatch_log_of([&] { fast = run_forward(c, true); });
+    const KernelForward ref = run_forward(c, false);
+    expect_kernel(e, fast.kernel, log);
     ASSERT_EQ(ref.kernel, "reference");
     // One rounding (or one polynomial approximation, for the logistic) per element.
     expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(1), "dst");
@@ -85,15 +105,24 @@ TEST_P(EltwiseConformance, ForwardAndBackwardMatchReference) {
     const Tensor d_dst = random_tensor(shape, rng);
     const KernelForward fwd = run_forward(c, true);
     EXPECT_TRUE(fwd.saved.empty());
-    const KernelBackward fb = run_backward(c, fwd, {d_dst}, {0}, true);
+    KernelBackward fb;
+    const std::string blog = dispatch_log_of([&] { fb = run_backward(c, fwd, {d_dst}, {0}, true); });
     const KernelBackward rb = run_backward(c, fwd, {d_dst}, {0}, false);
-    ASSERT_EQ(fb.kernel, kernel_name(e.op));
+    expect_kernel(e, fb.kernel, blog);
     // Exact agreement is expected at the planted corners (a wrong convention differs by |d_dst|).
     expect_close(fb.d_inputs[0], rb.d_inputs[0], fp32_tol(1), "d_src");
   }
 }
 
 constexpr float kLowest = std::numeric_limits<float>::lowest();
+constexpr const char* kNoHardSigmoid = "oneDNN 2.6 has no eltwise_hardsigmoid";
+
+LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/relu", "Relu", "dnnl_relu_f32");
+LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/sigmoid", "Sigmoid", "dnnl_sigmoid_f32");
+LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/hard_swish", "HardSwish", "dnnl_hard_swish_f32");
+LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/clip_*", "Clip", "dnnl_clip_f32");
+LEANCNN_COVERS_DECLINE("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/hard_sigmoid*", "HardSigmoid",
+                       "dnnl_hard_sigmoid_f32");
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, EltwiseConformance,
@@ -105,7 +134,12 @@ INSTANTIATE_TEST_SUITE_P(
                       EltCase{"clip_no_bounds", "Clip", {0.f}},
                       EltCase{"clip_lowest_min", "Clip", {}, true, true, true, kLowest, 1.f},
                       EltCase{"clip_min_above_max", "Clip", {}, true, true, true, 1.f, -1.f},
-                      EltCase{"clip_min_eq_max", "Clip", {}, true, true, true, 0.5f, 0.5f}),
+                      EltCase{"clip_min_eq_max", "Clip", {}, true, true, true, 0.5f, 0.5f},
+                      // Kinks where alpha * x + beta is 0 and 1: x = -2.5, 2.5 (defaults), -0.5, 1.5.
+                      EltCase{.name = "hard_sigmoid", .op = "HardSigmoid", .planted = {-2.5f, 2.5f, 0.f},
+                              .declines = kNoHardSigmoid},
+                      EltCase{.name = "hard_sigmoid_alpha_beta", .op = "HardSigmoid", .planted = {-0.5f, 1.5f},
+                              .declines = kNoHardSigmoid, .alpha = 0.5f, .beta = 0.25f}),
     [](const ::testing::TestParamInfo<EltCase>& i) { return std::string(i.param.name); });
 
 // oneDNN 2.6 has no hardsigmoid: the reference runs, and the dispatch log says why.

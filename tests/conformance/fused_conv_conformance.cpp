@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 #include "prepared_run.h"
 
 namespace leancnn::testing {
@@ -61,6 +62,7 @@ int64_t taps(const ShapeCfg& s) { return s.w[1] * s.w[2] * s.w[3]; }  // ic/grou
 
 class FusedConvConformance : public ::testing::TestWithParam<Param> {};
 
+LEANCNN_COVERS("Cases/FusedConvConformance.UnpreparedAndPreparedMatchReference/*", "FusedConv", kKernel);
 TEST_P(FusedConvConformance, UnpreparedAndPreparedMatchReference) {
   const auto& [s, a, epilogue] = GetParam();
   const OpCase c = fused_case(s, a, epilogue, 71);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 #include "prepared_run.h"
 
 namespace leancnn::testing {
@@ -31,6 +32,7 @@ OpCase gemm_case(const GemmCfg& p, uint64_t seed) {
 
 class GemmConformance : public ::testing::TestWithParam<GemmCfg> {};
 
+LEANCNN_COVERS("Shapes/GemmConformance.*", "Gemm", "dnnl_gemm_f32");  // forward, prepared, backward
 TEST_P(GemmConformance, ForwardMatchesReference) {
   const GemmCfg& p = GetParam();
   const OpCase c = gemm_case(p, 61);

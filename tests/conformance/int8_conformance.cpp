@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernel_coverage.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/int8_exactness.h"
@@ -39,6 +40,34 @@ void expect_identical(const Tensor& got, const Tensor& want, const std::string& 
       if (first < 0) first = i;
     }
   EXPECT_EQ(diffs, 0) << what << ": " << diffs << " of " << got.numel() << " elements differ, first at " << first;
+}
+
+Tensor to_nhwc(const Tensor& t) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype());
+  const int64_t n = t.dim(0), c = t.dim(1), hw = t.dim(2) * t.dim(3);
+  const auto* src = static_cast<const uint8_t*>(t.raw());
+  auto* dst = static_cast<uint8_t*>(out.raw());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) dst[(b * hw + p) * c + ch] = src[(b * c + ch) * hw + p];
+  return out;
+}
+
+Tensor from_nhwc(const Tensor& t) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype());
+  const int64_t n = t.dim(0), c = t.dim(1), hw = t.dim(2) * t.dim(3);
+  const auto* src = static_cast<const uint8_t*>(t.raw());
+  auto* dst = static_cast<uint8_t*>(out.raw());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) dst[(b * c + ch) * hw + p] = src[(b * hw + p) * c + ch];
+  return out;
+}
+
+bool int8_s16_kernels_run_here() { return kernels::int8_cpu_features().avx2; }
+
+bool int8_dnnl_takes_8bit_weights_here() {
+  return kernels::int8_pair_sum_refusal(kernels::int8_cpu_features(), 127).empty();
 }
 
 namespace {
@@ -86,6 +115,7 @@ Tensor run_prepared(const OpCase& c, const std::string& kernel) {
   if (ctx.inputs.size() > ops::kQBias && ctx.inputs[ops::kQBias].defined())
     ctx.inputs[ops::kQBias] = Tensor::zeros(ctx.inputs[ops::kQBias].shape(), DType::s32);
   std::memset(ctx.outputs[0].raw(), 0xA5, ctx.outputs[0].nbytes());
+  note_kernel(c.op_type, k->name, Coverage::runs);
   k->forward(ctx);
   return ctx.outputs[0];
 }

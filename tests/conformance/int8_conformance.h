@@ -15,6 +15,10 @@ Tensor scalar_f(float v);
 // Bytes equal, with a GoogleTest failure naming the count and the first differing element.
 void expect_identical(const Tensor& got, const Tensor& want, const std::string& what);
 
+// NCHW bytes <-> channels-last bytes of a 4-D one-byte tensor (the shape stays NCHW).
+Tensor to_nhwc(const Tensor& t);
+Tensor from_nhwc(const Tensor& t);
+
 // True when the kernel named `kernel` is in the op's list and accepts the call on this CPU.
 bool kernel_accepts(const OpCase& c, const std::string& kernel);
 
@@ -28,6 +32,13 @@ Tensor run_prepared(const OpCase& c, const std::string& kernel);
 // what it takes (u8 x, s8 symmetric w, and for a conv a quantized output); else the s16 kernel
 // (`s16`) on a CPU with AVX2; else the reference.
 std::string expected_int8_kernel(const OpCase& c, const std::string& dnnl, const std::string& s16);
+
+// Where the int8 coverage claims (LEANCNN_COVERS_WHERE, kernel_coverage.h) hold: the s16 kernels
+// run on CPUs with AVX2; oneDNN's takes the cases' full 8-bit weights only where its u8 x s8 pair
+// sums cannot saturate (VNNI). Both read kernels::int8_cpu_features(), so LEANCNN_MAX_CPU_ISA
+// counts.
+bool int8_s16_kernels_run_here();
+bool int8_dnnl_takes_8bit_weights_here();
 
 // Runs c through every fast kernel of its list that accepts it on this CPU, unprepared and
 // prepared, and expects each to equal the reference bit for bit; expects the dispatcher to

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 
 namespace leancnn::testing {
 namespace {
@@ -55,6 +56,10 @@ int64_t taps(const PoolCfg& p) { return p.kernel.empty() ? p.x[2] * p.x[3] : p.k
 
 class PoolConformance : public ::testing::TestWithParam<PoolCfg> {};
 
+// Forward and backward, per op (the instances are named by op: max_*, avg_*, gap_*).
+LEANCNN_COVERS("Shapes/PoolConformance.*/max_*", "MaxPool", "dnnl_max_pool_f32");
+LEANCNN_COVERS("Shapes/PoolConformance.*/avg_*", "AveragePool", "dnnl_average_pool_f32");
+LEANCNN_COVERS("Shapes/PoolConformance.*/gap_*", "GlobalAveragePool", "dnnl_global_average_pool_f32");
 TEST_P(PoolConformance, ForwardMatchesReference) {
   const PoolCfg& p = GetParam();
   const OpCase c = pool_case(p, 81);

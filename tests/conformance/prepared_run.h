@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "conformance_util.h"
+#include "kernel_coverage.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/dnnl_cache.h"
 #include "leancnn/kernels/kernel.h"
@@ -84,6 +85,7 @@ inline PreparedForward run_forward_prepared(const OpCase& c, const std::string& 
   }
   if (opt.output_over_input >= 0) ctx.outputs[0] = ctx.inputs.at(opt.output_over_input);
   ctx.prepared = state.get();
+  note_kernel(schema.op_type, k->name, Coverage::runs);
   for (int run = 0; run < opt.runs; ++run) {
     if (opt.output_over_input >= 0 && run > 0) ctx.outputs[0].copy_from(c.inputs.at(opt.output_over_input));
     const kernels::DnnlCacheStats before = kernels::dnnl_cache_stats();

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "int8_conformance.h"
+#include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/int8_exactness.h"
@@ -100,6 +101,11 @@ void check_case(const OpCase& c, const std::string& what) {
   EXPECT_GE(distinct.size(), std::min<size_t>(12, y.numel() / 8)) << what << ": outputs barely vary";
 }
 
+// The cases' weights use all 8 bits: oneDNN takes them where its pair sums cannot saturate.
+LEANCNN_COVERS_WHERE("QConvConformance.EveryShapeAndQuantizationBitExact", "QLinearFusedConv", kDnnl,
+                     int8_dnnl_takes_8bit_weights_here);
+LEANCNN_COVERS_WHERE("QConvConformance.EveryShapeAndQuantizationBitExact", "QLinearFusedConv", kS16,
+                     int8_s16_kernels_run_here);
 TEST(QConvConformance, EveryShapeAndQuantizationBitExact) {
   const std::vector<QCfg> qs = {
       {false, 0, 0, DType::u8, "", true},        {true, 131, 77, DType::u8, "", true},
@@ -116,6 +122,8 @@ TEST(QConvConformance, EveryShapeAndQuantizationBitExact) {
     }
 }
 
+LEANCNN_COVERS_WHERE("QConvConformance.OnnxQLinearConvBitExact", "QLinearConv", kDnnl, int8_dnnl_takes_8bit_weights_here);
+LEANCNN_COVERS_WHERE("QConvConformance.OnnxQLinearConvBitExact", "QLinearConv", kS16, int8_s16_kernels_run_here);
 TEST(QConvConformance, OnnxQLinearConvBitExact) {
   uint64_t seed = 100;
   for (const ShapeCfg& s : shapes()) check_case(qconv_case(s, {true, 100, 128, DType::u8, "", true}, seed++, "QLinearConv"), s.name);
@@ -149,6 +157,11 @@ TEST(QConvConformance, RoundingTiesHalfToEven) {
 
 // The dispatch on a CPU without VNNI (injected): oneDNN keeps 7-bit weights, the s16 kernel takes
 // wider ones (oneDNN's refusal logged), and without AVX2 either the exact reference runs.
+// With the CPU injected as AVX2 without VNNI, both kernels run (under any cap, on AVX2 CPUs).
+LEANCNN_COVERS_WHERE("QConvConformance.WithoutVnniWideWeightsRunOnTheS16Kernel", "QLinearFusedConv", kDnnl,
+                     int8_s16_kernels_run_here);
+LEANCNN_COVERS_WHERE("QConvConformance.WithoutVnniWideWeightsRunOnTheS16Kernel", "QLinearFusedConv", kS16,
+                     int8_s16_kernels_run_here);
 TEST(QConvConformance, WithoutVnniWideWeightsRunOnTheS16Kernel) {
   CpuFeatures no_vnni;
   no_vnni.sse42 = no_vnni.avx2 = no_vnni.fma = no_vnni.avx512f = no_vnni.avx512bw = true;
@@ -195,6 +208,8 @@ TEST(QConvConformance, WithoutVnniWideWeightsRunOnTheS16Kernel) {
 
 // What oneDNN's kernel does not take (asymmetric or u8 weights, s8 activations) the s16 kernel
 // runs exactly.
+LEANCNN_COVERS_WHERE("QConvConformance.AsymmetricWeightsAndS8ActivationsRunOnTheS16Kernel", "QLinearFusedConv", kS16,
+                     int8_s16_kernels_run_here);
 TEST(QConvConformance, AsymmetricWeightsAndS8ActivationsRunOnTheS16Kernel) {
   OpCase asym = qconv_case(shapes()[2], {true, 0, 0, DType::u8, "", true}, 11);
   Rng rng(1);

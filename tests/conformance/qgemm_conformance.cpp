@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "int8_conformance.h"
+#include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/kernel.h"
@@ -56,6 +57,10 @@ OpCase qgemm_case(int64_t m, int64_t n, int64_t k, const QCfg& q, uint64_t seed,
   return c;
 }
 
+// The cases' weights use all 8 bits: oneDNN takes them where its pair sums cannot saturate.
+LEANCNN_COVERS_WHERE("QGemmConformance.EveryShapeAndQuantizationBitExact", "QGemm", kDnnl,
+                     int8_dnnl_takes_8bit_weights_here);
+LEANCNN_COVERS_WHERE("QGemmConformance.EveryShapeAndQuantizationBitExact", "QGemm", kS16, int8_s16_kernels_run_here);
 TEST(QGemmConformance, EveryShapeAndQuantizationBitExact) {
   const std::vector<QCfg> qs = {
       {false, 0, 0, DType::u8, "", true},       {true, 131, 77, DType::u8, "Relu", true},
@@ -74,6 +79,9 @@ TEST(QGemmConformance, EveryShapeAndQuantizationBitExact) {
     }
 }
 
+LEANCNN_COVERS_WHERE("QGemmConformance.OnnxQLinearMatMulBitExact", "QLinearMatMul", kDnnl,
+                     int8_dnnl_takes_8bit_weights_here);
+LEANCNN_COVERS_WHERE("QGemmConformance.OnnxQLinearMatMulBitExact", "QLinearMatMul", kS16, int8_s16_kernels_run_here);
 TEST(QGemmConformance, OnnxQLinearMatMulBitExact) {
   uint64_t seed = 50;
   for (const auto& d : std::vector<std::array<int64_t, 3>>{{1, 10, 512}, {3, 33, 7}, {8, 5, 64}})
@@ -86,6 +94,10 @@ TEST(QGemmConformance, OnnxQLinearMatMulBitExact) {
 
 // What oneDNN's kernel does not take the s16 kernel runs exactly: s8 activations, asymmetric
 // and u8 weights (per column zero points), for QGemm and QLinearMatMul.
+LEANCNN_COVERS_WHERE("QGemmConformance.S8ActivationsAndAsymmetricWeightsRunOnTheS16Kernel", "QGemm", kS16,
+                     int8_s16_kernels_run_here);
+LEANCNN_COVERS_WHERE("QGemmConformance.S8ActivationsAndAsymmetricWeightsRunOnTheS16Kernel", "QLinearMatMul", kS16,
+                     int8_s16_kernels_run_here);
 TEST(QGemmConformance, S8ActivationsAndAsymmetricWeightsRunOnTheS16Kernel) {
   uint64_t seed = 90;
   for (bool matmul : {false, true}) {

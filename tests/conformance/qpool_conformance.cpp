@@ -1,4 +1,4 @@
-// Integer pooling: cpu_qmax_pool and cpu_qglobal_average_pool against the QLinearMaxPool /
+// Integer pooling: cpu_qmax_pool_x8 and cpu_qglobal_average_pool_x8 against the QLinearMaxPool /
 // QLinearGlobalAveragePool references, bit for bit, over odd shapes, strides, asymmetric pads,
 // dilation, ceil_mode, auto_pad, rows and channel counts past the kernels' blocks, tensors big
 // enough for the OpenMP path, u8/s8 in and out, equal and different scales; NCHW and every
@@ -9,7 +9,8 @@
 #include <cstring>
 #include <set>
 
-#include "conformance_util.h"
+#include "int8_conformance.h"
+#include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/kernel.h"
@@ -19,10 +20,8 @@
 namespace leancnn::testing {
 namespace {
 
-constexpr const char* kMaxPool = "cpu_qmax_pool";
-constexpr const char* kGap = "cpu_qglobal_average_pool";
-
-Tensor scalar_f(float v) { return Tensor::from_floats({}, {v}); }
+constexpr const char* kMaxPool = "cpu_qmax_pool_x8";
+constexpr const char* kGap = "cpu_qglobal_average_pool_x8";
 
 Tensor random_q8(const Shape& s, DType t, uint64_t seed) {
   Rng rng(seed);
@@ -111,44 +110,6 @@ const std::vector<Shape>& gap_shapes() {
   return s;
 }
 
-// Bytes equal, with a GoogleTest failure naming the first differing element.
-void expect_identical(const Tensor& got, const Tensor& want, const std::string& what) {
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  const auto* a = static_cast<const uint8_t*>(got.raw());
-  const auto* b = static_cast<const uint8_t*>(want.raw());
-  int64_t diffs = 0, first = -1;
-  for (int64_t i = 0; i < got.numel(); ++i)
-    if (a[i] != b[i]) {
-      ++diffs;
-      if (first < 0) first = i;
-    }
-  EXPECT_EQ(diffs, 0) << what << ": " << diffs << " of " << got.numel() << " elements differ, first at " << first;
-}
-
-// NCHW bytes <-> channels-last bytes of a 4-D one-byte tensor (the shape stays NCHW).
-Tensor to_nhwc(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
-  const int64_t n = t.dim(0), c = t.dim(1), hw = t.dim(2) * t.dim(3);
-  const auto* src = static_cast<const uint8_t*>(t.raw());
-  auto* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) dst[(b * hw + p) * c + ch] = src[(b * c + ch) * hw + p];
-  return out;
-}
-
-Tensor from_nhwc(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
-  const int64_t n = t.dim(0), c = t.dim(1), hw = t.dim(2) * t.dim(3);
-  const auto* src = static_cast<const uint8_t*>(t.raw());
-  auto* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) dst[(b * c + ch) * hw + p] = src[(b * hw + p) * c + ch];
-  return out;
-}
-
 // Runs the kernel named `kernel` the way a plan does with these layout bits (after asking the
 // kernel that it declares them), with x stored channels-last when in_nhwc; returns y in NCHW order.
 Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc, bool out_nhwc) {
@@ -177,6 +138,7 @@ Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc,
     EXPECT_NE(cl.slots & ir::channels_last_output(0), 0u) << kernel << " does not declare y channels-last";
     ctx.channels_last |= ir::channels_last_output(0);
   }
+  note_kernel(c.op_type, kernel, Coverage::runs);
   k->forward(ctx);
   return out_nhwc ? from_nhwc(ctx.outputs[0]) : ctx.outputs[0];
 }
@@ -193,6 +155,7 @@ void check_case(const OpCase& c, const char* kernel, const std::string& what, bo
   expect_identical(run_with_layout(c, kernel, true, true), ref.outputs[0], what + " (NHWC x, NHWC y)");
 }
 
+LEANCNN_COVERS("QPoolConformance.MaxPoolEveryGeometryAndQuantizationBitExact", "QLinearMaxPool", kMaxPool);
 TEST(QPoolConformance, MaxPoolEveryGeometryAndQuantizationBitExact) {
   uint64_t seed = 1;
   for (const MaxGeo& g : max_geometries())
@@ -219,6 +182,7 @@ TEST(QPoolConformance, MaxPoolOutputsSpanTheRange) {
   EXPECT_GT(saturated, 0);
 }
 
+LEANCNN_COVERS("QPoolConformance.GlobalAveragePool*", "QLinearGlobalAveragePool", kGap);
 TEST(QPoolConformance, GlobalAveragePoolEveryShapeAndQuantizationBitExact) {
   uint64_t seed = 500;
   for (const Shape& s : gap_shapes())

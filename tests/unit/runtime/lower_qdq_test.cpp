@@ -378,7 +378,7 @@ TEST(LowerQdq, MaxPoolBetweenQuantizedValuesRunsOnIntegers) {
   const Tensor x = pixels(4, {3, 8, 8}, 12);
   const Tensor a = fast.run({x}).at(0), b = ref.run({x}).at(0);
   bool integer_pool_kernel = false;  // kernels are chosen on the first run
-  for (const PlanStep& s : fast.steps()) integer_pool_kernel |= s.kernel == "cpu_qmax_pool";
+  for (const PlanStep& s : fast.steps()) integer_pool_kernel |= s.kernel == "cpu_qmax_pool_x8";
   EXPECT_TRUE(integer_pool_kernel);
   EXPECT_EQ(testing::max_rel_diff(a, b), 0.0);
   ir::Graph copy = g;

@@ -36,7 +36,7 @@ int32_t qmax_pool_requantize(int32_t v, const QPoolParams& p);
 //                  y = quantize_value(mean, y_scale, y_zp, y_min, y_max).
 int32_t qglobal_average_pool_output(int64_t acc, int64_t count, const QPoolParams& p);
 
-// The reference forwards (NCHW; the bit-exact oracles of kernels/cpu/qpool_cpu).
+// The reference forwards (NCHW; the bit-exact oracles of kernels/int8/qpool_cpu).
 void qlinear_max_pool_forward_ref(ir::ForwardCtx& ctx);             // qlinear_max_pool.cpp
 void qlinear_global_average_pool_forward_ref(ir::ForwardCtx& ctx);  // qlinear_global_average_pool.cpp
 

@@ -1,0 +1,13 @@
+// Conv's ordered fast kernels (the reference is appended last by dispatch.cpp).
+#include "conv_kernels.h"
+#include "impl_list.h"
+
+namespace leancnn::kernels {
+
+std::vector<Kernel> conv_impl_list() {
+  return {
+      dnnl_conv_f32(),  // fp32, any groups/strides/dilations/pads; oneDNN-chosen layouts
+  };
+}
+
+}  // namespace leancnn::kernels

@@ -1,0 +1,10 @@
+// The Gemm family's kernels (no oneDNN types here: the impl list includes this). Each returned
+// Kernel names its reason when it declines a call.
+#pragma once
+#include "leancnn/kernels/kernel.h"
+
+namespace leancnn::kernels {
+
+Kernel dnnl_gemm_f32();  // gemm_dnnl.cpp
+
+}  // namespace leancnn::kernels
