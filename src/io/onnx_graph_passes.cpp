@@ -6,6 +6,7 @@
 #include <map>
 
 #include "leancnn/core/error.h"
+#include "leancnn/ir/rewrite.h"
 #include "onnx_import.h"
 
 namespace leancnn::io::onnx_detail {
@@ -56,9 +57,9 @@ void fold_pads(ir::Graph& g, std::set<ir::ValueId>& maybe_unused) {
     float value;
     if (!spatial_pads(g, pad, &hw, &value)) continue;
     const ir::ValueId out = pad.outputs[0];
-    const std::vector<ir::NodeId> readers = g.consumers(out);
-    if (readers.size() != 1 || std::find(g.outputs().begin(), g.outputs().end(), out) != g.outputs().end()) continue;
-    ir::Node& reader = g.node(readers[0]);
+    const ir::NodeId only = ir::sole_consumer(g, out);
+    if (only == ir::kNone) continue;
+    ir::Node& reader = g.node(only);
     if (reader.inputs.empty() || reader.inputs[0] != out || !absorbs(reader, value)) continue;
     if (std::count(reader.inputs.begin(), reader.inputs.end(), out) != 1) continue;
     std::vector<int64_t> pads = reader.attrs.get_ints("pads", {0, 0, 0, 0});

@@ -15,6 +15,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/ir/rewrite.h"
 #include "onnx_import.h"
 
 namespace leancnn::io {
@@ -507,7 +508,7 @@ void Importer::add_output(const onnx::ValueInfoProto& out) {
   // only an intermediate (keeps the names callers read outputs by).
   const ir::Value& val = g_.value(v);
   if (val.name != out.name() && (val.producer != ir::kNone || consts_.count(src)) &&
-      std::find(g_.outputs().begin(), g_.outputs().end(), v) == g_.outputs().end() && g_.find_value(out.name()) == ir::kNone)
+      !ir::is_graph_output(g_, v) && g_.find_value(out.name()) == ir::kNone)
     g_.rename_value(v, out.name());
   g_.mark_output(v);
 }
