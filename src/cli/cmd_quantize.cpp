@@ -11,13 +11,13 @@
 #include <sstream>
 
 #include "commands.h"
-#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/quantize.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/data_loader.h"
 #include "leancnn/train/dataset.h"
+#include "leancnn/train/predict.h"
 
 namespace leancnn::cli {
 

@@ -10,12 +10,12 @@
 #include <sstream>
 
 #include "commands.h"
-#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/qat.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/dataset.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/train/trainer.h"
 
 namespace leancnn::cli {

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "leancnn/runtime/inference_passes.h"
 #include "leancnn/ir/rewrite.h"
+#include "leancnn/runtime/inference_passes.h"
 
 namespace leancnn::runtime {
 

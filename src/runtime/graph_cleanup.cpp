@@ -3,8 +3,8 @@
 
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
-#include "leancnn/runtime/inference_passes.h"
 #include "leancnn/ir/rewrite.h"
+#include "leancnn/runtime/inference_passes.h"
 
 namespace leancnn::runtime {
 

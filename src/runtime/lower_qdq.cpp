@@ -15,9 +15,9 @@
 #include "leancnn/core/error.h"
 #include "leancnn/core/log.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/ir/rewrite.h"
 #include "leancnn/ops/qlinear.h"
 #include "leancnn/runtime/inference_passes.h"
-#include "leancnn/ir/rewrite.h"
 
 namespace leancnn::runtime {
 

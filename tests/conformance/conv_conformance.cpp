@@ -6,9 +6,9 @@
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
-#include "prepared_run.h"
 #include "leancnn/kernels/dnnl_cache.h"
 #include "leancnn/kernels/kernel.h"
+#include "prepared_run.h"
 
 namespace leancnn::testing {
 namespace {

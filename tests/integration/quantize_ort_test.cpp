@@ -12,13 +12,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/ptq.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/data_loader.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/train/trainer.h"
 
 #ifndef LEANCNN_SOURCE_DIR

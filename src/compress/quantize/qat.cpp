@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 
-#include "leancnn/compress/quantize/ptq.h"
 #include "leancnn/compress/common/layers.h"
+#include "leancnn/compress/quantize/ptq.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/ir/rewrite.h"

@@ -5,9 +5,9 @@
 #include "leancnn/accel/workload.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/builder.h"
+#include "leancnn/ir/passes.h"
 #include "leancnn/ir/summary.h"
 #include "leancnn/models/zoo.h"
-#include "leancnn/ir/passes.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/ops/quant_math.h"
 

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "leancnn/train/predict.h"
 #include "leancnn/compress/quantize/ptq.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/rng.h"
@@ -15,6 +14,7 @@
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/executor.h"
+#include "leancnn/train/predict.h"
 
 namespace leancnn::compress::quantize {
 namespace {
