@@ -92,12 +92,6 @@ cq::QatOptions parse_qat(const TrainCli& c) {
   return o;
 }
 
-bool has_fake_quant(const ir::Graph& g) {
-  for (ir::NodeId id : g.node_ids())
-    if (g.node(id).op_type == "FakeQuantize") return true;
-  return false;
-}
-
 // After QAT: the converted model written to OUT/qdq.onnx, and its test accuracy run both ways:
 // the reference executor (fake-quant) and the compiled plan (deployed integers).
 nlohmann::json report_qat(const TrainCli& c, const cq::QatReport& q, const train::Dataset& test_set) {
@@ -133,7 +127,7 @@ int run_train(TrainCli& c, const CommonOptions& common) {
   c.train.schedule.warmup_steps = c.warmup_epochs * (train_set.size() / std::max<int64_t>(c.train.batch, 1));
   train::TrainResult r;
   nlohmann::json qat_json;
-  if (!c.qat_bits.empty() || has_fake_quant(model)) {
+  if (!c.qat_bits.empty() || cq::has_fake_quant(model)) {
     // Quantization-aware: the QAT family's entry point; the flags only fill its Spec.
     cq::QatSpec spec;
     if (!c.qat_bits.empty()) spec.qat = parse_qat(c);

@@ -23,15 +23,6 @@ namespace {
 constexpr const char* kMaxPool = "cpu_qmax_pool_x8";
 constexpr const char* kGap = "cpu_qglobal_average_pool_x8";
 
-Tensor random_q8(const Shape& s, DType t, uint64_t seed) {
-  Rng rng(seed);
-  const Tensor u = random_tensor(s, rng, 0.f, 256.f);
-  std::vector<int64_t> v(u.numel());
-  const int64_t lo = t == DType::u8 ? 0 : -128;
-  for (int64_t i = 0; i < u.numel(); ++i) v[i] = std::min<int64_t>(255, static_cast<int64_t>(u.at(i))) + lo;
-  return Tensor::from_ints(s, v, t);
-}
-
 struct QCfg {
   DType x_type;
   float x_scale;

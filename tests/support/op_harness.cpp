@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
@@ -44,6 +46,15 @@ Tensor random_tensor(const Shape& shape, Rng& rng, float lo, float hi) {
   Tensor t = Tensor::empty(shape);
   rng.fill_uniform(t, lo, hi);
   return t;
+}
+
+Tensor random_q8(const Shape& s, DType t, uint64_t seed) {
+  Rng rng(seed);
+  const Tensor u = random_tensor(s, rng, 0.f, 256.f);
+  std::vector<int64_t> v(u.numel());
+  const int64_t lo = t == DType::u8 ? 0 : -128;
+  for (int64_t i = 0; i < u.numel(); ++i) v[i] = std::min<int64_t>(255, static_cast<int64_t>(u.at(i))) + lo;
+  return Tensor::from_ints(s, v, t);
 }
 
 void expect_bad_input(const OpCase& c, const std::string& needle) {

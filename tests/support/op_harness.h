@@ -36,6 +36,8 @@ OpRun run_reference(const OpCase& c);
 
 // Random f32 tensor with values in [lo, hi).
 Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -1.f, float hi = 1.f);
+// Uniform u8 (0..255) or s8 (-128..127) codes of shape s, seeded.
+Tensor random_q8(const Shape& s, DType t, uint64_t seed);
 
 struct GradTolerance {
   float eps = 1e-3f;   // central-difference step

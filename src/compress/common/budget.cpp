@@ -5,21 +5,6 @@
 
 namespace leancnn::compress {
 
-const char* budget_unit_name(BudgetUnit u) {
-  switch (u) {
-    case BudgetUnit::bytes: return "bytes";
-    case BudgetUnit::macs: return "macs";
-    case BudgetUnit::latency_ms: return "latency_ms";
-  }
-  return "bytes";
-}
-
-BudgetUnit budget_unit_from_name(const std::string& name) {
-  for (BudgetUnit u : {BudgetUnit::bytes, BudgetUnit::macs, BudgetUnit::latency_ms})
-    if (name == budget_unit_name(u)) return u;
-  fail(ErrorKind::usage, "unknown budget unit '", name, "': use bytes, macs or latency_ms");
-}
-
 BudgetChoice solve_budget(const std::vector<LayerOptions>& layers, double budget) {
   if (!(budget > 0)) fail(ErrorKind::usage, "a budget must be positive, got ", budget);
   BudgetChoice r;

@@ -35,6 +35,15 @@ const char* qat_method_name(QatMethod m) {
 
 namespace {
 bool is_fake_quant(const ir::Node& n) { return n.domain == ir::kLeancnnDomain && n.op_type == "FakeQuantize"; }
+}  // namespace
+
+bool has_fake_quant(const ir::Graph& g) {
+  for (ir::NodeId id : g.node_ids())
+    if (is_fake_quant(g.node(id))) return true;
+  return false;
+}
+
+namespace {
 
 struct Stats {
   float min = 0, max = 0;

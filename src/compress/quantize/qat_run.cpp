@@ -9,14 +9,6 @@
 
 namespace leancnn::compress::quantize {
 
-namespace {
-bool has_fake_quant(const ir::Graph& g) {
-  for (ir::NodeId id : g.node_ids())
-    if (g.node(id).domain == ir::kLeancnnDomain && g.node(id).op_type == "FakeQuantize") return true;
-  return false;
-}
-}  // namespace
-
 QatReport run_qat(const ir::Graph& float_graph, const train::Dataset& train_set, const train::Dataset& test_set,
                   const QatSpec& spec) {
   const ir::OpTable& ops = ops::op_table();

@@ -64,12 +64,6 @@ TEST(BudgetSolver, WalksSeveralOptionsPerLayerOneStepAtATime) {
   EXPECT_NEAR(deeper.predicted_drop, 0.054, 1e-12);
 }
 
-TEST(BudgetSolver, UnitNames) {
-  EXPECT_EQ(budget_unit_from_name("latency_ms"), BudgetUnit::latency_ms);
-  EXPECT_STREQ(budget_unit_name(BudgetUnit::macs), "macs");
-  EXPECT_THROW(budget_unit_from_name("joules"), Error);
-}
-
 train::Dataset blobs(int64_t n, uint64_t seed) { return testing::random_blobs(n, seed); }
 
 TEST(SensitivityProtocol, HoldsOutAtMostHalfTheTrainingSet) {

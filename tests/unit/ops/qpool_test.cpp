@@ -26,15 +26,6 @@ int value_at(const Tensor& t, int64_t i) {
   return t.dtype() == DType::u8 ? int{t.data<uint8_t>()[i]} : int{t.data<int8_t>()[i]};
 }
 
-Tensor random_q8(const Shape& s, DType t, uint64_t seed) {
-  Rng rng(seed);
-  const Tensor u = random_tensor(s, rng, 0.f, 256.f);
-  std::vector<int64_t> v(u.numel());
-  const int64_t lo = t == DType::u8 ? 0 : -128;
-  for (int64_t i = 0; i < u.numel(); ++i) v[i] = std::min<int64_t>(255, static_cast<int64_t>(u.at(i))) + lo;
-  return Tensor::from_ints(s, v, t);
-}
-
 struct QParams {
   DType x_type;
   float x_scale;

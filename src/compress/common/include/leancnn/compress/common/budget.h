@@ -10,12 +10,6 @@
 
 namespace leancnn::compress {
 
-enum class BudgetUnit { bytes, macs, latency_ms };
-
-const char* budget_unit_name(BudgetUnit u);
-// "bytes", "macs" or "latency_ms"; Error(usage) naming the accepted values otherwise.
-BudgetUnit budget_unit_from_name(const std::string& name);
-
 struct BudgetOption {
   std::string label;  // "8-bit", "ratio 0.5", ...
   double cost = 0;    // in the budget's unit

@@ -99,6 +99,9 @@ struct QatReport {
   train::TrainResult train;
 };
 
+// True when g holds ai.leancnn FakeQuantize nodes (a QAT graph).
+bool has_fake_quant(const ir::Graph& g);
+
 // A model that already holds FakeQuantize nodes is trained as it is (continuing a QAT run).
 QatReport run_qat(const ir::Graph& float_graph, const train::Dataset& train_set, const train::Dataset& test_set,
                   const QatSpec& spec);
