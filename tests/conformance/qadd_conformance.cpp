@@ -1,8 +1,10 @@
-// QAdd (ai.leancnn): cpu_qadd_x8 against the op's reference, bit for bit, over odd shapes, lengths
-// past the op's 1024-value chunks, every u8/s8 combination of a, b and y, equal and different
-// scales and zero points, with and without the fused Relu; dispatched on NCHW and run the way a
-// plan runs it with its three activations channels-last (the layout it declares, tied), and
-// through an inference plan whose integer convs keep the residual activations NHWC.
+// QAdd (ai.leancnn): cpu_qadd_x8_avx2 and cpu_qadd_x8 against the op's reference, bit for bit,
+// over odd shapes, lengths past the op's 1024-value chunks and the AVX2 kernel's 16-value steps
+// and thread slices, every u8/s8 combination of a, b and y, equal and different scales and zero
+// points, with and without the fused Relu; dispatched on NCHW (asserting the kernel this CPU
+// should pick), each kernel run by name on NCHW and the way a plan runs it with its three
+// activations channels-last (the layout it declares, tied), and through an inference plan whose
+// integer convs keep the residual activations NHWC.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,11 +12,14 @@
 #include <cstring>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "int8_conformance.h"
 #include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/kernels/int8_exactness.h"
 #include "leancnn/kernels/kernel.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/plan.h"
@@ -22,7 +27,17 @@
 namespace leancnn::testing {
 namespace {
 
+constexpr const char* kQAddAvx2 = "cpu_qadd_x8_avx2";
 constexpr const char* kQAdd = "cpu_qadd_x8";
+
+bool avx2_here() { return kernels::int8_cpu_features().avx2; }
+// The kernel the dispatcher should pick on this CPU (LEANCNN_MAX_CPU_ISA counts).
+std::string expected_qadd() { return avx2_here() ? kQAddAvx2 : kQAdd; }
+// The kernels that run here, most specialised first.
+std::vector<std::string> qadd_kernels_here() {
+  if (avx2_here()) return {kQAddAvx2, kQAdd};
+  return {kQAdd};
+}
 
 struct Q {
   DType type;
@@ -70,7 +85,9 @@ std::vector<std::array<Q, 3>> quantizations() {
 
 // 4-D shapes (run channels-last as well), then others (NCHW only: the layout bits are 4-D).
 const std::vector<Shape>& shapes_4d() {
-  static const std::vector<Shape> s = {{1, 8, 7, 9}, {2, 17, 5, 3}, {1, 3, 33, 35}, {2, 64, 14, 14}, {1, 1, 1, 1}, {5, 1, 1, 1}};
+  // {1, 65, 23, 23}: past the AVX2 kernel's threading threshold, with an odd tail.
+  static const std::vector<Shape> s = {{1, 8, 7, 9},  {2, 17, 5, 3}, {1, 3, 33, 35}, {2, 64, 14, 14},
+                                       {1, 1, 1, 1},  {5, 1, 1, 1},  {1, 65, 23, 23}};
   return s;
 }
 const std::vector<Shape>& shapes_other() {
@@ -78,9 +95,9 @@ const std::vector<Shape>& shapes_other() {
   return s;
 }
 
-// Runs the kernel the way a plan does with a, b and y channels-last (after asking the kernel that
-// it declares them, tied); returns y in NCHW order.
-Tensor run_channels_last(const OpCase& c) {
+// Runs the kernel named `kernel` on NCHW operands, or the way a plan does with a, b and y
+// channels-last (after asking the kernel that it declares them, tied); returns y in NCHW order.
+Tensor run_named(const OpCase& c, const std::string& kernel, bool channels_last) {
   const ir::Graph g = single_node_graph(c);
   const ir::Node& n = g.node(0);
   const ir::OpTable& ops = ops::op_table();
@@ -90,19 +107,24 @@ Tensor run_channels_last(const OpCase& c) {
   ctx.outputs.push_back(Tensor::empty(types[0].shape, types[0].dtype));
   std::memset(ctx.outputs[0].raw(), 0xA5, ctx.outputs[0].nbytes());
   const kernels::Kernel* k = nullptr;
-  for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
-    if (cand.name == kQAdd) k = &cand;
-  if (!k) throw std::runtime_error(std::string("no kernel ") + kQAdd);
+  const std::vector<kernels::Kernel>& list = kernels::kernel_list(ops.get(n));
+  for (const kernels::Kernel& cand : list)
+    if (cand.name == kernel) k = &cand;
+  if (!k) throw std::runtime_error("no kernel " + kernel);
   const std::string why = k->check_forward(ctx);
-  if (!why.empty()) throw std::runtime_error(std::string(kQAdd) + " declined: " + why);
+  if (!why.empty()) throw std::runtime_error(kernel + " declined: " + why);
+  note_kernel(c.op_type, kernel, Coverage::runs);
+  if (!channels_last) {
+    k->forward(ctx);
+    return ctx.outputs[0];
+  }
   const uint32_t all = ir::channels_last_input(0) | ir::channels_last_input(3) | ir::channels_last_output(0);
   const kernels::ChannelsLast cl = k->channels_last(ctx);
-  EXPECT_EQ(cl.slots & all, all) << kQAdd << " does not declare a, b and y channels-last";
-  EXPECT_TRUE(cl.tied) << kQAdd << ": a, b and y must share one layout";
+  EXPECT_EQ(cl.slots & all, all) << kernel << " does not declare a, b and y channels-last";
+  EXPECT_TRUE(cl.tied) << kernel << ": a, b and y must share one layout";
   ctx.channels_last = all;
   ctx.inputs[0] = to_nhwc(ctx.inputs[0]);
   ctx.inputs[3] = to_nhwc(ctx.inputs[3]);
-  note_kernel(c.op_type, kQAdd, Coverage::runs);
   k->forward(ctx);
   return from_nhwc(ctx.outputs[0]);
 }
@@ -132,6 +154,7 @@ void expect_spread(const Tensor& y, const std::string& what) {
 }
 
 LEANCNN_COVERS("QAddConformance.*BitExact", "QAdd", kQAdd);
+LEANCNN_COVERS_WHERE("QAddConformance.*BitExact", "QAdd", kQAddAvx2, avx2_here);
 
 TEST(QAddConformance, EveryShapeAndQuantizationNchwAndChannelsLastBitExact) {
   uint64_t seed = 1;
@@ -143,9 +166,12 @@ TEST(QAddConformance, EveryShapeAndQuantizationNchwAndChannelsLastBitExact) {
         const KernelForward ref = run_forward(c, false);
         ASSERT_EQ(ref.kernel, "reference");
         const KernelForward fast = run_forward(c, true);
-        EXPECT_EQ(fast.kernel, kQAdd) << what;
+        EXPECT_EQ(fast.kernel, expected_qadd()) << what;
         expect_identical(fast.outputs[0], ref.outputs[0], what + " (dispatched, NCHW)");
-        expect_identical(run_channels_last(c), ref.outputs[0], what + " (NHWC a, b, y)");
+        for (const std::string& k : qadd_kernels_here()) {
+          expect_identical(run_named(c, k, false), ref.outputs[0], what + " (" + k + ", NCHW)");
+          expect_identical(run_named(c, k, true), ref.outputs[0], what + " (" + k + ", NHWC a, b, y)");
+        }
         if (!relu) expect_spread(ref.outputs[0], what);
       }
 }
@@ -158,8 +184,10 @@ TEST(QAddConformance, OtherRanksBitExact) {
         const std::string what = describe(s, q, relu);
         const OpCase c = qadd_case(s, q[0], q[1], q[2], relu, seed++);
         const KernelForward fast = run_forward(c, true);
-        EXPECT_EQ(fast.kernel, kQAdd) << what;
-        expect_identical(fast.outputs[0], run_forward(c, false).outputs[0], what);
+        EXPECT_EQ(fast.kernel, expected_qadd()) << what;
+        const Tensor want = run_forward(c, false).outputs[0];
+        expect_identical(fast.outputs[0], want, what);
+        for (const std::string& k : qadd_kernels_here()) expect_identical(run_named(c, k, false), want, what + " " + k);
       }
 }
 
@@ -169,10 +197,24 @@ TEST(QAddConformance, RoundingTiesHalfToEvenBitExact) {
   for (const DType t : {DType::u8, DType::s8}) {
     OpCase c = qadd_case({1, 4, 16, 16}, {t, 0.5f, 0}, {t, 0.5f, 0}, {t, 1.f, 0}, false, 9);
     const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
-    EXPECT_EQ(fast.kernel, kQAdd);
+    EXPECT_EQ(fast.kernel, expected_qadd());
     expect_identical(fast.outputs[0], ref.outputs[0], str_cat("ties ", dtype_name(t)));
-    expect_identical(run_channels_last(c), ref.outputs[0], str_cat("ties ", dtype_name(t), " NHWC"));
+    for (const std::string& k : qadd_kernels_here())
+      expect_identical(run_named(c, k, true), ref.outputs[0], str_cat("ties ", dtype_name(t), " NHWC ", k));
   }
+}
+
+// A CPU without AVX2 dispatches to the op's loop (the AVX2 kernel declines and says why).
+TEST(QAddConformance, WithoutAvx2TheOpLoopRuns) {
+  CpuFeatures sse_only = kernels::int8_cpu_features();
+  sse_only.avx2 = false;
+  sse_only.avx512f = sse_only.avx512bw = sse_only.avx512vnni = sse_only.avx_vnni = false;
+  kernels::inject_int8_cpu_features(&sse_only);
+  const OpCase c = qadd_case({1, 5, 9, 11}, {DType::u8, 0.03f, 7}, {DType::s8, 0.02f, -3}, {DType::u8, 0.04f, 11}, true, 77);
+  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
+  kernels::inject_int8_cpu_features(nullptr);
+  EXPECT_EQ(fast.kernel, kQAdd);
+  expect_identical(fast.outputs[0], ref.outputs[0], "without AVX2");
 }
 
 // --- through an inference plan ---
@@ -231,7 +273,7 @@ TEST(QAddConformance, PlansKeepResidualActivationsChannelsLast) {
     SCOPED_TRACE(s.name);
     if (s.op_type == "QLinearFusedConv") fast_convs = fast_convs && s.kernel == "dnnl_qconv_u8s8";
     if (s.op_type == "QAdd") {
-      EXPECT_EQ(s.kernel, kQAdd);
+      EXPECT_EQ(s.kernel, expected_qadd());
     }
   }
   for (const runtime::PlanStep& s : nchw.steps()) EXPECT_EQ(s.channels_last, 0u) << s.name;

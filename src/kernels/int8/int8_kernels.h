@@ -18,8 +18,10 @@ Kernel dnnl_qgemm_u8s8();  // qgemm_dnnl.cpp
 Kernel cpu_qconv_s16_avx2();  // qconv_s16.cpp
 Kernel cpu_qgemm_s16_avx2();  // qgemm_s16.cpp
 
-// QAdd: the op's one-pass loop, declared layout-agnostic for plans (qadd_cpu.cpp).
-Kernel cpu_qadd_x8();  // "cpu_qadd_x8"
+// QAdd (qadd_cpu.cpp), both declared layout-agnostic for plans: sixteen values a step on AVX2,
+// threaded (qadd_avx2.cpp); and the op's one-pass loop for other CPUs.
+Kernel cpu_qadd_x8_avx2();  // "cpu_qadd_x8_avx2"
+Kernel cpu_qadd_x8();       // "cpu_qadd_x8"
 
 // Integer pooling (qpool_cpu.cpp): own loops written to vectorize, bit-exact with the references
 // in ops/qlinear_*pool.cpp, on NCHW or channels-last activations.

@@ -7,7 +7,8 @@ namespace leancnn::kernels {
 
 std::vector<Kernel> qadd_impl_list() {
   return {
-      cpu_qadd_x8(),  // the op's loop, layout-agnostic (residual activations stay channels-last)
+      cpu_qadd_x8_avx2(),  // AVX2, threaded; layout-agnostic
+      cpu_qadd_x8(),       // the op's loop, layout-agnostic (residual activations stay channels-last)
   };
 }
 
