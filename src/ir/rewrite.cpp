@@ -4,6 +4,12 @@
 
 namespace leancnn::ir {
 
+Graph with_own_initializers(const Graph& g) {
+  Graph copy = g;
+  for (ValueId v : copy.initializers()) copy.value(v).data = copy.value(v).data.clone();
+  return copy;
+}
+
 bool is_onnx_op(const Node& n, const char* op_type) {
   return !n.removed && (n.domain.empty() || n.domain == "ai.onnx") && n.op_type == op_type;
 }

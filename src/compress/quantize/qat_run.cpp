@@ -5,6 +5,7 @@
 #include "leancnn/compress/quantize/calibration.h"
 #include "leancnn/compress/quantize/qat.h"
 #include "leancnn/io/onnx.h"
+#include "leancnn/ir/rewrite.h"
 #include "leancnn/ops/op_table.h"
 
 namespace leancnn::compress::quantize {
@@ -15,7 +16,7 @@ QatReport run_qat(const ir::Graph& float_graph, const train::Dataset& train_set,
   QatReport r;
   ir::Graph model;
   if (has_fake_quant(float_graph)) {
-    model = float_graph;
+    model = ir::with_own_initializers(float_graph);  // training edits weights in place
   } else {
     const Tensor calib = calibration_batches(train_set, spec.calib_images, spec.calib_images, spec.seed).at(0);
     r.inserted = insert_fake_quant(float_graph, spec.qat, calib);

@@ -150,5 +150,27 @@ TEST(Qat, ShortLsqRunLowersTheLoss) {
   EXPECT_NO_THROW(fake_quant_to_qdq(q.graph));
 }
 
+// Continuing a QAT run trains a copy: the caller's graph keeps its weights and scales
+// (regression: copies of a Graph share initializer storage, and training edits it in place).
+TEST(Qat, RunQatLeavesItsInputUntouched) {
+  const train::Dataset data = toy(32, 6);
+  Tensor calib = Tensor::empty({8, 1, 28, 28});
+  for (int64_t i = 0; i < calib.numel(); ++i) calib.data<float>()[i] = data.images.data<uint8_t>()[i] / 255.f;
+  const QatResult q = insert_fake_quant(zoo("small_cnn", {1, 28, 28}), opts(4, 8, QatMethod::lsq), calib);
+  const std::string scale = q.scale_params.at(0);
+  const float scale0 = q.graph.value(q.graph.find_value(scale)).data.at(0);
+  QatSpec spec;
+  spec.train.epochs = 1;
+  spec.train.batch = 16;
+  spec.train.optimizer.lr = 0.05f;
+  spec.train.progress = 0;
+  spec.train.out_dir = (std::filesystem::temp_directory_path() / "leancnn_qat_untouched_test").string();
+  std::filesystem::remove_all(spec.train.out_dir);
+  const QatReport r = run_qat(q.graph, data, data, spec);
+  std::filesystem::remove_all(spec.train.out_dir);
+  EXPECT_NE(r.trained.value(r.trained.find_value(scale)).data.at(0), scale0) << "the copy should train";
+  EXPECT_EQ(q.graph.value(q.graph.find_value(scale)).data.at(0), scale0) << "the input graph changed";
+}
+
 }  // namespace
 }  // namespace leancnn::compress::quantize

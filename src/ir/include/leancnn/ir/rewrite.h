@@ -7,6 +7,11 @@
 
 namespace leancnn::ir {
 
+// A copy of g whose initializers own their storage. Copying a Graph shares initializer tensors
+// (Tensor is a handle), so a pass that edits or trains weights in place starts from this copy to
+// leave its input untouched.
+Graph with_own_initializers(const Graph& g);
+
 // A live ONNX-domain node ("" or "ai.onnx") of this op type.
 bool is_onnx_op(const Node& n, const char* op_type);
 
