@@ -259,6 +259,9 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
       recipe_fail(at, s["kind"], "kind", str_cat("a ", kind, " step after a quantize or qat step would train a quantized (QDQ) model: "
                                                  "put it before that step, or use one qat step (quantization-aware fine-tuning "
                                                  "of the float model) instead of quantize + ", kind));
+    if (kind == "prune" && quantized)
+      recipe_fail(at, s["kind"], "kind", "a prune step after a quantize or qat step would prune a quantized (QDQ) model: "
+                                         "put it before that step (prune the float model, then quantize)");
     if (kind == "quantize" || kind == "qat") quantized = true;
     r.steps.push_back(spec);
   }

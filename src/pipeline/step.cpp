@@ -21,7 +21,7 @@ const std::vector<StepKind>& step_kinds() {
       quantize_step_kind(),
       finetune_step_kind(),
       qat_step_kind(),
-      unavailable("prune", "weight or structured pruning", "pruning arrives with its own issue"),
+      prune_step_kind(),
       unavailable("decompose", "low-rank decomposition (SVD, Tucker-2, CP)", "decomposition arrives with its own issue"),
       unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
       unavailable("binarize", "binary weights and activations (XNOR-Net, BNN)", "binarization arrives with its own issue"),

@@ -151,6 +151,41 @@ TEST(Runner, QatStepFineTunesIntoAQdqVariant) {
   EXPECT_TRUE(fs::is_regular_file(o.out_dir + "/qat.onnx"));
 }
 
+// Pruning as a recipe step: train, prune (global magnitude, fine-tuned with the mask held), then
+// quantize the pruned model; the evaluation counts the zeros.
+TEST(Runner, PruneStepGivesASparseVariantThatQuantizes) {
+  const std::string root = ::testing::TempDir() + "/runner_prune";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data");
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  const RunResult r = run_recipe(parse_recipe("model: {zoo: small_cnn}\ndata: {dataset: " + data +
+                                                  "}\ntrain: {epochs: 1, batch: 32}\nsteps:\n  - kind: train\n"
+                                                  "  - kind: prune\n    sparsity: 0.7\n    scope: global\n"
+                                                  "  - kind: quantize\n    calibration_images: 32\n"
+                                                  "evaluate: {latency: false, accel: false}\n",
+                                              "r.yaml", ""),
+                                 o);
+  ASSERT_EQ(r.variants.size(), 4u);
+  const VariantResult& p = variant(r, "prune");
+  EXPECT_EQ(p.parent, "train");
+  EXPECT_NEAR(p.diagnostics["sparsity"].get<double>(), 0.7, 1e-3);
+  EXPECT_EQ(p.diagnostics["schedule"], "one_shot");
+  EXPECT_EQ(p.diagnostics["epochs"].size(), 1u);
+  EXPECT_EQ(p.diagnostics["prune_layers"].size(), 4u);
+  const double params = p.evaluation["params"].get<double>(), nonzero = p.evaluation["nonzero_params"].get<double>();
+  EXPECT_LT(nonzero, 0.4 * params) << "the evaluation should count the pruned weights as zeros";
+  EXPECT_EQ(variant(r, "quantize").parent, "prune");
+  // Pruning a quantized model is refused at parse time, naming the step.
+  try {
+    parse_recipe("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n  - kind: prune\n", "q.yaml", "");
+    FAIL() << "prune after quantize should be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("prune the float model"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Runner, MissingDataFailsBeforeAnyWork) {
   const std::string root = ::testing::TempDir() + "/runner_nodata";
   fs::remove_all(root);

@@ -1,6 +1,6 @@
 // Step kinds of a recipe: a registry from the kind's name to its settings schema and the
 // function that turns the previous variant into the next one. Kinds that later issues bring
-// (prune, decompose, distill, binarize, search) are listed as not available yet, so that a
+// (decompose, distill, binarize, search) are listed as not available yet, so that a
 // recipe naming them fails at parse time with a clear message instead of running a stub.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -51,5 +51,6 @@ StepKind train_step_kind();
 StepKind finetune_step_kind();
 StepKind quantize_step_kind();
 StepKind qat_step_kind();
+StepKind prune_step_kind();
 
 }  // namespace leancnn::pipeline
