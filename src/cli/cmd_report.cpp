@@ -1,21 +1,21 @@
 // `leancnn report DIR`: rebuilds DIR/report.html from DIR/report.json (the output of `leancnn run`).
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <iostream>
 
 #include "commands.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/report/report.h"
 
 namespace leancnn::cli {
 
 namespace {
 int run_report(const std::string& dir, const CommonOptions& common) {
-  const nlohmann::json rep = report::read_report(dir);
+  const Json rep = report::read_report(dir);
   const report::WebLibs libs = report::load_web_libs();
   report::write_report(dir, rep, libs);
   if (common.json)
-    std::cout << nlohmann::json{{"report_html", dir + "/report.html"}, {"variants", rep["variants"].size()}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"report_html", dir + "/report.html"}, {"variants", native(rep)["variants"].size()}}.dump(2) << "\n";
   else
     std::cout << report::summary_table(rep) << "\nwrote " << dir << "/report.html\n";
   return 0;

@@ -1,13 +1,13 @@
 // `leancnn run`: a recipe (YAML; none = the built-in default) through its steps, every variant
 // evaluated, then report.json + report.html in the output folder and the summary table.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <iostream>
 
 #include "commands.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/runner.h"
 #include "leancnn/report/report.h"
@@ -44,7 +44,7 @@ int run_run(const RunCli& c, const CommonOptions& common) {
   o.reevaluate = c.reevaluate;
   o.progress = !c.no_progress;
   const pipeline::RunResult run = pipeline::run_recipe(recipe, o);
-  const nlohmann::json rep = report::build_report(run);
+  const Json rep = report::build_report(run);
   report::write_report(run.out_dir, rep, libs);
   if (common.json) {
     std::cout << rep.dump(2) << "\n";

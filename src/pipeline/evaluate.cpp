@@ -9,6 +9,7 @@
 #include "leancnn/accel/workload.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/model_stats.h"
 #include "leancnn/pipeline/progress.h"
@@ -18,26 +19,25 @@
 
 namespace leancnn::pipeline {
 
-
-nlohmann::json evaluate_size(const ir::Graph& g, const std::string& model_file) {
+Json evaluate_size(const ir::Graph& g, const std::string& model_file) {
   const ModelStats st = model_stats(g);
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& [name, lb] : st.layers)
     layers.push_back({{"name", name}, {"weight_bits", lb.weight_bits}, {"input_bits", lb.input_bits},
                       {"weight_density", lb.weight_density}});
-  return {{"params", st.params},
-          {"nonzero_params", st.nonzero_params},
-          {"bytes", static_cast<int64_t>(std::filesystem::file_size(model_file))},
-          {"macs", st.macs},
-          {"effective_macs", st.effective_macs},
-          {"weight_bits", st.weight_bits},
-          {"activation_bits", st.activation_bits},
-          {"quantized", st.quantized},
-          {"layer_bits", layers}};
+  return from_native({{"params", st.params},
+                      {"nonzero_params", st.nonzero_params},
+                      {"bytes", static_cast<int64_t>(std::filesystem::file_size(model_file))},
+                      {"macs", st.macs},
+                      {"effective_macs", st.effective_macs},
+                      {"weight_bits", st.weight_bits},
+                      {"activation_bits", st.activation_bits},
+                      {"quantized", st.quantized},
+                      {"layer_bits", layers}});
 }
 
-nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uint64_t seed, bool progress,
-                                const std::string& label) {
+Json evaluate_latency(const ir::Graph& g, const Json& settings, uint64_t seed, bool progress, const std::string& label) {
+  const nlohmann::json& l = native(settings);
   // The threads are the plan's own (PlanOptions::threads): no process-wide setting changes.
   runtime::PlanOptions po;
   const int64_t threads = l["threads"];
@@ -73,10 +73,11 @@ nlohmann::json evaluate_latency(const ir::Graph& g, const nlohmann::json& l, uin
     }
     out["latency_layers"] = layers;
   }
-  return out;
+  return from_native(std::move(out));
 }
 
-nlohmann::json evaluate_accel(const ir::Graph& g, const nlohmann::json& a) {
+Json evaluate_accel(const ir::Graph& g, const Json& settings) {
+  const nlohmann::json& a = native(settings);
   // f32 layers are modelled at 16 bits (accelerators run fp16/int16), quantized ones at their
   // stored widths and densities (extract_workload reads them through the op schemas).
   const std::vector<accel::Problem> layers = accel::extract_workload(g, ops::op_table());
@@ -101,12 +102,13 @@ nlohmann::json evaluate_accel(const ir::Graph& g, const nlohmann::json& a) {
                    {"utilization", n.utilization()},
                    {"layers", per}});
   }
-  return out;
+  return from_native(std::move(out));
 }
 
-nlohmann::json evaluate_variant(const ir::Graph& g, const std::string& model_file, const nlohmann::json& e,
-                                const EvaluateContext& ctx) {
-  nlohmann::json out = evaluate_size(g, model_file);
+Json evaluate_variant(const ir::Graph& g, const std::string& model_file, const Json& evaluate, const EvaluateContext& ctx) {
+  const nlohmann::json& e = native(evaluate);
+  Json result = evaluate_size(g, model_file);
+  nlohmann::json& out = native(result);
   if (e["accuracy"].get<bool>()) {
     const train::Dataset& test = ctx.test_set();
     const int64_t limit = e["limit_test"].get<int64_t>() > 0 ? std::min(e["limit_test"].get<int64_t>(), test.size()) : test.size();
@@ -127,11 +129,12 @@ nlohmann::json evaluate_variant(const ir::Graph& g, const std::string& model_fil
     }
   }
   if (!e["latency"].is_null()) {
-    const nlohmann::json l = evaluate_latency(g, e["latency"], ctx.seed, ctx.progress, ctx.label);
+    const Json latency = evaluate_latency(g, from_native(e["latency"]), ctx.seed, ctx.progress, ctx.label);
+    const nlohmann::json& l = native(latency);
     for (auto it = l.begin(); it != l.end(); ++it) out[it.key()] = it.value();
   }
-  if (!e["accel"].is_null()) out["accel"] = evaluate_accel(g, e["accel"]);
-  return out;
+  if (!e["accel"].is_null()) out["accel"] = native(evaluate_accel(g, from_native(e["accel"])));
+  return result;
 }
 
 }  // namespace leancnn::pipeline

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/pipeline/step.h"
@@ -110,7 +111,7 @@ nlohmann::json read_section(const YAML::Node& map, const std::vector<KeySpec>& k
   nlohmann::json out = nlohmann::json::object();
   for (const KeySpec& k : keys) {
     if (base.contains(k.name)) out[k.name] = base[k.name];
-    else if (!k.def.is_null()) out[k.name] = k.def;
+    else if (!k.def.is_null()) out[k.name] = native(k.def);
   }
   if (!map.IsDefined() || map.IsNull()) return out;
   if (!map.IsMap()) recipe_fail(at, map, "", "expected a map of keys");
@@ -155,11 +156,11 @@ bool valid_step_name(const std::string& s) {
 
 }  // namespace
 
-nlohmann::json Recipe::to_json() const {
+Json Recipe::to_json() const {
   nlohmann::json steps_json = nlohmann::json::array();
-  for (const StepSpec& s : steps) steps_json.push_back({{"kind", s.kind}, {"name", s.name}, {"settings", s.settings}});
-  return {{"source", source}, {"model", model}, {"data", data}, {"train", train}, {"steps", steps_json},
-          {"evaluate", evaluate}, {"seed", seed}, {"output", output}};
+  for (const StepSpec& s : steps) steps_json.push_back({{"kind", s.kind}, {"name", s.name}, {"settings", native(s.settings)}});
+  return from_native({{"source", source}, {"model", native(model)}, {"data", native(data)}, {"train", native(train)},
+                      {"steps", steps_json}, {"evaluate", native(evaluate)}, {"seed", seed}, {"output", output}});
 }
 
 Recipe parse_recipe(const std::string& yaml_text, const std::string& source, const std::string& base_dir) {
@@ -184,27 +185,29 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
   const Place model_at{&r.source, "model"};
   const YAML::Node model = root["model"];
   if (!model.IsDefined()) recipe_fail(top, root, "model", "missing; give model: {zoo: NAME} or model: {file: FILE.onnx}");
-  r.model = read_section(model, model_keys(), model_at);
-  const bool has_zoo = r.model.contains("zoo"), has_file = r.model.contains("file");
+  r.model = from_native(read_section(model, model_keys(), model_at));
+  nlohmann::json& m = native(r.model);
+  const bool has_zoo = m.contains("zoo"), has_file = m.contains("file");
   if (has_zoo == has_file) recipe_fail(model_at, model, "", "give exactly one of zoo (a zoo model) and file (an ONNX file)");
   if (has_file) {
-    const std::string path = resolve_path(base_dir, r.model["file"]);
+    const std::string path = resolve_path(base_dir, m["file"]);
     if (!fs::is_regular_file(path)) recipe_fail(model_at, model["file"], "file", str_cat("no such file '", path, "'"));
-    r.model["file"] = path;
-    r.model.erase("input");
-    r.model.erase("classes");
+    m["file"] = path;
+    m.erase("input");
+    m.erase("classes");
   } else {
     try {
-      models::parse_chw(r.model["input"]);
+      models::parse_chw(m["input"]);
     } catch (const Error&) {
-      recipe_fail(model_at, model["input"], "input", str_cat("expected CxHxW such as 1x28x28, got '", r.model["input"].get<std::string>(), "'"));
+      recipe_fail(model_at, model["input"], "input", str_cat("expected CxHxW such as 1x28x28, got '", m["input"].get<std::string>(), "'"));
     }
   }
 
   // data
   const Place data_at{&r.source, "data"};
-  r.data = read_section(root["data"], data_keys(), data_at);
-  if (r.data["dataset"] != "fashion-mnist") r.data["dataset"] = resolve_path(base_dir, r.data["dataset"]);
+  r.data = from_native(read_section(root["data"], data_keys(), data_at));
+  nlohmann::json& d = native(r.data);
+  if (d["dataset"] != "fashion-mnist") d["dataset"] = resolve_path(base_dir, d["dataset"]);
 
   // seed, output
   if (root["seed"].IsDefined())
@@ -213,7 +216,7 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
   if (root["description"].IsDefined()) read_value(plain_key("description", KeyType::string), root["description"], top);
 
   // train defaults
-  r.train = read_section(root["train"], train_keys(), {&r.source, "train"});
+  r.train = from_native(read_section(root["train"], train_keys(), {&r.source, "train"}));
 
   // steps
   const YAML::Node steps = root["steps"];
@@ -243,7 +246,7 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     StepSpec spec;
     spec.kind = kind;
     spec.line = s.Mark().line + 1;
-    spec.settings = read_section(s, sk->keys(), at, sk->defaults(r), {"kind", "name"});
+    spec.settings = from_native(read_section(s, sk->keys(), at, native(sk->defaults(r)), {"kind", "name"}));
     if (s["name"].IsDefined()) {
       spec.name = read_value(plain_key("name", KeyType::string), s["name"], at).get<std::string>();
       if (!valid_step_name(spec.name))
@@ -269,7 +272,7 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
   // evaluate
   const Place eval_at{&r.source, "evaluate"};
   const YAML::Node ev = root["evaluate"];
-  r.evaluate = read_section(ev, evaluate_keys(), eval_at, nlohmann::json::object(), {"latency", "accel"});
+  nlohmann::json evaluate = read_section(ev, evaluate_keys(), eval_at, nlohmann::json::object(), {"latency", "accel"});
   auto optional_section = [&](const char* key, const std::vector<KeySpec>& keys) -> nlohmann::json {
     const YAML::Node n = ev.IsDefined() && ev.IsMap() ? ev[key] : YAML::Node();
     bool on = true;
@@ -280,8 +283,9 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     }
     return read_section(n, keys, {&r.source, str_cat("evaluate.", key)});
   };
-  r.evaluate["latency"] = optional_section("latency", latency_keys());
-  r.evaluate["accel"] = optional_section("accel", accel_keys());
+  evaluate["latency"] = optional_section("latency", latency_keys());
+  evaluate["accel"] = optional_section("accel", accel_keys());
+  r.evaluate = from_native(std::move(evaluate));
   return r;
 }
 

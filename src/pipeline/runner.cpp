@@ -8,6 +8,7 @@
 
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/models/zoo.h"
@@ -47,21 +48,21 @@ void log_line(bool on, const std::string& s) {
 
 // Datasets of the run, loaded on first use.
 struct Data {
-  const Recipe& r;
+  const nlohmann::json& spec;  // Recipe::data
   std::optional<train::Dataset> train_set, test_set;
   int64_t classes = 10;
   const train::Dataset& train() {
     if (!train_set) {
-      train::Dataset d = train::load_idx_dataset(train::resolve_data_dir(r.data["dataset"]), train::Split::train, classes);
-      const int64_t limit = r.data["limit_train"];
+      train::Dataset d = train::load_idx_dataset(train::resolve_data_dir(spec["dataset"]), train::Split::train, classes);
+      const int64_t limit = spec["limit_train"];
       train_set = limit > 0 ? train::subset(d, limit) : d;
     }
     return *train_set;
   }
   const train::Dataset& test() {
     if (!test_set) {
-      train::Dataset d = train::load_idx_dataset(train::resolve_data_dir(r.data["dataset"]), train::Split::test, classes);
-      const int64_t limit = r.data["limit_test"];
+      train::Dataset d = train::load_idx_dataset(train::resolve_data_dir(spec["dataset"]), train::Split::test, classes);
+      const int64_t limit = spec["limit_test"];
       test_set = limit > 0 ? train::subset(d, limit) : d;
     }
     return *test_set;
@@ -70,7 +71,7 @@ struct Data {
 
 }  // namespace
 
-std::string step_key(const std::string& input_sha256, const nlohmann::json& settings, const std::string& data) {
+std::string step_key(const std::string& input_sha256, const Json& settings, const std::string& data) {
   Sha256 h;
   h.update(str_cat("leancnn step v", kStepFormat, "\n", input_sha256, "\n", settings.dump(), "\n", data, "\n"));
   return h.hex();
@@ -100,8 +101,10 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
   res.recipe = r.to_json();
   res.out_dir = !o.out_dir.empty() ? o.out_dir : !r.output.empty() ? r.output : "runs/recipe";
   const std::string dir = res.out_dir;
+  const nlohmann::json& model_spec = native(r.model);
+  const nlohmann::json& data_spec = native(r.data);
   // Everything that can be checked is checked before the first step runs.
-  res.data_sha256 = data_sha256(r.data["dataset"]);
+  res.data_sha256 = data_sha256(data_spec["dataset"]);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) fail(ErrorKind::bad_input, "output folder '", dir, "' cannot be created: ", ec.message());
@@ -113,12 +116,12 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
   input.file = "input.onnx";
   const std::string input_path = (fs::path(dir) / input.file).string();
   ir::Graph model;
-  if (r.model.contains("file")) {
-    const std::string bytes = io::read_file(r.model["file"]);
+  if (model_spec.contains("file")) {
+    const std::string bytes = io::read_file(model_spec["file"]);
     model = io::load_onnx_bytes(bytes, table);
     if (!fs::is_regular_file(input_path) || io::read_file(input_path) != bytes) io::write_file_atomic(input_path, bytes);
   } else {
-    model = models::build_model(r.model["zoo"], {models::parse_chw(r.model["input"]), r.model["classes"], r.seed}, table);
+    model = models::build_model(model_spec["zoo"], {models::parse_chw(model_spec["input"]), model_spec["classes"], r.seed}, table);
     const std::string tmp = input_path + ".new";
     io::save_onnx(model, tmp);
     if (fs::is_regular_file(input_path) && io::read_file(input_path) == io::read_file(tmp)) fs::remove(tmp);
@@ -131,7 +134,7 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
   input.settings = r.model;
   input.evaluated = r.steps.empty() || r.steps.front().kind != "train";
 
-  Data data{r, {}, {}, model.value(model.outputs()[0]).shape.back()};
+  Data data{data_spec, {}, {}, model.value(model.outputs()[0]).shape.back()};
   res.variants.push_back(input);
 
   // Steps.
@@ -147,8 +150,8 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
     v.settings_file = spec.name + ".settings.json";
     v.settings = spec.settings;
     v.evaluated = true;
-    const nlohmann::json decided_by = {{"step", spec.kind}, {"settings", spec.settings}, {"seed", r.seed},
-                                       {"limit_train", r.data["limit_train"]}, {"limit_test", r.data["limit_test"]}};
+    const Json decided_by = from_native({{"step", spec.kind}, {"settings", native(spec.settings)}, {"seed", r.seed},
+                                         {"limit_train", data_spec["limit_train"]}, {"limit_test", data_spec["limit_test"]}});
     v.key = step_key(prev_sha, decided_by, res.data_sha256);
     const std::string onnx_path = (fs::path(dir) / v.file).string();
     const std::string settings_path = (fs::path(dir) / v.settings_file).string();
@@ -161,7 +164,7 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
       v.reused = true;
       v.sha256 = (*rec)["output_sha256"];
       v.step_seconds = rec->value("seconds", 0.0);
-      v.diagnostics = rec->value("diagnostics", nlohmann::json::object());
+      v.diagnostics = from_native(rec->value("diagnostics", nlohmann::json::object()));
       log_line(o.progress, str_cat(head, ": unchanged since the last run, reusing ", v.file));
       model = io::load_onnx(onnx_path, table);
     } else {
@@ -201,9 +204,9 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
                                  {"version", kStepFormat},
                                  {"step", spec.kind},
                                  {"name", spec.name},
-                                 {"settings", spec.settings},
+                                 {"settings", native(spec.settings)},
                                  {"seed", r.seed},
-                                 {"data", r.data},
+                                 {"data", data_spec},
                                  {"input_file", prev_name + ".onnx"},
                                  {"input_sha256", prev_sha},
                                  {"data_sha256", res.data_sha256},
@@ -211,7 +214,7 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
                                  {"output_file", v.file},
                                  {"output_sha256", v.sha256},
                                  {"seconds", v.step_seconds},
-                                 {"diagnostics", v.diagnostics}});
+                                 {"diagnostics", native(v.diagnostics)}});
       fs::remove_all(work_dir, ec);  // its state is in the ONNX file now
       log_line(o.progress, str_cat(head, ": done in ", format_seconds(v.step_seconds)));
       model = io::load_onnx(onnx_path, table);  // what later steps and the evaluations see: the file
@@ -230,11 +233,11 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
     if (!v.evaluated) continue;
     const std::string onnx_path = (fs::path(dir) / v.file).string();
     const std::string eval_path = (fs::path(dir) / (v.name + ".eval.json")).string();
-    const nlohmann::json decided_by = {{"evaluate", r.evaluate}, {"seed", r.seed}, {"limit_test", r.data["limit_test"]}};
+    const Json decided_by = from_native({{"evaluate", native(r.evaluate)}, {"seed", r.seed}, {"limit_test", data_spec["limit_test"]}});
     const std::string key = step_key(v.sha256, decided_by, res.data_sha256);
     const std::optional<nlohmann::json> rec = o.force || o.reevaluate ? std::nullopt : read_json(eval_path);
     if (rec && rec->value("key", "") == key && rec->contains("evaluation")) {
-      v.evaluation = (*rec)["evaluation"];
+      v.evaluation = from_native((*rec)["evaluation"]);
       v.eval_reused = true;
       log_line(o.progress, str_cat("evaluate '", v.name, "': unchanged, reusing ", v.name, ".eval.json"));
       continue;
@@ -244,8 +247,8 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
     ectx.label = v.name;
     const ir::Graph g = io::load_onnx(onnx_path, table);
     v.evaluation = evaluate_variant(g, onnx_path, r.evaluate, ectx);
-    v.evaluation["eval_seconds"] = seconds_since(t0);
-    write_json(eval_path, {{"format", "leancnn.eval"}, {"key", key}, {"model_sha256", v.sha256}, {"evaluation", v.evaluation}});
+    native(v.evaluation)["eval_seconds"] = seconds_since(t0);
+    write_json(eval_path, {{"format", "leancnn.eval"}, {"key", key}, {"model_sha256", v.sha256}, {"evaluation", native(v.evaluation)}});
   }
   res.seconds = seconds_since(t_start);
   return res;

@@ -9,7 +9,7 @@ StepKind unavailable(const std::string& name, const std::string& description, co
   k.name = name;
   k.description = description;
   k.keys = [] { return std::vector<KeySpec>{}; };
-  k.defaults = [](const Recipe&) { return nlohmann::json::object(); };
+  k.defaults = [](const Recipe&) { return Json::object(); };
   k.unavailable = why;
   return k;
 }

@@ -6,6 +6,7 @@
 
 #include "leancnn/compress/prune/prune.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
 #include "train_settings.h"
 
@@ -19,19 +20,19 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 std::vector<KeySpec> prune_keys() {
   std::vector<KeySpec> keys = train_keys();
   const std::vector<KeySpec> own = {
-      {"sparsity", KeyType::number, 0.5, 0, 0.99, false, {}, "fraction of the weights set to zero (unstructured)"},
-      {"scope", KeyType::string, "layer", -kInf, kInf, false, {"layer", "global"},
+      {"sparsity", KeyType::number, from_native(0.5), 0, 0.99, false, {}, "fraction of the weights set to zero (unstructured)"},
+      {"scope", KeyType::string, from_native("layer"), -kInf, kInf, false, {"layer", "global"},
        "the same fraction in every layer, or one magnitude threshold over all layers"},
-      {"pattern", KeyType::string, "unstructured", -kInf, kInf, false, {"unstructured", "2:4", "1:4", "4:8"},
+      {"pattern", KeyType::string, from_native("unstructured"), -kInf, kInf, false, {"unstructured", "2:4", "1:4", "4:8"},
        "unstructured, or N:M semi-structured along input channels (sparsity then follows from N:M)"},
-      {"prune_schedule", KeyType::string, "one_shot", -kInf, kInf, false, {"one_shot", "iterative", "gradual"},
+      {"prune_schedule", KeyType::string, from_native("one_shot"), -kInf, kInf, false, {"one_shot", "iterative", "gradual"},
        "prune then fine-tune; prune + fine-tune in rounds (Han et al.); or AGP inside one fine-tuning (Zhu & Gupta)"},
-      {"rounds", KeyType::integer, 3, 1, 20, false, {}, "iterative: rounds of prune + fine-tune (epochs each)"},
-      {"ramp", KeyType::number, 0.75, 0, 1, true, {}, "gradual: fraction of the fine-tuning steps the sparsity ramps over"},
-      {"interval", KeyType::integer, 50, 1, kInf, false, {}, "gradual: optimizer steps between mask updates"},
-      {"exclude", KeyType::string_list, nlohmann::json::array(), -kInf, kInf, false, {}, "layers (node names) kept dense"},
-      {"keep_first", KeyType::boolean, false, -kInf, kInf, false, {}, "keep the first Conv/Gemm layer dense"},
-      {"finetune", KeyType::boolean, true, -kInf, kInf, false, {}, "fine-tune after pruning (one_shot may skip it)"},
+      {"rounds", KeyType::integer, from_native(3), 1, 20, false, {}, "iterative: rounds of prune + fine-tune (epochs each)"},
+      {"ramp", KeyType::number, from_native(0.75), 0, 1, true, {}, "gradual: fraction of the fine-tuning steps the sparsity ramps over"},
+      {"interval", KeyType::integer, from_native(50), 1, kInf, false, {}, "gradual: optimizer steps between mask updates"},
+      {"exclude", KeyType::string_list, from_native(nlohmann::json::array()), -kInf, kInf, false, {}, "layers (node names) kept dense"},
+      {"keep_first", KeyType::boolean, from_native(false), -kInf, kInf, false, {}, "keep the first Conv/Gemm layer dense"},
+      {"finetune", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "fine-tune after pruning (one_shot may skip it)"},
   };
   keys.insert(keys.end(), own.begin(), own.end());
   return keys;
@@ -57,7 +58,8 @@ p::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_s
   return spec;
 }
 
-StepOutput run_prune(const ir::Graph& input, const nlohmann::json& s, StepContext& ctx) {
+StepOutput run_prune(const ir::Graph& input, const Json& settings, StepContext& ctx) {
+  const nlohmann::json& s = native(settings);
   const train::Dataset& train_set = ctx.train_set();
   p::Spec spec = spec_of(s, ctx, train_set.size());
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
@@ -66,16 +68,17 @@ StepOutput run_prune(const ir::Graph& input, const nlohmann::json& s, StepContex
     fail(ErrorKind::runtime, "pruning's fine-tuning interrupted; its checkpoint is in '", ctx.work_dir,
          "': run the same recipe again to resume");
   StepOutput out{std::move(r.graph)};
-  if (!r.finetune.empty()) out.diagnostics = epochs_json(r.finetune.back());
-  out.diagnostics["sparsity"] = r.sparsity;
-  out.diagnostics["schedule"] = p::schedule_name(spec.schedule);
-  out.diagnostics["pattern"] = s["pattern"];
-  out.diagnostics["finetune_runs"] = r.finetune.size();
+  nlohmann::json diagnostics = r.finetune.empty() ? nlohmann::json::object() : epochs_json(r.finetune.back());
+  diagnostics["sparsity"] = r.sparsity;
+  diagnostics["schedule"] = p::schedule_name(spec.schedule);
+  diagnostics["pattern"] = s["pattern"];
+  diagnostics["finetune_runs"] = r.finetune.size();
   nlohmann::json layers = nlohmann::json::array();
   for (const p::LayerReport& l : r.layers)
     layers.push_back({{"layer", l.layer}, {"params", l.weights}, {"nonzero_params", l.kept}, {"sparsity", l.sparsity()},
                       {"dense_why", l.skipped}});
-  out.diagnostics["prune_layers"] = layers;
+  diagnostics["prune_layers"] = layers;
+  out.diagnostics = from_native(std::move(diagnostics));
   return out;
 }
 }  // namespace

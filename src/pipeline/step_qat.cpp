@@ -6,6 +6,7 @@
 
 #include "leancnn/compress/quantize/qat.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
 #include "train_settings.h"
 
@@ -19,20 +20,22 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 std::vector<KeySpec> qat_keys() {
   std::vector<KeySpec> keys = train_keys();
   const std::vector<KeySpec> own = {
-      {"weight_bits", KeyType::integer, 4, 2, 8, false, {}, "weight bits (signed, symmetric; DoReFa: 2-7)"},
-      {"act_bits", KeyType::integer, 8, 2, 8, false, {}, "activation bits (unsigned, per tensor)"},
-      {"method", KeyType::string, "lsq", -kInf, kInf, false, {"ste", "lsq", "dorefa"},
+      {"weight_bits", KeyType::integer, from_native(4), 2, 8, false, {}, "weight bits (signed, symmetric; DoReFa: 2-7)"},
+      {"act_bits", KeyType::integer, from_native(8), 2, 8, false, {}, "activation bits (unsigned, per tensor)"},
+      {"method", KeyType::string, from_native("lsq"), -kInf, kInf, false, {"ste", "lsq", "dorefa"},
        "gradient of the quantizer: straight-through, learned step size (LSQ) or DoReFa"},
-      {"init", KeyType::string, "minmax", -kInf, kInf, false, {"minmax", "lsq"}, "initial scales: min-max or LSQ's 2 mean|x| / sqrt(Qp)"},
-      {"per_channel", KeyType::boolean, true, -kInf, kInf, false, {}, "weight scales per output channel (else per tensor)"},
-      {"first_last_bits", KeyType::integer, 0, 0, 8, false, {}, "weight bits of the first and last layers (0 = weight_bits)"},
-      {"calibration_images", KeyType::integer, 256, 1, kInf, false, {}, "training images for the initial scales"},
+      {"init", KeyType::string, from_native("minmax"), -kInf, kInf, false, {"minmax", "lsq"},
+       "initial scales: min-max or LSQ's 2 mean|x| / sqrt(Qp)"},
+      {"per_channel", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "weight scales per output channel (else per tensor)"},
+      {"first_last_bits", KeyType::integer, from_native(0), 0, 8, false, {}, "weight bits of the first and last layers (0 = weight_bits)"},
+      {"calibration_images", KeyType::integer, from_native(256), 1, kInf, false, {}, "training images for the initial scales"},
   };
   keys.insert(keys.end(), own.begin(), own.end());
   return keys;
 }
 
-StepOutput run_qat(const ir::Graph& input, const nlohmann::json& s, StepContext& ctx) {
+StepOutput run_qat(const ir::Graph& input, const Json& settings, StepContext& ctx) {
+  const nlohmann::json& s = native(settings);
   const train::Dataset& train_set = ctx.train_set();
   q::QatSpec spec;
   spec.qat.weight_bits = s["weight_bits"];
@@ -49,12 +52,13 @@ StepOutput run_qat(const ir::Graph& input, const nlohmann::json& s, StepContext&
   if (r.train.interrupted)
     fail(ErrorKind::runtime, "QAT interrupted; its checkpoint is in '", ctx.work_dir, "': run the same recipe again to resume");
   StepOutput out{std::move(r.qdq)};
-  out.diagnostics = epochs_json(r.train);
-  out.diagnostics["quantized_layers"] = r.inserted.layers;
-  out.diagnostics["quantized_activations"] = r.inserted.activations;
-  out.diagnostics["weight_bits"] = spec.qat.weight_bits;
-  out.diagnostics["act_bits"] = spec.qat.act_bits;
-  out.diagnostics["method"] = q::qat_method_name(spec.qat.method);
+  nlohmann::json diagnostics = epochs_json(r.train);
+  diagnostics["quantized_layers"] = r.inserted.layers;
+  diagnostics["quantized_activations"] = r.inserted.activations;
+  diagnostics["weight_bits"] = spec.qat.weight_bits;
+  diagnostics["act_bits"] = spec.qat.act_bits;
+  diagnostics["method"] = q::qat_method_name(spec.qat.method);
+  out.diagnostics = from_native(std::move(diagnostics));
   return out;
 }
 }  // namespace

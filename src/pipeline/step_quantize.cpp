@@ -6,6 +6,7 @@
 
 #include "leancnn/compress/quantize/quantize.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
 
 namespace leancnn::pipeline {
@@ -18,18 +19,20 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 std::vector<KeySpec> quantize_keys() {
   const std::vector<std::string> methods = {"minmax", "ema", "percentile", "entropy", "mse"};
   return {
-      {"weight_bits", KeyType::integer, 8, 4, 8, false, {"4", "8"}, "weight bits: 8 (s8) or 4 (packed, per channel recommended)"},
-      {"scheme", KeyType::string, "uniform", -kInf, kInf, false, {"uniform", "log2"}, "weight levels: uniform or powers of two"},
-      {"per_channel", KeyType::boolean, true, -kInf, kInf, false, {}, "weight scales per output channel (else per tensor)"},
-      {"weight_method", KeyType::string, "minmax", -kInf, kInf, false, methods, "weight range method"},
-      {"rounding", KeyType::string, "nearest", -kInf, kInf, false, {"nearest", "stochastic"}, "weight rounding"},
-      {"activation_method", KeyType::string, "minmax", -kInf, kInf, false, methods, "activation range method (calibration)"},
-      {"percentile", KeyType::number, 99.99, 50, 100, false, {}, "kept percent of values for the percentile method"},
-      {"calibration_images", KeyType::integer, 512, 1, kInf, false, {}, "training images used for calibration"},
-      {"bias_correction", KeyType::boolean, false, -kInf, kInf, false, {}, "correct the bias shift quantization causes"},
-      {"sensitivity_images", KeyType::integer, 0, 0, kInf, false, {},
+      {"weight_bits", KeyType::integer, from_native(8), 4, 8, false, {"4", "8"},
+       "weight bits: 8 (s8) or 4 (packed, per channel recommended)"},
+      {"scheme", KeyType::string, from_native("uniform"), -kInf, kInf, false, {"uniform", "log2"},
+       "weight levels: uniform or powers of two"},
+      {"per_channel", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "weight scales per output channel (else per tensor)"},
+      {"weight_method", KeyType::string, from_native("minmax"), -kInf, kInf, false, methods, "weight range method"},
+      {"rounding", KeyType::string, from_native("nearest"), -kInf, kInf, false, {"nearest", "stochastic"}, "weight rounding"},
+      {"activation_method", KeyType::string, from_native("minmax"), -kInf, kInf, false, methods, "activation range method (calibration)"},
+      {"percentile", KeyType::number, from_native(99.99), 50, 100, false, {}, "kept percent of values for the percentile method"},
+      {"calibration_images", KeyType::integer, from_native(512), 1, kInf, false, {}, "training images used for calibration"},
+      {"bias_correction", KeyType::boolean, from_native(false), -kInf, kInf, false, {}, "correct the bias shift quantization causes"},
+      {"sensitivity_images", KeyType::integer, from_native(0), 0, kInf, false, {},
        "per-layer sensitivity on N training images: each layer quantized alone, its accuracy drop (0 = off)"},
-      {"size_budget", KeyType::number, 0.0, 0, kInf, false, {},
+      {"size_budget", KeyType::number, from_native(0.0), 0, kInf, false, {},
        "mixed precision: weight bytes allowed; layers go from 8 to 4 bits, least sensitive first (0 = off)"},
   };
 }
@@ -61,7 +64,8 @@ nlohmann::json sensitivity_json(const q::Report& report) {
           {"float_acc", t.float_accuracy},      {"baseline_acc", t.baseline_accuracy}, {"layers", rows}};
 }
 
-StepOutput run_quantize(const ir::Graph& input, const nlohmann::json& s, StepContext& ctx) {
+StepOutput run_quantize(const ir::Graph& input, const Json& settings, StepContext& ctx) {
+  const nlohmann::json& s = native(settings);
   q::PtqOptions o = ptq_options(s, ctx.recipe->seed);
   if (ctx.progress) o.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   q::Spec spec;
@@ -101,12 +105,13 @@ StepOutput run_quantize(const ir::Graph& input, const nlohmann::json& s, StepCon
                       {"input_zero_point", l.input_zero_point},
                       {"output_scale", l.output_scale},
                       {"output_zero_point", l.output_zero_point}});
-  out.diagnostics = {{"layers", layers},
-                     {"quantized_activations", r.quantized_activations},
-                     {"float_weight_bytes", r.float_bytes},
-                     {"weight_bytes", r.bytes}};
-  if (!sensitivity.is_null()) out.diagnostics["sensitivity"] = sensitivity;
-  if (!mixed.is_null()) out.diagnostics["mixed_precision"] = mixed;
+  nlohmann::json diagnostics = {{"layers", layers},
+                                {"quantized_activations", r.quantized_activations},
+                                {"float_weight_bytes", r.float_bytes},
+                                {"weight_bytes", r.bytes}};
+  if (!sensitivity.is_null()) diagnostics["sensitivity"] = sensitivity;
+  if (!mixed.is_null()) diagnostics["mixed_precision"] = mixed;
+  out.diagnostics = from_native(std::move(diagnostics));
   return out;
 }
 }  // namespace
@@ -116,7 +121,7 @@ StepKind quantize_step_kind() {
   k.name = "quantize";
   k.description = "post-training quantization to a QDQ model (int8 or 4-bit weights, u8 activations)";
   k.keys = quantize_keys;
-  k.defaults = [](const Recipe&) { return nlohmann::json::object(); };
+  k.defaults = [](const Recipe&) { return Json::object(); };
   k.run = run_quantize;
   return k;
 }

@@ -36,11 +36,12 @@ train::TrainOptions train_options(const nlohmann::json& s, const StepContext& ct
   return o;
 }
 
-nlohmann::json finetune_defaults(const Recipe& r) {
-  nlohmann::json d = r.train;
+Json finetune_defaults(const Recipe& r) {
+  Json defaults = r.train;
+  nlohmann::json& d = native(defaults);
   d["epochs"] = 1;
-  d["lr"] = r.train["lr"].get<double>() * 0.1;
-  return d;
+  d["lr"] = d["lr"].get<double>() * 0.1;
+  return defaults;
 }
 
 nlohmann::json epochs_json(const train::TrainResult& r) {
@@ -59,18 +60,19 @@ nlohmann::json epochs_json(const train::TrainResult& r) {
 
 namespace {
 
-StepOutput run_training(const ir::Graph& input, const nlohmann::json& settings, StepContext& ctx) {
+StepOutput run_training(const ir::Graph& input, const Json& settings, StepContext& ctx) {
   StepOutput out{input};
   const train::Dataset& train_set = ctx.train_set();
   const train::Dataset& test_set = ctx.test_set();
-  const train::TrainOptions o = train_options(settings, ctx, train_set.size());
+  const train::TrainOptions o = train_options(native(settings), ctx, train_set.size());
   const train::TrainResult r = train::train_model(out.model, ops::op_table(), train_set, test_set, o);
   if (r.interrupted)
     fail(ErrorKind::runtime, "training interrupted; its checkpoint is in '", ctx.work_dir,
          "': run the same recipe again to resume");
-  out.diagnostics = epochs_json(r);
-  out.diagnostics["train_images"] = train_set.size();
-  out.diagnostics["resumed"] = ctx.resume;
+  nlohmann::json diagnostics = epochs_json(r);
+  diagnostics["train_images"] = train_set.size();
+  diagnostics["resumed"] = ctx.resume;
+  out.diagnostics = from_native(std::move(diagnostics));
   return out;
 }
 

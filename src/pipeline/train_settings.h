@@ -1,8 +1,7 @@
 // The train keys' translation (private to the pipeline): shared by the train, finetune and qat
 // steps.
 #pragma once
-#include <nlohmann/json.hpp>
-
+#include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
 #include "leancnn/train/trainer.h"
 
@@ -13,7 +12,7 @@ train::TrainOptions train_options(const nlohmann::json& settings, const StepCont
 
 // The finetune step's defaults (the recipe's train settings with 1 epoch and a tenth of the lr),
 // also the qat step's.
-nlohmann::json finetune_defaults(const Recipe& r);
+Json finetune_defaults(const Recipe& r);
 
 // The training figures of a step's diagnostics: epochs, final and best test accuracy, img/s.
 nlohmann::json epochs_json(const train::TrainResult& r);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/report/report.h"
 
@@ -138,7 +139,8 @@ WebLibs load_web_libs(const std::string& dir_in) {
   return w;
 }
 
-std::string render_html(const nlohmann::json& report, const WebLibs& libs) {
+std::string render_html(const Json& report_json, const WebLibs& libs) {
+  const nlohmann::json& report = native(report_json);
   const nlohmann::json& recipe = report.value("recipe", nlohmann::json::object());
   std::string model = "?";
   if (recipe.contains("model")) model = recipe["model"].value("zoo", recipe["model"].value("file", "?"));

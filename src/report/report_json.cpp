@@ -5,6 +5,7 @@
 
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/report/report.h"
 
@@ -36,11 +37,12 @@ std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& p
   return front;
 }
 
-void mark_pareto(nlohmann::json& report) {
+void mark_pareto(Json& report) {
+  nlohmann::json& rep = native(report);
   auto mark = [&](const char* cost_key, const char* flag) {
     std::vector<std::pair<double, double>> pts;
     std::vector<size_t> idx;
-    nlohmann::json& vs = report["variants"];
+    nlohmann::json& vs = rep["variants"];
     for (size_t i = 0; i < vs.size(); ++i) {
       vs[i][flag] = false;
       if (vs[i].contains(cost_key) && vs[i].contains("test_acc")) {
@@ -54,7 +56,7 @@ void mark_pareto(nlohmann::json& report) {
   mark("bytes", "pareto_size");
 }
 
-nlohmann::json build_report(const pipeline::RunResult& run) {
+Json build_report(const pipeline::RunResult& run) {
   nlohmann::json variants = nlohmann::json::array();
   for (const pipeline::VariantResult& v : run.variants) {
     if (!v.evaluated) continue;
@@ -64,34 +66,36 @@ nlohmann::json build_report(const pipeline::RunResult& run) {
                         {"file", v.file},
                         {"settings_file", v.settings_file},
                         {"sha256", v.sha256},
-                        {"settings", v.settings},
+                        {"settings", native(v.settings)},
                         {"reused", v.reused},
                         {"eval_reused", v.eval_reused},
                         {"step_seconds", v.step_seconds},
-                        {"diagnostics", v.diagnostics}};
-    for (auto it = v.evaluation.begin(); it != v.evaluation.end(); ++it) j[it.key()] = it.value();
+                        {"diagnostics", native(v.diagnostics)}};
+    const nlohmann::json& evaluation = native(v.evaluation);
+    for (auto it = evaluation.begin(); it != evaluation.end(); ++it) j[it.key()] = it.value();
     variants.push_back(j);
   }
   nlohmann::json report = {{"format", "leancnn.report"},
                            {"version", kReportVersion},
                            {"generated_utc", utc_now()},
-                           {"recipe", run.recipe},
+                           {"recipe", native(run.recipe)},
                            {"out_dir", run.out_dir},
                            {"data_sha256", run.data_sha256},
                            {"run_seconds", run.seconds},
                            {"machine", {{"cores", num_cores()}, {"cpu_features", cpu_features().summary()}, {"max_cpu_isa", cpu_isa_name(max_cpu_isa())}}},
                            {"variants", variants}};
-  mark_pareto(report);
-  return report;
+  Json result = from_native(std::move(report));
+  mark_pareto(result);
+  return result;
 }
 
-void write_report(const std::string& dir, const nlohmann::json& report, const WebLibs& libs) {
+void write_report(const std::string& dir, const Json& report, const WebLibs& libs) {
   const std::string html = render_html(report, libs);
   io::write_file_atomic((std::filesystem::path(dir) / "report.json").string(), report.dump(2) + "\n");
   io::write_file_atomic((std::filesystem::path(dir) / "report.html").string(), html);
 }
 
-nlohmann::json read_report(const std::string& dir) {
+Json read_report(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "report.json").string();
   if (!std::filesystem::is_regular_file(path))
     fail(ErrorKind::bad_input, "no report at '", path, "': give the output folder of `leancnn run`");
@@ -105,7 +109,7 @@ nlohmann::json read_report(const std::string& dir) {
     fail(ErrorKind::bad_input, "'", path, "' is not a leancnn report (expected \"format\": \"leancnn.report\" and a \"variants\" list)");
   if (j.value("version", 0) > kReportVersion)
     fail(ErrorKind::bad_input, "report '", path, "' has version ", j["version"].dump(), "; this leancnn reads up to ", kReportVersion);
-  return j;
+  return from_native(std::move(j));
 }
 
 }  // namespace leancnn::report

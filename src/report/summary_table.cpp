@@ -1,6 +1,7 @@
 // The terminal summary table of a report (report.h).
 #include <cstdio>
 
+#include "leancnn/core/json_native.h"
 #include "leancnn/report/report.h"
 
 namespace leancnn::report {
@@ -16,7 +17,8 @@ std::string num(const nlohmann::json& v, const char* key, const char* fmt, doubl
 std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : std::string(w - s.size(), ' ') + s; }
 }  // namespace
 
-std::string summary_table(const nlohmann::json& report) {
+std::string summary_table(const Json& report_json) {
+  const nlohmann::json& report = native(report_json);
   std::vector<std::string> presets;
   for (const auto& v : report["variants"])
     if (v.contains("accel"))

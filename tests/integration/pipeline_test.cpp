@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/runner.h"
@@ -60,7 +61,8 @@ TEST(PipelineTest, TinyRecipeRunsEndToEndAndRerunSkipsEveryStep) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST is not installed (dataset-fashion-mnist)";
   const std::string out = fresh_dir("pipeline_tiny");
   const pipeline::RunResult first = run_tiny(out);
-  const nlohmann::json r = report::build_report(first);
+  const Json report = report::build_report(first);
+  const nlohmann::json& r = native(report);
   ASSERT_EQ(r["variants"].size(), 2u);
   const nlohmann::json& fp = r["variants"][0];
   const nlohmann::json& q8 = r["variants"][1];

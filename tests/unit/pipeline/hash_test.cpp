@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/hash.h"
 #include "leancnn/pipeline/runner.h"
 
@@ -37,11 +38,11 @@ TEST(Sha256, File) {
 }
 
 TEST(StepKey, ChangesWithEveryInput) {
-  const nlohmann::json s = {{"epochs", 1}, {"lr", 0.1}};
+  const Json s = from_native({{"epochs", 1}, {"lr", 0.1}});
   const std::string k = step_key("model", s, "data");
-  EXPECT_EQ(k, step_key("model", nlohmann::json{{"lr", 0.1}, {"epochs", 1}}, "data"));  // key order is irrelevant
+  EXPECT_EQ(k, step_key("model", from_native({{"lr", 0.1}, {"epochs", 1}}), "data"));  // key order is irrelevant
   EXPECT_NE(k, step_key("model2", s, "data"));
-  EXPECT_NE(k, step_key("model", {{"epochs", 2}, {"lr", 0.1}}, "data"));
+  EXPECT_NE(k, step_key("model", from_native({{"epochs", 2}, {"lr", 0.1}}), "data"));
   EXPECT_NE(k, step_key("model", s, "data2"));
   EXPECT_EQ(k.size(), 64u);
 }

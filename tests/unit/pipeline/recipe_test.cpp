@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/step.h"
 
@@ -32,15 +33,17 @@ const char* kMinimal = "model: {zoo: small_cnn}\n";
 
 TEST(Recipe, DefaultsFilledIn) {
   const Recipe r = parse(kMinimal);
-  EXPECT_EQ(r.model["zoo"], "small_cnn");
-  EXPECT_EQ(r.model["input"], "1x28x28");
-  EXPECT_EQ(r.model["classes"], 10);
-  EXPECT_EQ(r.data["dataset"], "fashion-mnist");
-  EXPECT_EQ(r.train["epochs"], 4);
+  const nlohmann::json& model = native(r.model);
+  EXPECT_EQ(model["zoo"], "small_cnn");
+  EXPECT_EQ(model["input"], "1x28x28");
+  EXPECT_EQ(model["classes"], 10);
+  EXPECT_EQ(native(r.data)["dataset"], "fashion-mnist");
+  EXPECT_EQ(native(r.train)["epochs"], 4);
   EXPECT_TRUE(r.steps.empty());
-  EXPECT_EQ(r.evaluate["accuracy"], true);
-  EXPECT_EQ(r.evaluate["latency"]["batch"], 1);
-  EXPECT_EQ(r.evaluate["accel"]["presets"], nlohmann::json({"eyeriss-like", "tpu-like"}));
+  const nlohmann::json& evaluate = native(r.evaluate);
+  EXPECT_EQ(evaluate["accuracy"], true);
+  EXPECT_EQ(evaluate["latency"]["batch"], 1);
+  EXPECT_EQ(evaluate["accel"]["presets"], nlohmann::json({"eyeriss-like", "tpu-like"}));
   EXPECT_EQ(r.seed, 0u);
 }
 
@@ -58,22 +61,25 @@ steps:
 )");
   ASSERT_EQ(r.steps.size(), 4u);
   EXPECT_EQ(r.steps[0].name, "train");
-  EXPECT_EQ(r.steps[0].settings["epochs"], 2);
-  EXPECT_DOUBLE_EQ(r.steps[0].settings["lr"].get<double>(), 0.1);
-  EXPECT_EQ(r.steps[1].settings["epochs"], 1);  // finetune: 1 epoch, a tenth of the lr
-  EXPECT_NEAR(r.steps[1].settings["lr"].get<double>(), 0.01, 1e-12);
+  const nlohmann::json& train = native(r.steps[0].settings);
+  const nlohmann::json& finetune = native(r.steps[1].settings);
+  EXPECT_EQ(train["epochs"], 2);
+  EXPECT_DOUBLE_EQ(train["lr"].get<double>(), 0.1);
+  EXPECT_EQ(finetune["epochs"], 1);  // finetune: 1 epoch, a tenth of the lr
+  EXPECT_NEAR(finetune["lr"].get<double>(), 0.01, 1e-12);
   EXPECT_EQ(r.steps[2].name, "w4");
-  EXPECT_EQ(r.steps[2].settings["weight_bits"], 4);
+  EXPECT_EQ(native(r.steps[2].settings)["weight_bits"], 4);
   EXPECT_EQ(r.steps[3].name, "quantize");
-  EXPECT_EQ(r.steps[3].settings["weight_bits"], 8);
+  EXPECT_EQ(native(r.steps[3].settings)["weight_bits"], 8);
   EXPECT_EQ(r.steps[2].line, 7);
 }
 
 TEST(Recipe, EvaluationsCanBeSwitchedOff) {
   const Recipe r = parse("model: {zoo: small_cnn}\nevaluate: {accuracy: false, latency: false, accel: false}\n");
-  EXPECT_EQ(r.evaluate["accuracy"], false);
-  EXPECT_TRUE(r.evaluate["latency"].is_null());
-  EXPECT_TRUE(r.evaluate["accel"].is_null());
+  const nlohmann::json& evaluate = native(r.evaluate);
+  EXPECT_EQ(evaluate["accuracy"], false);
+  EXPECT_TRUE(evaluate["latency"].is_null());
+  EXPECT_TRUE(evaluate["accel"].is_null());
 }
 
 TEST(Recipe, DefaultRecipeIsValid) {
@@ -81,9 +87,10 @@ TEST(Recipe, DefaultRecipeIsValid) {
   ASSERT_EQ(r.steps.size(), 2u);
   EXPECT_EQ(r.steps[0].kind, "train");
   EXPECT_EQ(r.steps[1].kind, "quantize");
-  EXPECT_EQ(r.model["zoo"], "small_cnn");
-  EXPECT_EQ(r.evaluate["latency"]["threads"], 2);
-  EXPECT_EQ(r.evaluate["accel"]["presets"].size(), 2u);
+  EXPECT_EQ(native(r.model)["zoo"], "small_cnn");
+  const nlohmann::json& evaluate = native(r.evaluate);
+  EXPECT_EQ(evaluate["latency"]["threads"], 2);
+  EXPECT_EQ(evaluate["accel"]["presets"].size(), 2u);
 }
 
 TEST(Recipe, ShippedRecipesAreValid) {
@@ -170,9 +177,10 @@ TEST(Recipe, FilePathsAreRelativeToTheRecipe) {
   std::ofstream(dir + "/m.onnx") << "x";
   std::ofstream(dir + "/r.yaml") << "model: {file: m.onnx}\ndata: {dataset: idx}\noutput: out\n";
   const Recipe r = load_recipe(dir + "/r.yaml");
-  EXPECT_EQ(r.model["file"], dir + "/m.onnx");
-  EXPECT_FALSE(r.model.contains("input"));
-  EXPECT_EQ(r.data["dataset"], dir + "/idx");
+  const nlohmann::json& model = native(r.model);
+  EXPECT_EQ(model["file"], dir + "/m.onnx");
+  EXPECT_FALSE(model.contains("input"));
+  EXPECT_EQ(native(r.data)["dataset"], dir + "/idx");
   EXPECT_EQ(r.output, dir + "/out");
   try {
     load_recipe(dir + "/missing.yaml");

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/report/report.h"
 
@@ -14,7 +15,7 @@ namespace {
 
 pipeline::RunResult fake_run() {
   pipeline::RunResult run;
-  run.recipe = {{"source", "r.yaml"}, {"model", {{"zoo", "small_cnn"}}}};
+  run.recipe = from_native({{"source", "r.yaml"}, {"model", {{"zoo", "small_cnn"}}}});
   run.out_dir = "runs/x";
   run.data_sha256 = "d";
   run.seconds = 12.5;
@@ -24,13 +25,14 @@ pipeline::RunResult fake_run() {
     v.kind = kind;
     v.file = name + ".onnx";
     v.evaluated = true;
-    v.evaluation = {{"test_acc", acc}, {"latency_ms", ms}, {"p90_ms", ms * 1.1}, {"images_per_s", 1000 / ms},
-                    {"bytes", bytes}, {"params", 1000}, {"nonzero_params", 990}, {"macs", 4000000},
-                    {"effective_macs", 3960000}, {"weight_bits", kind == "quantize" ? 8 : 32},
-                    {"activation_bits", kind == "quantize" ? 8 : 32},
-                    {"latency_layers", {{{"name", "conv1"}, {"op", "Conv"}, {"kernel", "k"}, {"macs", 10}, {"time_ms", 0.1}}}},
-                    {"accel", {{{"preset", "eyeriss-like"}, {"cycles", 5000}, {"energy_pj", 2e6},
-                                {"layers", {{{"name", "conv1"}, {"cycles", 5000}, {"energy_pj", 2e6}}}}}}}};
+    v.evaluation = from_native(
+        {{"test_acc", acc}, {"latency_ms", ms}, {"p90_ms", ms * 1.1}, {"images_per_s", 1000 / ms},
+         {"bytes", bytes}, {"params", 1000}, {"nonzero_params", 990}, {"macs", 4000000},
+         {"effective_macs", 3960000}, {"weight_bits", kind == "quantize" ? 8 : 32},
+         {"activation_bits", kind == "quantize" ? 8 : 32},
+         {"latency_layers", {{{"name", "conv1"}, {"op", "Conv"}, {"kernel", "k"}, {"macs", 10}, {"time_ms", 0.1}}}},
+         {"accel", {{{"preset", "eyeriss-like"}, {"cycles", 5000}, {"energy_pj", 2e6},
+                     {"layers", {{{"name", "conv1"}, {"cycles", 5000}, {"energy_pj", 2e6}}}}}}}});
     run.variants.push_back(v);
   };
   pipeline::VariantResult input;
@@ -40,7 +42,7 @@ pipeline::RunResult fake_run() {
   add("train", "train", 0.90, 0.20, 100000);
   add("quantize", "quantize", 0.895, 0.15, 30000);
   add("slow", "finetune", 0.85, 0.30, 100000);  // dominated on both plots
-  run.variants.back().diagnostics = {{"sensitivity", {{"layers", {{{"layer", "conv1"}, {"drop", 0.01}}}}}}};
+  run.variants.back().diagnostics = from_native({{"sensitivity", {{"layers", {{{"layer", "conv1"}, {"drop", 0.01}}}}}}});
   return run;
 }
 
@@ -55,7 +57,8 @@ TEST(Pareto, Front) {
 }
 
 TEST(ReportJson, StableKeysPerVariant) {
-  const nlohmann::json r = build_report(fake_run());
+  const Json report = build_report(fake_run());
+  const nlohmann::json& r = native(report);
   EXPECT_EQ(r["format"], "leancnn.report");
   EXPECT_EQ(r["version"], kReportVersion);
   for (const char* k : {"generated_utc", "recipe", "out_dir", "data_sha256", "run_seconds", "machine", "variants"})
@@ -75,8 +78,9 @@ TEST(ReportJson, StableKeysPerVariant) {
 }
 
 TEST(ReportJson, MissingFiguresMeanNotOnTheFront) {
-  nlohmann::json r = {{"variants", {{{"name", "a"}, {"test_acc", 0.5}}}}};
-  mark_pareto(r);
+  Json report = from_native({{"variants", {{{"name", "a"}, {"test_acc", 0.5}}}}});
+  mark_pareto(report);
+  const nlohmann::json& r = native(report);
   EXPECT_FALSE(r["variants"][0]["pareto_latency"]);
   EXPECT_FALSE(r["variants"][0]["pareto_size"]);
 }
@@ -106,7 +110,7 @@ TEST(ReportHtml, SelfContainedWithTableAndPlots) {
 
 TEST(ReportHtml, DataIsEscapedInsideTheScriptElement) {
   pipeline::RunResult run = fake_run();
-  run.variants[1].settings = {{"note", "</script><script>alert(1)</script>"}};
+  run.variants[1].settings = from_native({{"note", "</script><script>alert(1)</script>"}});
   const std::string h = render_html(build_report(run), fake_libs());
   EXPECT_EQ(h.find("alert(1)</script>"), std::string::npos);
   EXPECT_NE(h.find("\\u003c/script>\\u003cscript>alert(1)"), std::string::npos);
@@ -117,7 +121,7 @@ TEST(ReportFiles, WriteReadAndErrors) {
   const std::string dir = ::testing::TempDir() + "/report_files";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const nlohmann::json r = build_report(fake_run());
+  const Json r = build_report(fake_run());
   write_report(dir, r, fake_libs());
   EXPECT_TRUE(std::filesystem::is_regular_file(dir + "/report.html"));
   EXPECT_EQ(read_report(dir), r);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/runner.h"
@@ -56,13 +57,14 @@ TEST(Runner, WritesVariantsAndSkipsUnchangedSteps) {
   const VariantResult& q = variant(r1, "quantize");
   EXPECT_FALSE(q.reused);
   EXPECT_EQ(q.parent, "train");
-  EXPECT_TRUE(q.evaluation["quantized"].get<bool>());
-  EXPECT_EQ(q.evaluation["weight_bits"], 8);
-  EXPECT_EQ(q.evaluation["activation_bits"], 8);
-  EXPECT_TRUE(q.evaluation.contains("fake_quant_acc"));
-  EXPECT_TRUE(q.evaluation.contains("top1_agreement"));
-  EXPECT_EQ(q.diagnostics["sensitivity"]["layers"].size(), 4u);  // 2 convs + 2 FC
-  EXPECT_LT(q.evaluation["bytes"].get<int64_t>(), variant(r1, "train").evaluation["bytes"].get<int64_t>() / 2);
+  const nlohmann::json& q_eval = native(q.evaluation);
+  EXPECT_TRUE(q_eval["quantized"].get<bool>());
+  EXPECT_EQ(q_eval["weight_bits"], 8);
+  EXPECT_EQ(q_eval["activation_bits"], 8);
+  EXPECT_TRUE(q_eval.contains("fake_quant_acc"));
+  EXPECT_TRUE(q_eval.contains("top1_agreement"));
+  EXPECT_EQ(native(q.diagnostics)["sensitivity"]["layers"].size(), 4u);  // 2 convs + 2 FC
+  EXPECT_LT(q_eval["bytes"].get<int64_t>(), native(variant(r1, "train").evaluation)["bytes"].get<int64_t>() / 2);
   const nlohmann::json settings = nlohmann::json::parse(io::read_file(out + "/quantize.settings.json"));
   EXPECT_EQ(settings["key"], q.key);
   EXPECT_EQ(settings["input_sha256"], variant(r1, "train").sha256);
@@ -74,14 +76,14 @@ TEST(Runner, WritesVariantsAndSkipsUnchangedSteps) {
     EXPECT_TRUE(v.reused) << v.name;
     EXPECT_TRUE(v.eval_reused) << v.name;
     EXPECT_EQ(v.sha256, variant(r1, v.name).sha256);
-    EXPECT_EQ(v.diagnostics, variant(r1, v.name).diagnostics);
+    EXPECT_EQ(native(v.diagnostics), native(variant(r1, v.name).diagnostics));
   }
 
   // A changed quantize setting reruns quantize only.
   const RunResult r3 = run_recipe(parse_recipe(recipe_text(data, 4), "r.yaml", ""), o);
   EXPECT_TRUE(variant(r3, "train").reused);
   EXPECT_FALSE(variant(r3, "quantize").reused);
-  EXPECT_EQ(variant(r3, "quantize").evaluation["weight_bits"], 4);
+  EXPECT_EQ(native(variant(r3, "quantize").evaluation)["weight_bits"], 4);
 
   // A damaged variant file reruns its step and (its hash being new) every later step.
   { std::ofstream(out + "/train.onnx", std::ios::app) << "x"; }
@@ -112,17 +114,19 @@ TEST(Runner, QuantizeUnderASizeBudgetChoosesMixedPrecision) {
                                  o);
   ASSERT_EQ(r.variants.size(), 2u);
   EXPECT_TRUE(variant(r, "input").evaluated);  // no train step first: the model as given is a variant
-  const nlohmann::json& mp = variant(r, "quantize").diagnostics["mixed_precision"];
+  const nlohmann::json& diagnostics = native(variant(r, "quantize").diagnostics);
+  const nlohmann::json& evaluation = native(variant(r, "quantize").evaluation);
+  const nlohmann::json& mp = diagnostics["mixed_precision"];
   EXPECT_TRUE(mp["met"].get<bool>());
   EXPECT_LE(mp["weight_bytes"].get<double>(), 250000);
   EXPECT_EQ(mp["layer_bits"]["fc1"], 4);
-  EXPECT_EQ(variant(r, "quantize").diagnostics["sensitivity"]["layers"].size(), 4u);
+  EXPECT_EQ(diagnostics["sensitivity"]["layers"].size(), 4u);
   bool fc1_4bit = false;
-  for (const auto& l : variant(r, "quantize").evaluation["layer_bits"])
+  for (const auto& l : evaluation["layer_bits"])
     if (l["name"] == "fc1") fc1_4bit = l["weight_bits"] == 4;
   EXPECT_TRUE(fc1_4bit);
-  EXPECT_FALSE(variant(r, "quantize").evaluation.contains("latency_ms"));
-  EXPECT_FALSE(variant(r, "quantize").evaluation.contains("accel"));
+  EXPECT_FALSE(evaluation.contains("latency_ms"));
+  EXPECT_FALSE(evaluation.contains("accel"));
 }
 
 // QAT as a recipe step: train, then quantization-aware fine-tuning into a QDQ variant that the
@@ -143,11 +147,12 @@ TEST(Runner, QatStepFineTunesIntoAQdqVariant) {
   ASSERT_EQ(r.variants.size(), 3u);
   const VariantResult& q = variant(r, "qat");
   EXPECT_EQ(q.parent, "train");
-  EXPECT_EQ(q.diagnostics["quantized_layers"], 4);
-  EXPECT_EQ(q.diagnostics["method"], "lsq");
-  EXPECT_EQ(q.diagnostics["epochs"].size(), 1u);
-  EXPECT_TRUE(q.evaluation["quantized"].get<bool>());
-  EXPECT_EQ(q.evaluation["weight_bits"], 4);
+  const nlohmann::json& diagnostics = native(q.diagnostics);
+  EXPECT_EQ(diagnostics["quantized_layers"], 4);
+  EXPECT_EQ(diagnostics["method"], "lsq");
+  EXPECT_EQ(diagnostics["epochs"].size(), 1u);
+  EXPECT_TRUE(native(q.evaluation)["quantized"].get<bool>());
+  EXPECT_EQ(native(q.evaluation)["weight_bits"], 4);
   EXPECT_TRUE(fs::is_regular_file(o.out_dir + "/qat.onnx"));
 }
 
@@ -170,11 +175,13 @@ TEST(Runner, PruneStepGivesASparseVariantThatQuantizes) {
   ASSERT_EQ(r.variants.size(), 4u);
   const VariantResult& p = variant(r, "prune");
   EXPECT_EQ(p.parent, "train");
-  EXPECT_NEAR(p.diagnostics["sparsity"].get<double>(), 0.7, 1e-3);
-  EXPECT_EQ(p.diagnostics["schedule"], "one_shot");
-  EXPECT_EQ(p.diagnostics["epochs"].size(), 1u);
-  EXPECT_EQ(p.diagnostics["prune_layers"].size(), 4u);
-  const double params = p.evaluation["params"].get<double>(), nonzero = p.evaluation["nonzero_params"].get<double>();
+  const nlohmann::json& diag = native(p.diagnostics);
+  const nlohmann::json& eval = native(p.evaluation);
+  EXPECT_NEAR(diag["sparsity"].get<double>(), 0.7, 1e-3);
+  EXPECT_EQ(diag["schedule"], "one_shot");
+  EXPECT_EQ(diag["epochs"].size(), 1u);
+  EXPECT_EQ(diag["prune_layers"].size(), 4u);
+  const double params = eval["params"].get<double>(), nonzero = eval["nonzero_params"].get<double>();
   EXPECT_LT(nonzero, 0.4 * params) << "the evaluation should count the pruned weights as zeros";
   EXPECT_EQ(variant(r, "quantize").parent, "prune");
   // Pruning a quantized model is refused at parse time, naming the step.

@@ -3,11 +3,11 @@
 // validates everything before any work starts: an unknown key or a bad value is
 // Error(bad_input) naming the recipe, the line and the key.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "leancnn/core/json.h"
 
 namespace leancnn::pipeline {
 
@@ -18,7 +18,7 @@ const char* key_type_name(KeyType t);
 struct KeySpec {
   std::string name;
   KeyType type = KeyType::string;
-  nlohmann::json def;  // the default; null = no default (the key must be given or is optional, see doc)
+  Json def;  // the default; null = no default (the key must be given or is optional, see doc)
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   bool min_exclusive = false;         // numbers: value must be > min instead of >=
@@ -37,23 +37,23 @@ const std::vector<KeySpec>& accel_keys();     // evaluate.accel:
 struct StepSpec {
   std::string kind;           // "train", "quantize", "finetune"
   std::string name;           // unique in the recipe; names the files <name>.onnx, <name>.settings.json
-  nlohmann::json settings;    // every key of the kind's schema, defaults filled in (canonical)
+  Json settings;              // every key of the kind's schema, defaults filled in (canonical)
   int line = 0;               // 1-based line of the step in the recipe
 };
 
 struct Recipe {
   std::string source;          // the file, or "<default recipe>"
   std::string base_dir;        // relative paths in the recipe are relative to this folder
-  nlohmann::json model;        // model_keys(), with "file" made absolute when given
-  nlohmann::json data;         // data_keys(), with "dataset" resolved when it is a folder
-  nlohmann::json train;        // train_keys(): defaults of the train and finetune steps
+  Json model;                  // model_keys(), with "file" made absolute when given
+  Json data;                   // data_keys(), with "dataset" resolved when it is a folder
+  Json train;                  // train_keys(): defaults of the train and finetune steps
   std::vector<StepSpec> steps;
-  nlohmann::json evaluate;     // evaluate_keys() + "latency" (latency_keys() or null = off)
+  Json evaluate;               // evaluate_keys() + "latency" (latency_keys() or null = off)
                                // + "accel" (accel_keys() or null = off)
   uint64_t seed = 0;
   std::string output;          // output folder from the recipe ("" = not given)
   // The whole recipe as JSON (for the report and the hashes).
-  nlohmann::json to_json() const;
+  Json to_json() const;
 };
 
 // Parses and validates a recipe. `source` names it in errors; relative paths are taken from

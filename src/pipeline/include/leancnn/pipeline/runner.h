@@ -5,11 +5,10 @@
 // ONNX file still hashes as recorded, is skipped; evaluations likewise. So an interrupted run
 // resumes where it stopped (a training step also resumes from its checkpoint in <name>.work/).
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
+#include "leancnn/core/json.h"
 #include "leancnn/pipeline/recipe.h"
 
 namespace leancnn::pipeline {
@@ -27,19 +26,19 @@ struct VariantResult {
   std::string parent;  // the variant it was made from ("" for input)
   std::string file;    // ONNX file, relative to the output folder
   std::string settings_file;  // <name>.settings.json ("" for input)
-  nlohmann::json settings = nlohmann::json::object();
+  Json settings = Json::object();
   std::string key;     // the step's content key
   std::string sha256;  // of the ONNX file
   bool reused = false;       // the step was skipped: an earlier run made the same file
   bool eval_reused = false;  // the evaluation came from <name>.eval.json
   double step_seconds = 0;   // time the step took when it ran
-  nlohmann::json diagnostics = nlohmann::json::object();
-  nlohmann::json evaluation = nlohmann::json::object();
+  Json diagnostics = Json::object();
+  Json evaluation = Json::object();
   bool evaluated = false;    // listed in the report (input is only when no train step comes first)
 };
 
 struct RunResult {
-  nlohmann::json recipe;  // Recipe::to_json()
+  Json recipe;  // Recipe::to_json()
   std::string out_dir;
   std::string data_sha256;
   std::vector<VariantResult> variants;  // input first, then one per step
@@ -52,7 +51,7 @@ RunResult run_recipe(const Recipe& recipe, const RunOptions& options);
 
 // The key of a step: SHA-256 over the input model's hash, the canonical JSON of everything
 // that decides the step's output, and the data's hash.
-std::string step_key(const std::string& input_sha256, const nlohmann::json& settings, const std::string& data_sha256);
+std::string step_key(const std::string& input_sha256, const Json& settings, const std::string& data_sha256);
 // SHA-256 over the dataset's split files (train-*, t10k-* in the folder, sorted by name).
 // Error(bad_input) naming the folder and the missing file when one of the four is absent.
 std::string data_sha256(const std::string& dataset_spec);

@@ -3,12 +3,11 @@
 // (decompose, distill, binarize, search) are listed as not available yet, so that a
 // recipe naming them fails at parse time with a clear message instead of running a stub.
 #pragma once
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "leancnn/core/json.h"
 #include "leancnn/ir/graph.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/train/dataset.h"
@@ -27,7 +26,7 @@ struct StepContext {
 
 struct StepOutput {
   ir::Graph model;
-  nlohmann::json diagnostics = nlohmann::json::object();  // the step's own figures for the report
+  Json diagnostics = Json::object();  // the step's own figures for the report
 };
 
 struct StepKind {
@@ -36,9 +35,9 @@ struct StepKind {
   // Keys of the step's settings (besides "kind" and "name"). Empty for kinds not available.
   std::function<std::vector<KeySpec>()> keys;
   // Effective settings from the recipe's defaults (train block etc.) before the step's own keys.
-  std::function<nlohmann::json(const Recipe&)> defaults;
+  std::function<Json(const Recipe&)> defaults;
   // Runs the step; null when the kind is not available yet.
-  std::function<StepOutput(const ir::Graph& input, const nlohmann::json& settings, StepContext& ctx)> run;
+  std::function<StepOutput(const ir::Graph& input, const Json& settings, StepContext& ctx)> run;
   std::string unavailable;  // why not available ("" when available)
 };
 
