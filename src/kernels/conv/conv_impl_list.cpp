@@ -1,11 +1,13 @@
 // Conv's ordered fast kernels (the reference is appended last by dispatch.cpp).
 #include "conv_kernels.h"
 #include "impl_list.h"
+#include "sparse/sparse_kernels.h"
 
 namespace leancnn::kernels {
 
 std::vector<Kernel> conv_impl_list() {
   return {
+      cpu_conv_f32_sparse_avx2(),  // pruned weights at or below the sparse crossover density (sparse_rule.h)
       dnnl_conv_f32(),  // fp32, any groups/strides/dilations/pads; oneDNN-chosen layouts
   };
 }

@@ -1,11 +1,13 @@
 // FusedConv's (ai.leancnn) ordered fast kernels (the reference is appended last by dispatch.cpp).
 #include "conv_kernels.h"
 #include "impl_list.h"
+#include "sparse/sparse_kernels.h"
 
 namespace leancnn::kernels {
 
 std::vector<Kernel> fused_conv_impl_list() {
   return {
+      cpu_fused_conv_f32_sparse_avx2(),  // pruned weights at or below the sparse crossover density
       dnnl_fused_conv_f32(),  // fp32 conv + bias, sum (Z) and relu/clip/hardswish post-ops; packs when prepared
   };
 }

@@ -1,0 +1,218 @@
+// Conv and ai.leancnn FusedConv on sparse weights (sparse_rule.h decides which): the weights
+// [oc, ic * kh * kw] packed once as sparse rows whose offsets address the source directly (csr.h),
+// so a 1x1 stride-1 conv reads its NCHW source as it is and a stride-1 k x k conv a zero-padded
+// copy of it (no im2col: consecutive outputs of one row read consecutive inputs for every tap);
+// other strides read an im2col. Runs of up to 32 outputs x blocks of output channels in parallel
+// (spmm_avx2.cpp), bias and Relu in registers, Z and the other activations on the run while it is
+// in cache. NCHW in and out; groups = 1. Within fp32 tolerance of the references
+// (tests/conformance/sparse_conformance.cpp).
+#include <algorithm>
+#include <vector>
+
+#include "csr.h"
+#include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
+#include "leancnn/ops/conv.h"
+#include "leancnn/ops/fused_conv.h"
+#include "sparse_kernels.h"
+#include "leancnn/kernels/sparse_rule.h"
+
+namespace leancnn::kernels {
+namespace {
+using ops::ConvGeometry;
+using sparse::SparseRows;
+
+constexpr int64_t kTile = 32;  // outputs of one row per product call (four vectors)
+
+// How the kernel reads its source: a 1x1 stride-1 conv reads it as it is ([ic, h * w] rows); a
+// stride-1 conv reads a zero-padded copy directly, one output row at a time (each tap's inputs
+// for consecutive outputs are consecutive); other strides read an im2col.
+enum class Mode { direct, padded, im2col };
+
+struct PreparedConv {
+  Shape src_shape;
+  ConvGeometry g;
+  Mode mode = Mode::im2col;
+  int64_t ph = 0, pw = 0;    // the padded source's height and width (Mode::padded)
+  SparseRows w;
+  std::vector<float> bias;   // empty: none
+};
+
+Mode mode_of(const ConvGeometry& g) {
+  const bool unpadded = g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+  if (g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && unpadded) return Mode::direct;
+  if (g.stride_h == 1 && g.stride_w == 1) return Mode::padded;
+  return Mode::im2col;
+}
+
+std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
+  auto pc = std::make_shared<PreparedConv>();
+  const Tensor& w = ctx.inputs[1];
+  pc->src_shape = ctx.inputs[0].shape();
+  const ConvGeometry& g = pc->g = ops::conv_geometry(ctx.node, pc->src_shape, w.shape());
+  pc->mode = mode_of(g);
+  pc->ph = g.ih + g.pad_t + g.pad_b;
+  pc->pw = g.iw + g.pad_l + g.pad_r;
+  const int64_t taps = g.kh * g.kw, cols = g.ic * taps, pixels = g.oh * g.ow;
+  pc->w = sparse::sparse_rows_of(w.data<float>(), g.oc, cols, [&](int64_t k) -> int64_t {
+    const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
+    switch (pc->mode) {
+      case Mode::direct: return c * g.ih * g.iw;
+      case Mode::padded: return (c * pc->ph + ky * g.dil_h) * pc->pw + kx * g.dil_w;
+      case Mode::im2col: break;
+    }
+    return k * pixels;
+  });
+  if (ctx.inputs.size() > 2 && ctx.inputs[2].defined())
+    pc->bias.assign(ctx.inputs[2].data<float>(), ctx.inputs[2].data<float>() + g.oc);
+  return pc;
+}
+
+void pad_source(const PreparedConv& pc, const float* src, float* dst, bool parallel) {
+  const ConvGeometry& g = pc.g;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t c = 0; c < g.ic; ++c) {
+    float* plane = dst + c * pc.ph * pc.pw;
+    std::fill(plane, plane + pc.ph * pc.pw, 0.f);
+    for (int64_t y = 0; y < g.ih; ++y)
+      std::copy_n(src + (c * g.ih + y) * g.iw, g.iw, plane + (y + g.pad_t) * pc.pw + g.pad_l);
+  }
+}
+
+// cols[k][p], k = (c, ky, kx) in OIHW's order, p = (oy, ox): the source pixel each tap reads, 0 in the padding.
+void im2col(const ConvGeometry& g, const float* src, float* cols, bool parallel) {
+  const int64_t taps = g.kh * g.kw, pixels = g.oh * g.ow;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t k = 0; k < g.ic * taps; ++k) {
+    const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
+    const float* plane = src + c * g.ih * g.iw;
+    float* row = cols + k * pixels;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
+      float* out = row + oy * g.ow;
+      if (iy < 0 || iy >= g.ih) {
+        std::fill(out, out + g.ow, 0.f);
+        continue;
+      }
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t ix = ox * g.stride_w - g.pad_l + kx * g.dil_w;
+        out[ox] = ix >= 0 && ix < g.iw ? plane[iy * g.iw + ix] : 0.f;
+      }
+    }
+  }
+}
+
+struct Epilogue {
+  const float* z = nullptr;  // like y, or null
+  ops::FusedEpilogue act;
+};
+
+// Z and the activations the product does not apply itself, on rows [r0, r1) x outputs [p0, p1).
+void finish(const Epilogue& e, int64_t r0, int64_t r1, int64_t p0, int64_t p1, int64_t pixels, float* y) {
+  for (int64_t r = r0; r < r1; ++r) {
+    float* yr = y + r * pixels;
+    const float* zr = e.z ? e.z + r * pixels : nullptr;
+    for (int64_t p = p0; p < p1; ++p) yr[p] = ops::apply_epilogue_activation(e.act, zr ? yr[p] + zr[p] : yr[p]);
+  }
+}
+
+void run(const PreparedConv& pc, const Tensor& x, const Epilogue& e, Tensor& y) {
+  const ConvGeometry& g = pc.g;
+  const int64_t pixels = g.oh * g.ow;
+  const bool parallel = num_threads() > 1 && pc.w.nnz() * pixels >= (1 << 16);
+  // Bias (and a Relu with no Z after it) in the product's registers; the rest afterwards.
+  const bool relu_in_product = !e.z && e.act.activation == ops::FusedActivation::relu;
+  const bool needs_finish = e.z || (e.act.activation != ops::FusedActivation::none && !relu_in_product);
+  const float* bias = pc.bias.empty() ? nullptr : pc.bias.data();
+  thread_local std::vector<float> scratch;
+  if (pc.mode == Mode::padded) scratch.resize(static_cast<size_t>(g.ic * pc.ph * pc.pw));
+  if (pc.mode == Mode::im2col) scratch.resize(static_cast<size_t>(pc.w.rows ? g.ic * g.kh * g.kw * pixels : 0));
+  // Tasks: runs of up to kTile outputs (within one output row in padded mode) x blocks of rows,
+  // so a run's inputs stay in L1 while a block of rows passes over them.
+  const int64_t runs_per_row = (g.ow + kTile - 1) / kTile;
+  const int64_t runs = pc.mode == Mode::padded ? g.oh * runs_per_row : (pixels + kTile - 1) / kTile;
+  const int64_t row_block = std::max<int64_t>(8, std::min<int64_t>(g.oc, 2 * runs >= 8 ? g.oc : 16));
+  const int64_t rblocks = (g.oc + row_block - 1) / row_block;
+  for (int64_t n = 0; n < g.n; ++n) {
+    const float* src = x.data<float>() + n * g.ic * g.ih * g.iw;
+    if (pc.mode == Mode::padded) pad_source(pc, src, scratch.data(), parallel);
+    if (pc.mode == Mode::im2col) im2col(g, src, scratch.data(), parallel);
+    const float* rows = pc.mode == Mode::direct ? src : scratch.data();
+    float* dst = y.data<float>() + n * g.oc * pixels;
+    Epilogue en = e;
+    if (en.z) en.z += n * g.oc * pixels;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (int64_t t = 0; t < runs * rblocks; ++t) {
+      const int64_t run = t / rblocks, r0 = (t % rblocks) * row_block, r1 = std::min(g.oc, r0 + row_block);
+      int64_t p0 = 0, len = 0;
+      const float* in = rows;
+      if (pc.mode == Mode::padded) {
+        const int64_t oy = run / runs_per_row, ox0 = (run % runs_per_row) * kTile;
+        p0 = oy * g.ow + ox0;
+        len = std::min(kTile, g.ow - ox0);
+        in = rows + oy * pc.pw + ox0;
+      } else {
+        p0 = run * kTile;
+        len = std::min(kTile, pixels - p0);
+        in = rows + p0;
+      }
+      sparse::avx2::spmm(pc.w, r0, r1, in, len, dst + p0, pixels, bias, relu_in_product);
+      if (needs_finish) finish(en, r0, r1, p0, p0 + len, pixels, dst);
+    }
+  }
+}
+
+std::string check(const ir::ForwardCtx& ctx, bool fused) {
+  const Tensor& x = ctx.inputs[0];
+  if (ctx.inputs.size() < 2 || !ctx.inputs[1].defined()) return "no weights";
+  if (x.dtype() != DType::f32 || x.rank() != 4 || !x.is_contiguous()) return "only contiguous f32 NCHW sources";
+  for (size_t i = 2; i < ctx.inputs.size(); ++i)
+    if (ctx.inputs[i].defined() && !ctx.inputs[i].is_contiguous()) return "a non-contiguous bias or Z";
+  try {
+    const ConvGeometry g = ops::conv_geometry(ctx.node, x.shape(), ctx.inputs[1].shape());
+    if (g.groups != 1) return "grouped convolutions (groups > 1) stay dense";
+    if (fused) ops::fused_epilogue(ctx.node);
+    return check_sparse_weights(ctx, 1, sparse_conv_crossover(g));
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+void forward(ir::ForwardCtx& ctx, bool fused) {
+  Epilogue e;  // the bias comes from the prepared state
+  if (fused) {
+    if (ctx.inputs.size() > 3 && ctx.inputs[3].defined()) e.z = ctx.inputs[3].data<float>();
+    e.act = ops::fused_epilogue(ctx.node);
+  }
+  if (ctx.prepared) {
+    const auto& pc = *static_cast<const PreparedConv*>(ctx.prepared);
+    LEANCNN_CHECK(ctx.inputs[0].shape() == pc.src_shape, "prepared sparse conv for input ", shape_str(pc.src_shape),
+                  " run on ", shape_str(ctx.inputs[0].shape()));
+    run(pc, ctx.inputs[0], e, ctx.outputs[0]);
+    return;
+  }
+  run(*prepare_conv(ctx), ctx.inputs[0], e, ctx.outputs[0]);
+}
+
+std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) { return prepare_conv(ctx); }
+}  // namespace
+
+Kernel cpu_conv_f32_sparse_avx2() {
+  Kernel k;
+  k.name = "cpu_conv_f32_sparse_avx2";
+  k.check_forward = [](const ir::ForwardCtx& ctx) { return check(ctx, false); };
+  k.forward = [](ir::ForwardCtx& ctx) { forward(ctx, false); };
+  k.prepare = prepare;
+  return k;
+}
+
+Kernel cpu_fused_conv_f32_sparse_avx2() {
+  Kernel k;
+  k.name = "cpu_fused_conv_f32_sparse_avx2";
+  k.check_forward = [](const ir::ForwardCtx& ctx) { return check(ctx, true); };
+  k.forward = [](ir::ForwardCtx& ctx) { forward(ctx, true); };
+  k.prepare = prepare;
+  return k;
+}
+
+}  // namespace leancnn::kernels

@@ -1,0 +1,12 @@
+// Density of a weight tensor (csr.h).
+#include "csr.h"
+
+namespace leancnn::kernels::sparse {
+
+double density(const float* values, int64_t n) {
+  int64_t nz = 0;
+  for (int64_t i = 0; i < n; ++i) nz += values[i] != 0.f;
+  return n == 0 ? 1.0 : static_cast<double>(nz) / static_cast<double>(n);
+}
+
+}  // namespace leancnn::kernels::sparse

@@ -1,0 +1,53 @@
+// Sparse weight rows, private to the sparse kernels: the packing done once when a kernel is
+// prepared, and the AVX2 products over it (spmm_avx2.cpp). Each non-zero carries the element
+// offset of its input in the activation buffer the kernel reads (for a GEMM's column c: c times
+// the row stride; for a stride-1 convolution's tap (c, ky, kx) on a zero-padded source:
+// c * plane + ky * row + kx), so one product serves 1x1 convolutions, direct k x k convolutions
+// without an im2col, im2col'd ones and fully connected layers alike.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace leancnn::kernels::sparse {
+
+struct SparseRows {
+  int64_t rows = 0;
+  std::vector<int64_t> row_ptr;  // rows + 1
+  std::vector<int32_t> off;      // per non-zero: element offset of its input
+  std::vector<float> val;        // per non-zero
+  int64_t nnz() const { return static_cast<int64_t>(val.size()); }
+};
+
+// The non-zeros of a dense row-major rows x cols matrix; column c's offset is offset(c).
+template <typename Offset>
+SparseRows sparse_rows_of(const float* dense, int64_t rows, int64_t cols, Offset offset) {
+  SparseRows a;
+  a.rows = rows;
+  a.row_ptr.assign(static_cast<size_t>(rows + 1), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const float v = dense[r * cols + c];
+      if (v == 0.f) continue;
+      a.off.push_back(static_cast<int32_t>(offset(c)));
+      a.val.push_back(v);
+    }
+    a.row_ptr[static_cast<size_t>(r + 1)] = a.nnz();
+  }
+  return a;
+}
+
+// Fraction of non-zero values among n.
+double density(const float* values, int64_t n);
+
+namespace avx2 {
+// For rows [r0, r1) and t in [0, n):
+//   y[r * ldy + t] = act(bias[r] + sum over the non-zeros (o, v) of row r of v * x[o + t])
+// with act = max(., 0) when relu (bias null: 0). Call only when the CPU has AVX2 and FMA.
+void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
+          const float* bias, bool relu);
+// y[r] = sum over the non-zeros (o, v) of row r of v * x[o], rows [r0, r1).
+void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y);
+}  // namespace avx2
+
+}  // namespace leancnn::kernels::sparse

@@ -1,0 +1,13 @@
+// The sparse family's kernels (sparse.h's rule decides which layers they take): fp32 Conv /
+// FusedConv and Gemm whose constant weights are mostly zeros (pruned models), as CSR products
+// with dense activations (csr.h, spmm_avx2.cpp). Each names its reason when it declines.
+#pragma once
+#include "leancnn/kernels/kernel.h"
+
+namespace leancnn::kernels {
+
+Kernel cpu_conv_f32_sparse_avx2();        // conv_sparse.cpp: Conv
+Kernel cpu_fused_conv_f32_sparse_avx2();  // conv_sparse.cpp: ai.leancnn FusedConv
+Kernel cpu_gemm_f32_sparse_avx2();        // gemm_sparse.cpp: Gemm (transB, alpha = beta = 1)
+
+}  // namespace leancnn::kernels

@@ -1,0 +1,51 @@
+// The sparse kernels' acceptance rule (leancnn/kernels/sparse_rule.h).
+#include "leancnn/kernels/sparse_rule.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "csr.h"
+#include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
+
+namespace leancnn::kernels {
+
+namespace {
+std::atomic<const double*> g_injected{nullptr};
+
+// oneDNN's dense fp32 kernels run AVX-512 where the CPU (and the ISA cap) allow it: twice the
+// work per instruction that the AVX2 sparse products have.
+double dense_isa_factor() { return cpu_features().avx512f ? 1.0 : 2.0; }
+}  // namespace
+
+double sparse_conv_crossover(const ops::ConvGeometry& g) {
+  if (const double* d = g_injected.load()) return *d;
+  const bool one_by_one = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
+                          g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+  const bool strided = g.stride_h != 1 || g.stride_w != 1;
+  const double base = one_by_one ? 0.3 : strided ? 0.15 : 0.26;
+  // Direct k x k runs are one output row long; 1x1 and im2col runs span rows.
+  const double run = one_by_one || strided ? 1.0 : std::min(1.0, static_cast<double>(g.ow) / 32.0);
+  return std::min(0.6, base * run * dense_isa_factor());
+}
+
+double sparse_gemm_crossover() {
+  if (const double* d = g_injected.load()) return *d;
+  return 0.1;
+}
+
+std::string check_sparse_weights(const ir::ForwardCtx& ctx, int weight_slot, double max_density) {
+  const CpuFeatures& cpu = cpu_features();
+  if (!cpu.avx2 || !cpu.fma) return "no AVX2 + FMA on this CPU";
+  if (ctx.training) return "training: the weights change every step (dense kernels)";
+  if (static_cast<int>(ctx.inputs.size()) <= weight_slot || !ctx.inputs[weight_slot].defined()) return "no weights";
+  const Tensor& w = ctx.inputs[weight_slot];
+  if (w.dtype() != DType::f32 || !w.is_contiguous()) return "weights are not a contiguous f32 tensor";
+  const double d = sparse::density(w.data<float>(), w.numel());
+  if (d > max_density) return str_cat("weight density ", d, " is above this layer's sparse crossover ", max_density);
+  return "";
+}
+
+void inject_sparse_max_density(const double* max_density) { g_injected.store(max_density); }
+
+}  // namespace leancnn::kernels
