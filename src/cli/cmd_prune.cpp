@@ -35,6 +35,7 @@ struct PruneCli {
   float lr = 0.01f;
   int64_t test_images = 0;
   bool no_eval = false;
+  bool dense = false;
 };
 
 // "2:4" -> n = 2, m = 4 (Error(usage) otherwise); "unstructured" leaves the mask unstructured.
@@ -85,7 +86,9 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   if (r.interrupted)
     fail(ErrorKind::runtime, "fine-tuning interrupted; its checkpoint is in '", spec.finetune.out_dir,
          "': run the same command again to resume");
-  io::save_onnx(r.graph, c.out);
+  io::OnnxSaveOptions save;
+  save.sparse_storage = !c.dense;
+  io::save_onnx(r.graph, c.out, save);
   std::filesystem::remove_all(spec.finetune.out_dir);
 
   int64_t params = 0, nonzero = 0;
@@ -99,7 +102,8 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   nlohmann::json j = {{"model_file", c.model_file}, {"out_file", c.out},        {"scope", c.scope},
                       {"pattern", c.pattern},       {"schedule", c.schedule},   {"sparsity", r.sparsity},
                       {"params", params},           {"nonzero_params", nonzero}, {"layers", layers},
-                      {"finetune_epochs", c.epochs}};
+                      {"finetune_epochs", c.epochs}, {"bytes", static_cast<int64_t>(std::filesystem::file_size(c.out))},
+                      {"float_bytes", static_cast<int64_t>(std::filesystem::file_size(c.model_file))}};
   if (!c.no_eval) {
     const train::Predictions before = train::predict(model, test_set, train::Engine::plan, c.test_images);
     const train::Predictions after = train::predict(r.graph, test_set, train::Engine::plan, c.test_images);
@@ -115,6 +119,10 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   std::printf("pruned %s -> %s: %s %s, %s, sparsity %.3f (%lld of %lld Conv/Gemm weights are zero)\n",
               c.model_file.c_str(), c.out.c_str(), c.scope.c_str(), c.pattern.c_str(), c.schedule.c_str(), r.sparsity,
               static_cast<long long>(params - nonzero), static_cast<long long>(params));
+  std::printf("  file: %lld -> %lld bytes (%.3fx, %s)\n", static_cast<long long>(j["float_bytes"].get<int64_t>()),
+              static_cast<long long>(j["bytes"].get<int64_t>()),
+              static_cast<double>(j["bytes"].get<int64_t>()) / static_cast<double>(j["float_bytes"].get<int64_t>()),
+              c.dense ? "dense" : "sparse storage");
   for (const p::LayerReport& l : r.layers)
     std::printf("  %-32s %10lld weights, sparsity %.3f%s%s\n", l.layer.c_str(), static_cast<long long>(l.weights),
                 l.sparsity(), l.skipped.empty() ? "" : "  (dense: ", l.skipped.empty() ? "" : (l.skipped + ")").c_str());
@@ -155,6 +163,7 @@ Runner register_prune(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--lr", c->lr, "Fine-tuning learning rate (SGD, cosine)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--test-images", c->test_images, "Evaluate on the first N test images (0 = all)")->capture_default_str();
   cmd->add_flag("--no-eval", c->no_eval, "Skip the accuracy evaluation");
+  cmd->add_flag("--dense", c->dense, "Write every weight dense (no ai.leancnn SparseToDense: for ONNX Runtime)");
   add_common_options(*cmd, common);
   return [c, &common] { return run_prune(*c, common); };
 }

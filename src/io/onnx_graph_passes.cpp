@@ -7,6 +7,7 @@
 
 #include "leancnn/core/error.h"
 #include "leancnn/ir/rewrite.h"
+#include "leancnn/ops/sparse_storage.h"
 #include "onnx_import.h"
 
 namespace leancnn::io::onnx_detail {
@@ -48,6 +49,42 @@ bool absorbs(const ir::Node& reader, float value) {
   return false;
 }
 }  // namespace
+
+void fold_sparse_storage(ir::Graph& g, std::set<ir::ValueId>& maybe_unused) {
+  for (ir::NodeId id : g.node_ids()) {
+    const ir::Node& n = g.node(id);
+    if (n.op_type != "SparseToDense" || n.domain != ir::kLeancnnDomain || n.inputs.size() != 2 || n.outputs.size() != 1)
+      continue;
+    if (!g.value(n.inputs[0]).is_initializer() || !g.value(n.inputs[1]).is_initializer()) continue;
+    const ir::Value& mask = g.value(n.inputs[0]);
+    const ir::Value& values = g.value(n.inputs[1]);
+    Tensor dense;
+    try {
+      if (!n.attrs.has("shape")) fail(ErrorKind::bad_input, "needs the attribute 'shape' (the dense dims)");
+      const Shape shape = n.attrs.get_ints("shape", {});
+      for (int64_t d : shape)
+        if (d < 0) fail(ErrorKind::bad_input, "attribute 'shape' has a negative dim ", d);
+      if (mask.dtype != DType::u8 || values.data.rank() != 1)
+        fail(ErrorKind::bad_input, "needs a u8 mask and 1-D values");
+      if (values.dtype != DType::f32 && values.dtype != DType::s8 && values.dtype != DType::u8)
+        fail(ErrorKind::bad_input, "values must be f32, s8 or u8, got ", dtype_name(values.dtype));
+      dense = Tensor::empty(shape, values.dtype);
+      ops::sparse_decode(mask.data, values.data, dense);
+    } catch (Error& e) {
+      e.add_context(n.label());
+      throw;
+    }
+    const ir::ValueId out = n.outputs[0];
+    maybe_unused.insert(n.inputs[0]);
+    maybe_unused.insert(n.inputs[1]);
+    g.remove_node(id);
+    ir::Value& v = g.value(out);
+    v.shape = dense.shape();
+    v.dtype = dense.dtype();
+    v.shape_known = true;
+    v.data = dense;
+  }
+}
 
 void fold_pads(ir::Graph& g, std::set<ir::ValueId>& maybe_unused) {
   for (ir::NodeId id : g.node_ids()) {

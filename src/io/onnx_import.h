@@ -109,6 +109,10 @@ const std::vector<std::string>& load_time_ops();
 // pads of the Conv (or AveragePool counting pads, or MaxPool when the pad value is -inf)
 // that reads it; the removed pads constants join `maybe_unused`.
 void fold_pads(ir::Graph& g, std::set<ir::ValueId>& maybe_unused);
+// onnx_graph_passes.cpp: every ai.leancnn SparseToDense node of two initializers (a pruned
+// weight saved sparse, OnnxSaveOptions::sparse_storage) replaced by the dense initializer it
+// builds, under the node's output name; its inputs join `maybe_unused`.
+void fold_sparse_storage(ir::Graph& g, std::set<ir::ValueId>& maybe_unused);
 // Returns g without the initializers of `maybe_unused` that no node reads and no output
 // names, and without removed nodes and the values only they touched; g itself when there is
 // nothing to drop. Value order is kept.

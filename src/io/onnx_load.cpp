@@ -87,6 +87,7 @@ ir::Graph Importer::run() {
   for (int i = 0; i < gp.node_size(); ++i) add_file_node(gp.node(i), i);
   for (const onnx::ValueInfoProto& out : gp.output()) add_output(out);
   if (g_.outputs().empty()) fail(ErrorKind::bad_input, "the graph has no outputs");
+  fold_sparse_storage(g_, maybe_unused_);
   fold_pads(g_, maybe_unused_);
   g_ = drop_unused(std::move(g_), maybe_unused_);
   ir::infer_shapes(g_, ops_);

@@ -12,6 +12,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/io/file.h"
 #include "leancnn/io/onnx.h"
+#include "leancnn/ops/sparse_storage.h"
 #include "onnx_common.h"
 
 #ifndef LEANCNN_VERSION
@@ -22,6 +23,13 @@ namespace leancnn::io {
 
 namespace {
 using namespace onnx_detail;
+
+// Initializers worth storing as bitmask + non-zeros (OnnxSaveOptions::sparse_storage).
+bool stores_sparse(const Tensor& t) {
+  const DType d = t.dtype();
+  if ((d != DType::f32 && d != DType::s8 && d != DType::u8) || t.numel() < kSparseMinElems) return false;
+  return 4 * ops::sparse_encoded_bytes(t) <= 3 * static_cast<int64_t>(t.nbytes());
+}
 
 void set_value_info(const ir::Value& v, bool symbolic_batch, onnx::ValueInfoProto* info) {
   const int32_t type = onnx_elem_type(v.dtype);
@@ -70,6 +78,9 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
 
   const std::vector<ir::NodeId> order = g.topo_order();  // ONNX wants nodes sorted
   std::set<std::string> domains;
+  if (options.sparse_storage)
+    for (ir::ValueId id : g.initializers())
+      if (stores_sparse(g.value(id).data)) domains.insert(ir::kLeancnnDomain);
   for (ir::NodeId id : order) {
     const std::string& d = g.node(id).domain;
     if (!d.empty() && d != "ai.onnx") domains.insert(d);
@@ -86,9 +97,21 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name(g.name.empty() ? "graph" : g.name);
   std::string trainable;
+  struct Sparse {
+    const ir::Value* v;
+    std::string mask, values;
+  };
+  std::vector<Sparse> sparse;  // written as SparseToDense(mask, values) -> v
   for (ir::ValueId id : g.initializers()) {
     const ir::Value& v = g.value(id);
-    write_tensor(v.data, v.name, graph->add_initializer());
+    if (options.sparse_storage && stores_sparse(v.data)) {
+      const ops::SparseEncoding e = ops::sparse_encode(v.data);
+      sparse.push_back({&v, g.unique_value_name(v.name + ".sparse_mask"), g.unique_value_name(v.name + ".sparse_values")});
+      write_tensor(e.mask, sparse.back().mask, graph->add_initializer());
+      write_tensor(e.values, sparse.back().values, graph->add_initializer());
+    } else {
+      write_tensor(v.data, v.name, graph->add_initializer());
+    }
     if (!v.trainable) continue;
     if (v.name.find('\n') != std::string::npos)
       fail(ErrorKind::bad_input, "trainable initializer '", v.name, "' has a line break in its name");
@@ -104,6 +127,16 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
     set_value_info(v, options.symbolic_batch && !v.shape.empty(), graph->add_output());
   }
 
+  for (const Sparse& sp : sparse) {  // first: they read initializers only
+    onnx::NodeProto* p = graph->add_node();
+    p->set_name(sp.v->name + ".sparse");
+    p->set_op_type("SparseToDense");
+    p->set_domain(ir::kLeancnnDomain);
+    p->add_input(sp.mask);
+    p->add_input(sp.values);
+    p->add_output(sp.v->name);
+    set_attribute("shape", ir::AttrValue(std::vector<int64_t>(sp.v->data.shape())), p->add_attribute());
+  }
   for (ir::NodeId id : order) {
     const ir::Node& n = g.node(id);
     onnx::NodeProto* p = graph->add_node();

@@ -19,6 +19,7 @@ const ir::OpTable& op_table() {
                       qlinear_max_pool_schema, qlinear_global_average_pool_schema})
       t.add(make());
     t.add(fake_quantize_schema());
+    t.add(sparse_to_dense_schema());
     return t;
   }();
   return table;

@@ -18,6 +18,8 @@ namespace leancnn::io {
 // BatchNormalization's training_mode first appear there) and the ai.leancnn opset version.
 inline constexpr int64_t kOnnxOpset = 14;
 inline constexpr int64_t kLeancnnOpset = 1;
+// The smallest initializer save_onnx considers for sparse storage.
+inline constexpr int64_t kSparseMinElems = 256;
 // Opsets of ai.onnx that load_onnx reads. Below 13 it reads each op only in the versions it
 // knows how to bring to its opset-13 meaning (docs/onnx.md lists them per op), so an old
 // model loads when every op it uses has such a version.
@@ -28,6 +30,12 @@ struct OnnxSaveOptions {
   // Writes dim 0 of every graph input, and of every graph output of rank >= 1, as the symbolic
   // dim "N" (dim_param) so that other runtimes accept any batch; false writes the graph's dims.
   bool symbolic_batch = true;
+  // Pruned weights stored sparse: an f32, s8 or u8 initializer of at least kSparseMinElems
+  // elements whose bitmask + non-zero values take at most 3/4 of its dense bytes is written as
+  // two initializers and an ai.leancnn SparseToDense node that rebuilds it (ops/sparse_storage.h),
+  // so the file size shows the pruning; load_onnx turns it back into the dense initializer.
+  // false writes every initializer dense (for runtimes without the ai.leancnn ops: ONNX Runtime).
+  bool sparse_storage = true;
   std::string doc_string;  // ModelProto.doc_string (empty: none)
 };
 

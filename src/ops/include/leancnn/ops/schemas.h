@@ -48,6 +48,7 @@ ir::OpSchema quantize_linear_schema();
 ir::OpSchema dequantize_linear_schema();
 // unpack_int4.cpp (domain ai.leancnn)
 ir::OpSchema unpack_int4_schema();
+ir::OpSchema sparse_to_dense_schema();  // sparse_to_dense.cpp
 // qlinear_conv.cpp (QLinearFusedConv: domain ai.leancnn)
 ir::OpSchema qlinear_conv_schema();
 ir::OpSchema qlinear_fused_conv_schema();
