@@ -205,6 +205,16 @@ ir::Graph every_op_graph() {
                                                                                 0x3B, 0x4C, 0x5D, 0x6E},
                                                                          DType::u8))},
                               w4_shape, 1, ir::kLeancnnDomain)[0];  // s8 [4, 5]
+  // SparseToDense of computed values (a constant one would be folded into an initializer on load):
+  // five quantized codes scattered into a [2, 5] tensor by a mask with 5 bits set.
+  const ir::ValueId codes =
+      b.op("QuantizeLinear", {b.constant("sparse.floats", Tensor::from_floats({5}, {0.5f, -1.f, 2.f, 0.25f, 3.f})), qs, qz})[0];
+  ir::Attributes sparse_shape;
+  sparse_shape.set("shape", std::vector<int64_t>{2, 5});
+  const ir::ValueId scattered =
+      b.op("SparseToDense", {b.constant("sparse.mask", Tensor::from_ints({2}, {0b10010101, 0b10}, DType::u8)), codes},
+           sparse_shape, 1, ir::kLeancnnDomain)[0];  // u8 [2, 5]
+  b.output(b.op("DequantizeLinear", {scattered, qs, qz})[0]);  // f32 [2, 5]
   const ir::ValueId w_scale = b.constant("w.scale", Tensor::from_floats({4}, {0.1f, 0.2f, 0.3f, 0.4f}));
   const ir::ValueId w_zp = b.constant("w.zero_point", Tensor::zeros({4}, DType::s8));
   b.output(b.op("QGemm", {lq, qs, qz, w4, w_scale, w_zp}, {}, 1, ir::kLeancnnDomain)[0]);  // f32 [1, 4]

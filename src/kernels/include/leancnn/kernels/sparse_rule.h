@@ -1,7 +1,7 @@
 // When the sparse kernels (kernels/sparse) take a layer: on AVX2 + FMA, outside training (the
 // weights are constant only in inference), when the weights' density (non-zeros / elements) is
 // at or below the layer's crossover against the dense kernels. The crossovers come from
-// bench/sparse_bench (docs/pruning.md, "Sparse kernels"): the sparse product's speed relative
+// bench/sparse_bench (docs/sparse_runtime.md): the sparse product's speed relative
 // to oneDNN's dense one at density 1 is about 0.26 for k x k convolutions read directly, 0.3 for
 // 1x1 ones, 0.15 for strided ones (im2col) and 0.1 for fully connected layers at batch 1; it
 // falls with the output row's width below 32 (runs of partial vectors: x min(1, ow / 32)), and
