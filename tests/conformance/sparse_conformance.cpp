@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
+#include <stdexcept>
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
@@ -17,6 +19,9 @@
 #include "leancnn/kernels/sparse_rule.h"
 #include "leancnn/ops/conv.h"
 #include "prepared_run.h"
+#include "leancnn/ir/passes.h"
+#include "leancnn/kernels/kernel.h"
+#include "leancnn/ops/op_table.h"
 
 namespace leancnn::testing {
 namespace {
@@ -127,7 +132,7 @@ TEST(SparseConformance, ConvEveryShapeDensityAndPattern) {
         }
 }
 
-LEANCNN_COVERS_WHERE("SparseConformance.FusedConv*", "FusedConv", kFused, sparse_here);
+LEANCNN_COVERS_WHERE("SparseConformance.FusedConv*", "FusedConv", kFused, sparse_here);  // NCHW and NHWC sources
 TEST(SparseConformance, FusedConvEveryActivationBiasAndResidual) {
   if (!sparse_here()) GTEST_SKIP() << "no AVX2 + FMA here";
   const AnyDensity any;
@@ -172,6 +177,51 @@ TEST(SparseConformance, GemmEveryShapeDensityAndPattern) {
             ASSERT_TRUE(prepared.prepared);
             expect_close(prepared.fwd.outputs[0], ref.outputs[0], fp32_tol(k), what + " prepared");
           }
+}
+
+// NCHW [n, c, h, w] f32 -> the same values in channels-last order (the shape stays NCHW).
+Tensor to_nhwc_f32(const Tensor& t) {
+  const Shape& s = t.shape();
+  Tensor out = Tensor::empty(s);
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t i = 0; i < s[2] * s[3]; ++i)
+        out.data<float>()[(n * s[2] * s[3] + i) * s[1] + c] = t.data<float>()[(n * s[1] + c) * s[2] * s[3] + i];
+  return out;
+}
+
+// As a plan runs the kernel when the producer of its source stores it channels-last: the kernel
+// declares input 0 (only) channels-last-capable, is prepared, then runs on the NHWC source.
+Tensor run_channels_last_source(const OpCase& c, const std::string& kernel) {
+  const ir::Graph g = single_node_graph(c);
+  const ir::Node& n = g.node(0);
+  const ir::OpTable& ops = ops::op_table();
+  const std::vector<ir::TensorType> types = ir::infer_node(g, ops, n);
+  ir::ForwardCtx ctx{n, c.inputs, {Tensor::empty(types[0].shape, types[0].dtype)}};
+  const kernels::Kernel* k = nullptr;
+  for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
+    if (cand.name == kernel) k = &cand;
+  if (!k || !k->channels_last) throw std::runtime_error(kernel + ": absent or NCHW only");
+  EXPECT_EQ(k->channels_last(ctx).slots, ir::channels_last_input(0)) << kernel;
+  ctx.channels_last = ir::channels_last_input(0);
+  const std::shared_ptr<const void> state = k->prepare(ctx);
+  ctx.prepared = state.get();
+  ctx.inputs[0] = to_nhwc_f32(c.inputs[0]);
+  note_kernel(c.op_type, kernel, Coverage::runs);
+  k->forward(ctx);
+  return ctx.outputs[0];
+}
+
+TEST(SparseConformance, FusedConvChannelsLastSourceMatchesReference) {
+  if (!sparse_here()) GTEST_SKIP() << "no AVX2 + FMA here";
+  const AnyDensity any;
+  uint64_t seed = 3000;
+  for (const ConvCfg& s : kConvs)  // 1x1 direct (transposed), 1x1 and 3x3 strided (im2col), k x k padded
+    for (const int epi : {1, 3}) {
+      const OpCase c = conv_case(s, true, kActs[1], epi & 1, epi & 2, 0.1, Pattern::random, seed++);
+      expect_close(run_channels_last_source(c, kFused), run_forward(c, false).outputs[0], fp32_tol(s.w[1] * s.w[2] * s.w[3]),
+                   str_cat(s.name, " NHWC source, epilogue ", epi));
+    }
 }
 
 // With the measured crossovers the dispatcher follows the rule layer by layer: sparse at or below

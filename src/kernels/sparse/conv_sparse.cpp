@@ -68,24 +68,47 @@ std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
   return pc;
 }
 
-void pad_source(const PreparedConv& pc, const float* src, float* dst, bool parallel) {
+// The source of one image, NCHW or channels-last (the plan may hand it over NHWC: the kernels
+// declare input 0 channels-last-capable, so a dense producer or a pool need not reorder for them).
+struct Source {
+  const float* p;
+  bool nhwc;
+  int64_t c, h, w;
+  float at(int64_t ch, int64_t y, int64_t x) const { return nhwc ? p[(y * w + x) * c + ch] : p[(ch * h + y) * w + x]; }
+};
+
+// NCHW planes of the source (direct mode reads them as they are; a channels-last source is
+// transposed into `dst` first).
+const float* nchw_planes(const Source& s, float* dst, bool parallel) {
+  if (!s.nhwc) return s.p;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t ch = 0; ch < s.c; ++ch)
+    for (int64_t i = 0; i < s.h * s.w; ++i) dst[ch * s.h * s.w + i] = s.p[i * s.c + ch];
+  return dst;
+}
+
+void pad_source(const PreparedConv& pc, const Source& s, float* dst, bool parallel) {
   const ConvGeometry& g = pc.g;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t c = 0; c < g.ic; ++c) {
     float* plane = dst + c * pc.ph * pc.pw;
     std::fill(plane, plane + pc.ph * pc.pw, 0.f);
-    for (int64_t y = 0; y < g.ih; ++y)
-      std::copy_n(src + (c * g.ih + y) * g.iw, g.iw, plane + (y + g.pad_t) * pc.pw + g.pad_l);
+    for (int64_t y = 0; y < g.ih; ++y) {
+      float* row = plane + (y + g.pad_t) * pc.pw + g.pad_l;
+      if (!s.nhwc)
+        std::copy_n(s.p + (c * g.ih + y) * g.iw, g.iw, row);
+      else
+        for (int64_t x = 0; x < g.iw; ++x) row[x] = s.at(c, y, x);
+    }
   }
 }
 
 // cols[k][p], k = (c, ky, kx) in OIHW's order, p = (oy, ox): the source pixel each tap reads, 0 in the padding.
-void im2col(const ConvGeometry& g, const float* src, float* cols, bool parallel) {
+void im2col(const ConvGeometry& g, const Source& s, float* cols, bool parallel) {
   const int64_t taps = g.kh * g.kw, pixels = g.oh * g.ow;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t k = 0; k < g.ic * taps; ++k) {
     const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
-    const float* plane = src + c * g.ih * g.iw;
     float* row = cols + k * pixels;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
@@ -96,7 +119,7 @@ void im2col(const ConvGeometry& g, const float* src, float* cols, bool parallel)
       }
       for (int64_t ox = 0; ox < g.ow; ++ox) {
         const int64_t ix = ox * g.stride_w - g.pad_l + kx * g.dil_w;
-        out[ox] = ix >= 0 && ix < g.iw ? plane[iy * g.iw + ix] : 0.f;
+        out[ox] = ix >= 0 && ix < g.iw ? s.at(c, iy, ix) : 0.f;
       }
     }
   }
@@ -107,25 +130,25 @@ struct Epilogue {
   ops::FusedEpilogue act;
 };
 
-// Z and the activations the product does not apply itself, on rows [r0, r1) x outputs [p0, p1).
-void finish(const Epilogue& e, int64_t r0, int64_t r1, int64_t p0, int64_t p1, int64_t pixels, float* y) {
+// The activations the product does not apply itself (Clip, HardSwish), on rows [r0, r1) x outputs [p0, p1).
+void finish(const ops::FusedEpilogue& act, int64_t r0, int64_t r1, int64_t p0, int64_t p1, int64_t pixels, float* y) {
   for (int64_t r = r0; r < r1; ++r) {
     float* yr = y + r * pixels;
-    const float* zr = e.z ? e.z + r * pixels : nullptr;
-    for (int64_t p = p0; p < p1; ++p) yr[p] = ops::apply_epilogue_activation(e.act, zr ? yr[p] + zr[p] : yr[p]);
+    for (int64_t p = p0; p < p1; ++p) yr[p] = ops::apply_epilogue_activation(act, yr[p]);
   }
 }
 
-void run(const PreparedConv& pc, const Tensor& x, const Epilogue& e, Tensor& y) {
+void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, const Epilogue& e, Tensor& y) {
   const ConvGeometry& g = pc.g;
   const int64_t pixels = g.oh * g.ow;
   const bool parallel = num_threads() > 1 && pc.w.nnz() * pixels >= (1 << 16);
-  // Bias (and a Relu with no Z after it) in the product's registers; the rest afterwards.
-  const bool relu_in_product = !e.z && e.act.activation == ops::FusedActivation::relu;
-  const bool needs_finish = e.z || (e.act.activation != ops::FusedActivation::none && !relu_in_product);
+  // Bias, Z and Relu in the product's registers; Clip and HardSwish afterwards (on the run).
+  const bool relu = e.act.activation == ops::FusedActivation::relu;
+  const bool needs_finish = e.act.activation != ops::FusedActivation::none && !relu;
   const float* bias = pc.bias.empty() ? nullptr : pc.bias.data();
   thread_local std::vector<float> scratch;
   if (pc.mode == Mode::padded) scratch.resize(static_cast<size_t>(g.ic * pc.ph * pc.pw));
+  if (pc.mode == Mode::direct && src_nhwc) scratch.resize(static_cast<size_t>(g.ic * g.ih * g.iw));
   if (pc.mode == Mode::im2col) scratch.resize(static_cast<size_t>(pc.w.rows ? g.ic * g.kh * g.kw * pixels : 0));
   // Tasks: runs of up to kTile outputs (within one output row in padded mode) x blocks of rows,
   // so a run's inputs stay in L1 while a block of rows passes over them.
@@ -134,14 +157,17 @@ void run(const PreparedConv& pc, const Tensor& x, const Epilogue& e, Tensor& y) 
   const int64_t row_block = std::max<int64_t>(8, std::min<int64_t>(g.oc, 2 * runs >= 8 ? g.oc : 16));
   const int64_t rblocks = (g.oc + row_block - 1) / row_block;
   for (int64_t n = 0; n < g.n; ++n) {
-    const float* src = x.data<float>() + n * g.ic * g.ih * g.iw;
+    const Source src{x.data<float>() + n * g.ic * g.ih * g.iw, src_nhwc, g.ic, g.ih, g.iw};
+    const float* rows = scratch.data();
     if (pc.mode == Mode::padded) pad_source(pc, src, scratch.data(), parallel);
     if (pc.mode == Mode::im2col) im2col(g, src, scratch.data(), parallel);
-    const float* rows = pc.mode == Mode::direct ? src : scratch.data();
+    if (pc.mode == Mode::direct) rows = nchw_planes(src, scratch.data(), parallel);
     float* dst = y.data<float>() + n * g.oc * pixels;
     Epilogue en = e;
     if (en.z) en.z += n * g.oc * pixels;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    // Contiguous ranges of runs per thread: neighbouring runs share the cache lines at their
+    // ends in every output row, so interleaving them across threads would bounce those lines.
+#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t t = 0; t < runs * rblocks; ++t) {
       const int64_t run = t / rblocks, r0 = (t % rblocks) * row_block, r1 = std::min(g.oc, r0 + row_block);
       int64_t p0 = 0, len = 0;
@@ -156,8 +182,8 @@ void run(const PreparedConv& pc, const Tensor& x, const Epilogue& e, Tensor& y) 
         len = std::min(kTile, pixels - p0);
         in = rows + p0;
       }
-      sparse::avx2::spmm(pc.w, r0, r1, in, len, dst + p0, pixels, bias, relu_in_product);
-      if (needs_finish) finish(en, r0, r1, p0, p0 + len, pixels, dst);
+      sparse::avx2::spmm(pc.w, r0, r1, in, len, dst + p0, pixels, bias, en.z ? en.z + p0 : nullptr, relu);
+      if (needs_finish) finish(en.act, r0, r1, p0, p0 + len, pixels, dst);
     }
   }
 }
@@ -184,15 +210,20 @@ void forward(ir::ForwardCtx& ctx, bool fused) {
     if (ctx.inputs.size() > 3 && ctx.inputs[3].defined()) e.z = ctx.inputs[3].data<float>();
     e.act = ops::fused_epilogue(ctx.node);
   }
+  const bool src_nhwc = (ctx.channels_last & ir::channels_last_input(0)) != 0;
   if (ctx.prepared) {
     const auto& pc = *static_cast<const PreparedConv*>(ctx.prepared);
     LEANCNN_CHECK(ctx.inputs[0].shape() == pc.src_shape, "prepared sparse conv for input ", shape_str(pc.src_shape),
                   " run on ", shape_str(ctx.inputs[0].shape()));
-    run(pc, ctx.inputs[0], e, ctx.outputs[0]);
+    run(pc, ctx.inputs[0], src_nhwc, e, ctx.outputs[0]);
     return;
   }
-  run(*prepare_conv(ctx), ctx.inputs[0], e, ctx.outputs[0]);
+  run(*prepare_conv(ctx), ctx.inputs[0], src_nhwc, e, ctx.outputs[0]);
 }
+
+// The source may come channels-last (it is copied into the kernel's own layout anyway, except
+// for 1x1 stride-1 layers, which then transpose it); the output is always NCHW.
+ChannelsLast channels_last(const ir::ForwardCtx&) { return {ir::channels_last_input(0), false}; }
 
 std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) { return prepare_conv(ctx); }
 }  // namespace
@@ -203,6 +234,7 @@ Kernel cpu_conv_f32_sparse_avx2() {
   k.check_forward = [](const ir::ForwardCtx& ctx) { return check(ctx, false); };
   k.forward = [](ir::ForwardCtx& ctx) { forward(ctx, false); };
   k.prepare = prepare;
+  k.channels_last = channels_last;
   return k;
 }
 
@@ -212,6 +244,7 @@ Kernel cpu_fused_conv_f32_sparse_avx2() {
   k.check_forward = [](const ir::ForwardCtx& ctx) { return check(ctx, true); };
   k.forward = [](ir::ForwardCtx& ctx) { forward(ctx, true); };
   k.prepare = prepare;
+  k.channels_last = channels_last;
   return k;
 }
 

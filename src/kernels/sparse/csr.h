@@ -42,10 +42,11 @@ double density(const float* values, int64_t n);
 
 namespace avx2 {
 // For rows [r0, r1) and t in [0, n):
-//   y[r * ldy + t] = act(bias[r] + sum over the non-zeros (o, v) of row r of v * x[o + t])
-// with act = max(., 0) when relu (bias null: 0). Call only when the CPU has AVX2 and FMA.
+//   y[r * ldy + t] = act((bias[r] + sum over the non-zeros (o, v) of row r of v * x[o + t]) + z[r * ldy + t])
+// with act = max(., 0) when relu (bias null: 0; z null: no residual; z has y's layout). Call only
+// when the CPU has AVX2 and FMA.
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, bool relu);
+          const float* bias, const float* z, bool relu);
 // y[r] = sum over the non-zeros (o, v) of row r of v * x[o], rows [r0, r1).
 void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y);
 }  // namespace avx2

@@ -23,7 +23,10 @@ double sparse_conv_crossover(const ops::ConvGeometry& g) {
   const bool one_by_one = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
                           g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
   const bool strided = g.stride_h != 1 || g.stride_w != 1;
-  const double base = one_by_one ? 0.3 : strided ? 0.15 : 0.26;
+  // Strided layers read an im2col, whose cost the product does not amortize when the layer has
+  // few input channels (ResNet's 7x7 stem over 3 channels never wins: leave it dense).
+  if (strided && g.ic / g.groups < 16) return 0.0;
+  const double base = one_by_one ? 0.3 : !strided ? 0.26 : g.kh * g.kw == 1 ? 0.4 : 0.12;
   // Direct k x k runs are one output row long; 1x1 and im2col runs span rows.
   const double run = one_by_one || strided ? 1.0 : std::min(1.0, static_cast<double>(g.ow) / 32.0);
   return std::min(0.6, base * run * dense_isa_factor());

@@ -21,7 +21,7 @@ inline __m256i tail_mask(int64_t n) {  // lanes [0, n) set, n in [1, 8]
 // V vectors of 8 outputs; the last holds `last` (1..8) valid lanes.
 template <int V>
 void run_rows(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int last, float* y, int64_t ldy,
-              const float* bias, bool relu) {
+              const float* bias, const float* z, bool relu) {
   const __m256i m = tail_mask(last);
   const bool full = last == 8;
   const int32_t* off = a.off.data();
@@ -45,12 +45,15 @@ void run_rows(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int l
       if constexpr (V > 3) c2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(xr + 16), c2);
       if constexpr (V == 4) c3 = _mm256_fmadd_ps(w, full ? _mm256_loadu_ps(xr + 24) : _mm256_maskload_ps(xr + 24, m), c3);
     }
-    if (relu) {
-      const __m256 z = _mm256_setzero_ps();
-      c0 = _mm256_max_ps(c0, z), c1 = _mm256_max_ps(c1, z), c2 = _mm256_max_ps(c2, z), c3 = _mm256_max_ps(c3, z);
-    }
-    float* yr = y + r * ldy;
     __m256 c[4] = {c0, c1, c2, c3};
+    if (z) {  // the residual after conv + bias, before the activation, as FusedConv's reference
+      const float* zr = z + r * ldy;
+      for (int v = 0; v < V - 1; ++v) c[v] = _mm256_add_ps(c[v], _mm256_loadu_ps(zr + 8 * v));
+      c[V - 1] = _mm256_add_ps(c[V - 1], full ? _mm256_loadu_ps(zr + 8 * (V - 1)) : _mm256_maskload_ps(zr + 8 * (V - 1), m));
+    }
+    if (relu)
+      for (int v = 0; v < V; ++v) c[v] = _mm256_max_ps(c[v], _mm256_setzero_ps());
+    float* yr = y + r * ldy;
     for (int v = 0; v < V - 1; ++v) _mm256_storeu_ps(yr + 8 * v, c[v]);
     if (full)
       _mm256_storeu_ps(yr + 8 * (V - 1), c[V - 1]);
@@ -61,15 +64,15 @@ void run_rows(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int l
 }  // namespace
 
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, bool relu) {
+          const float* bias, const float* z, bool relu) {
   for (int64_t t = 0; t < n; t += 32) {
     const int64_t len = n - t < 32 ? n - t : 32;
     const int vectors = static_cast<int>((len + 7) / 8), last = static_cast<int>(len - 8 * (vectors - 1));
     switch (vectors) {
-      case 1: run_rows<1>(a, r0, r1, x + t, last, y + t, ldy, bias, relu); break;
-      case 2: run_rows<2>(a, r0, r1, x + t, last, y + t, ldy, bias, relu); break;
-      case 3: run_rows<3>(a, r0, r1, x + t, last, y + t, ldy, bias, relu); break;
-      default: run_rows<4>(a, r0, r1, x + t, last, y + t, ldy, bias, relu); break;
+      case 1: run_rows<1>(a, r0, r1, x + t, last, y + t, ldy, bias, z ? z + t : nullptr, relu); break;
+      case 2: run_rows<2>(a, r0, r1, x + t, last, y + t, ldy, bias, z ? z + t : nullptr, relu); break;
+      case 3: run_rows<3>(a, r0, r1, x + t, last, y + t, ldy, bias, z ? z + t : nullptr, relu); break;
+      default: run_rows<4>(a, r0, r1, x + t, last, y + t, ldy, bias, z ? z + t : nullptr, relu); break;
     }
   }
 }

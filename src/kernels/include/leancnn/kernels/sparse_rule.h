@@ -3,9 +3,11 @@
 // at or below the layer's crossover against the dense kernels. The crossovers come from
 // bench/sparse_bench (docs/sparse_runtime.md): the sparse product's speed relative
 // to oneDNN's dense one at density 1 is about 0.26 for k x k convolutions read directly, 0.3 for
-// 1x1 ones, 0.15 for strided ones (im2col) and 0.1 for fully connected layers at batch 1; it
-// falls with the output row's width below 32 (runs of partial vectors: x min(1, ow / 32)), and
-// doubles where oneDNN's dense kernels have only AVX2 (no AVX-512) to run on.
+// 1x1 ones, 0.12 for strided k x k ones and 0.4 for strided 1x1 ones (both through an im2col;
+// never with fewer than 16 input channels, where the im2col dominates) and 0.1 for fully
+// connected layers at batch 1; it falls with the output row's width below 32 (runs of partial
+// vectors: x min(1, ow / 32)), and doubles for convolutions where oneDNN has only AVX2 (no
+// AVX-512) to run on (its batch-1 GEMV is memory-bound either way).
 #pragma once
 #include <string>
 
