@@ -190,8 +190,8 @@ Tensor to_nhwc_f32(const Tensor& t) {
   return out;
 }
 
-// As a plan runs the kernel when the producer of its source stores it channels-last: the kernel
-// declares input 0 (only) channels-last-capable, is prepared, then runs on the NHWC source.
+// As a plan runs the kernel when the producers of its source and residual store them channels-last:
+// the kernel declares inputs 0 and 3 (not its output) channels-last-capable, is prepared, then runs.
 Tensor run_channels_last_source(const OpCase& c, const std::string& kernel) {
   const ir::Graph g = single_node_graph(c);
   const ir::Node& n = g.node(0);
@@ -202,11 +202,14 @@ Tensor run_channels_last_source(const OpCase& c, const std::string& kernel) {
   for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
     if (cand.name == kernel) k = &cand;
   if (!k || !k->channels_last) throw std::runtime_error(kernel + ": absent or NCHW only");
-  EXPECT_EQ(k->channels_last(ctx).slots, ir::channels_last_input(0)) << kernel;
-  ctx.channels_last = ir::channels_last_input(0);
+  const uint32_t slots = ir::channels_last_input(0) | (ctx.inputs.size() > 3 ? ir::channels_last_input(3) : 0);
+  EXPECT_EQ(k->channels_last(ctx).slots & slots, slots) << kernel;
+  EXPECT_EQ(k->channels_last(ctx).slots & ir::channels_last_output(0), 0u) << kernel << ": the output stays NCHW";
+  ctx.channels_last = slots;
   const std::shared_ptr<const void> state = k->prepare(ctx);
   ctx.prepared = state.get();
   ctx.inputs[0] = to_nhwc_f32(c.inputs[0]);
+  if (ctx.inputs.size() > 3 && ctx.inputs[3].defined()) ctx.inputs[3] = to_nhwc_f32(c.inputs[3]);
   note_kernel(c.op_type, kernel, Coverage::runs);
   k->forward(ctx);
   return ctx.outputs[0];
@@ -220,7 +223,7 @@ TEST(SparseConformance, FusedConvChannelsLastSourceMatchesReference) {
     for (const int epi : {1, 3}) {
       const OpCase c = conv_case(s, true, kActs[1], epi & 1, epi & 2, 0.1, Pattern::random, seed++);
       expect_close(run_channels_last_source(c, kFused), run_forward(c, false).outputs[0], fp32_tol(s.w[1] * s.w[2] * s.w[3]),
-                   str_cat(s.name, " NHWC source, epilogue ", epi));
+                   str_cat(s.name, " NHWC source and Z, epilogue ", epi));
     }
 }
 

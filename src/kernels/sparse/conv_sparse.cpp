@@ -138,7 +138,7 @@ void finish(const ops::FusedEpilogue& act, int64_t r0, int64_t r1, int64_t p0, i
   }
 }
 
-void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, const Epilogue& e, Tensor& y) {
+void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, const Epilogue& e, Tensor& y) {
   const ConvGeometry& g = pc.g;
   const int64_t pixels = g.oh * g.ow;
   const bool parallel = num_threads() > 1 && pc.w.nnz() * pixels >= (1 << 16);
@@ -165,6 +165,11 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, const Epilogue&
     float* dst = y.data<float>() + n * g.oc * pixels;
     Epilogue en = e;
     if (en.z) en.z += n * g.oc * pixels;
+    thread_local std::vector<float> z_planes;
+    if (en.z && z_nhwc) {  // the residual in the output's NCHW order
+      z_planes.resize(static_cast<size_t>(g.oc * pixels));
+      en.z = nchw_planes({en.z, true, g.oc, g.oh, g.ow}, z_planes.data(), parallel);
+    }
     // Contiguous ranges of runs per thread: neighbouring runs share the cache lines at their
     // ends in every output row, so interleaving them across threads would bounce those lines.
 #pragma omp parallel for schedule(static) if (parallel)
@@ -211,19 +216,24 @@ void forward(ir::ForwardCtx& ctx, bool fused) {
     e.act = ops::fused_epilogue(ctx.node);
   }
   const bool src_nhwc = (ctx.channels_last & ir::channels_last_input(0)) != 0;
+  const bool z_nhwc = (ctx.channels_last & ir::channels_last_input(3)) != 0;
   if (ctx.prepared) {
     const auto& pc = *static_cast<const PreparedConv*>(ctx.prepared);
     LEANCNN_CHECK(ctx.inputs[0].shape() == pc.src_shape, "prepared sparse conv for input ", shape_str(pc.src_shape),
                   " run on ", shape_str(ctx.inputs[0].shape()));
-    run(pc, ctx.inputs[0], src_nhwc, e, ctx.outputs[0]);
+    run(pc, ctx.inputs[0], src_nhwc, z_nhwc, e, ctx.outputs[0]);
     return;
   }
-  run(*prepare_conv(ctx), ctx.inputs[0], src_nhwc, e, ctx.outputs[0]);
+  run(*prepare_conv(ctx), ctx.inputs[0], src_nhwc, z_nhwc, e, ctx.outputs[0]);
 }
 
-// The source may come channels-last (it is copied into the kernel's own layout anyway, except
-// for 1x1 stride-1 layers, which then transpose it); the output is always NCHW.
-ChannelsLast channels_last(const ir::ForwardCtx&) { return {ir::channels_last_input(0), false}; }
+// The source (and FusedConv's residual Z) may come channels-last: the source is copied into the
+// kernel's own layout anyway (1x1 stride-1 layers then transpose it), Z is transposed once; the
+// output is always NCHW. So a pool or dense conv whose output a sparse layer reads need not
+// store it NCHW (oneDNN's NCHW pooling is a slow reference path on AVX2).
+ChannelsLast channels_last(const ir::ForwardCtx&) {
+  return {ir::channels_last_input(0) | ir::channels_last_input(3), false};
+}
 
 std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) { return prepare_conv(ctx); }
 }  // namespace
