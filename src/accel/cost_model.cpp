@@ -281,7 +281,7 @@ double to_accesses(double elements, int bits, const StorageLevel& l, double stor
 
 }  // namespace
 
-Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m) {
+Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts) {
   const int k = arch.num_levels();
   const Nest nest(p, m);
   Cost cost;
@@ -388,7 +388,7 @@ Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mappin
 
   if (arch.compute.kind == ComputeKind::systolic) {
     const FanOut& f = arch.levels[static_cast<size_t>(arch.array_level())].fanout;
-    const SystolicTiming st = systolic_timing(p, f.y, f.x, arch.dataflow);
+    const SystolicTiming st = systolic_timing(p, f.y, f.x, opts.dataflow.value_or(arch.dataflow));
     cost.compute_cycles = st.cycles;
     cost.mapping_efficiency = st.mapping_efficiency;
     cost.systolic_compute_utilization = st.compute_utilization;
@@ -409,11 +409,11 @@ Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mappin
   return cost;
 }
 
-Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m) {
+Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts) {
   p.validate();
   arch.validate();
   validate_mapping(m, p, arch);
-  return evaluate_unchecked(p, arch, m);
+  return evaluate_unchecked(p, arch, m, opts);
 }
 
 }  // namespace leancnn::accel

@@ -20,6 +20,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "leancnn/accel/architecture.h"
@@ -70,9 +71,17 @@ struct Cost {
   double network_energy_total_pj() const;
 };
 
+// How the evaluation counts, beyond what the architecture and the mapping say.
+struct EvalOptions {
+  // The dataflow the layer runs in (`leancnn accel --dataflow`, the mapper's dataflow); unset:
+  // the architecture's. It decides a systolic array's timing (SCALE-Sim's ws / is / os operand
+  // matrices), so a dataflow chosen for the mapping must reach the evaluation too.
+  std::optional<Dataflow> dataflow;
+};
+
 // Validates the mapping (validate_mapping) and evaluates it.
-Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m);
+Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts = {});
 // Evaluates a mapping already known to be valid (the mapper's hot path).
-Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m);
+Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts = {});
 
 }  // namespace leancnn::accel
