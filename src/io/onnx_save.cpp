@@ -86,7 +86,14 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
   onnx::GraphProto* graph = model.mutable_graph();
   graph->set_name(g.name.empty() ? "graph" : g.name);
   std::string trainable;
+  // Only initializers a node reads (or the graph outputs) are written: a rewrite may leave a
+  // tensor behind that nothing uses, which would grow the file and make ONNX Runtime warn
+  // "Removing initializer ... It is not used by any node" for each.
+  std::set<ir::ValueId> used(g.outputs().begin(), g.outputs().end());
+  for (ir::NodeId id : order)
+    for (ir::ValueId v : g.node(id).inputs) used.insert(v);
   for (ir::ValueId id : g.initializers()) {
+    if (!used.count(id)) continue;
     const ir::Value& v = g.value(id);
     write_tensor(v.data, v.name, graph->add_initializer());
     if (!v.trainable) continue;
