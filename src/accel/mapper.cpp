@@ -52,6 +52,7 @@ class Searcher {
       : p_(p), arch_(arch), spec_(spec), opts_(o), k_(arch.num_levels()), cl_(constrained_level(arch, spec)),
         rng_(o.seed) {
     eval_.dataflow = spec.dataflow;  // a systolic array's timing follows the searched dataflow
+    eval_.output_fill = o.output_fill;
     allowed_.assign(static_cast<size_t>(k_), {true, true, true, true, true, true, true, true});
     if (cl_ >= 0) {
       auto& a = allowed_[static_cast<size_t>(cl_)];
@@ -247,6 +248,7 @@ std::string cache_key(const Problem& p, const Architecture& arch, Dataflow df, c
   num(p.input_density);
   k += dataflow_name(df);
   k += objective_name(o.objective);
+  k += output_fill_name(o.output_fill);
   num(o.spatial_candidates);
   num(o.samples);
   num(o.local_steps);

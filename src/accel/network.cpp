@@ -29,6 +29,8 @@ NetworkCost evaluate_network(const std::vector<Problem>& layers, const Architect
   // explicit mappings and templates as well as the mapper's.
   EvalOptions eval;
   eval.dataflow = net.dataflow;
+  eval.output_fill = opts.mapper.output_fill;
+  net.output_fill = opts.mapper.output_fill;
   for (const Problem& p : layers) {
     LayerCost lc;
     lc.problem = p;
@@ -75,6 +77,8 @@ NetworkCost evaluate_network(const std::vector<Problem>& layers, const Architect
         t.operand[static_cast<size_t>(o)].reads += c.levels[i].operand[static_cast<size_t>(o)].reads;
         t.operand[static_cast<size_t>(o)].fills += c.levels[i].operand[static_cast<size_t>(o)].fills;
         t.operand[static_cast<size_t>(o)].updates += c.levels[i].operand[static_cast<size_t>(o)].updates;
+        t.operand[static_cast<size_t>(o)].multicasts += c.levels[i].operand[static_cast<size_t>(o)].multicasts;
+        t.operand[static_cast<size_t>(o)].spatial_reductions += c.levels[i].operand[static_cast<size_t>(o)].spatial_reductions;
       }
       t.read_accesses += c.levels[i].read_accesses;
       t.write_accesses += c.levels[i].write_accesses;

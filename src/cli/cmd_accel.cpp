@@ -40,6 +40,7 @@ struct AccelOptions {
   double activation_density = 0;
   int64_t calibrate = 0;
   std::string data = "fashion-mnist";
+  std::string output_fill = "every-arrival";
 };
 
 std::string fixed(double v, int digits) {
@@ -54,21 +55,28 @@ std::string pad(const std::string& s, size_t width, bool right = true) {
 }
 
 nlohmann::json operand_json(const accel::OperandAccess& o) {
-  return {{"reads", o.reads}, {"fills", o.fills}, {"updates", o.updates}};
+  return {{"reads", o.reads},
+          {"fills", o.fills},
+          {"updates", o.updates},
+          {"multicasts", o.multicasts},
+          {"spatial_reductions", o.spatial_reductions}};
 }
 
 nlohmann::json level_json(const std::string& name, const std::array<accel::OperandAccess, accel::kNumOperands>& ops,
                           double reads, double writes, double energy) {
-  int64_t r = 0, f = 0, u = 0;
+  int64_t r = 0, f = 0, u = 0, mc = 0, red = 0;
   nlohmann::json per;
   for (accel::Operand t : accel::kAllOperands) {
     const accel::OperandAccess& o = ops[static_cast<size_t>(t)];
     r += o.reads;
     f += o.fills;
     u += o.updates;
+    mc += o.multicasts;
+    red += o.spatial_reductions;
     per[accel::operand_name(t)] = operand_json(o);
   }
   return {{"name", name},  {"reads", r},           {"fills", f},          {"updates", u},
+          {"multicasts", mc}, {"spatial_reductions", red},
           {"accesses", reads + writes}, {"read_accesses", reads}, {"write_accesses", writes},
           {"energy_pj", energy}, {"operands", per}};
 }
@@ -112,6 +120,7 @@ nlohmann::json result_json(const accel::NetworkCost& n, const accel::Architectur
   return {{"arch", n.arch},
           {"dataflow", accel::dataflow_name(n.dataflow)},
           {"objective", accel::objective_name(n.objective)},
+          {"output_fill", accel::output_fill_name(n.output_fill)},
           {"mac_units", n.num_macs},
           {"macs", n.macs},
           {"cycles", n.cycles},
@@ -128,7 +137,8 @@ nlohmann::json result_json(const accel::NetworkCost& n, const accel::Architectur
 
 void print_network(const accel::NetworkCost& n, const accel::Architecture& arch, const std::string& model) {
   std::cout << "leancnn accel: " << model << " on " << n.arch << " (dataflow " << accel::dataflow_name(n.dataflow)
-            << ", objective " << accel::objective_name(n.objective) << ", " << n.num_macs << " MAC units)\n\n";
+            << ", objective " << accel::objective_name(n.objective) << ", output fills " << accel::output_fill_name(n.output_fill)
+            << ", " << n.num_macs << " MAC units)\n\n";
   std::cout << pad("layer", 28, false) << pad("shape", 30, false) << pad("MACs", 12) << pad("cycles", 11) << pad("util", 7)
             << pad("energy_uJ", 11) << pad("pJ/MAC", 8) << pad("DRAM/MAC", 10) << "\n";
   for (const accel::LayerCost& lc : n.layers) {
@@ -142,17 +152,20 @@ void print_network(const accel::NetworkCost& n, const accel::Architecture& arch,
             << pad(fixed(100 * n.utilization(), 1) + "%", 7) << pad(fixed(n.energy_pj / 1e6, 3), 11)
             << pad(fixed(n.energy_per_mac(), 2), 8) << pad(fixed(n.dram_accesses_per_mac(), 4), 10) << "\n\n";
   std::cout << pad("level", 16, false) << pad("reads", 14) << pad("fills", 14) << pad("updates", 14) << pad("accesses", 14)
-            << pad("energy_uJ", 12) << pad("share", 8) << "\n";
+            << pad("energy_uJ", 12) << pad("share", 8) << pad("multicasts", 14) << pad("reductions", 14) << "\n";
   auto share = [&](double e) { return pad(fixed(n.energy_pj > 0 ? 100 * e / n.energy_pj : 0.0, 1) + "%", 8); };
   for (const accel::LevelTotals& l : n.levels) {
-    int64_t r = 0, f = 0, u = 0;
+    int64_t r = 0, f = 0, u = 0, mc = 0, red = 0;
     for (const accel::OperandAccess& o : l.operand) {
       r += o.reads;
       f += o.fills;
       u += o.updates;
+      mc += o.multicasts;
+      red += o.spatial_reductions;
     }
     std::cout << pad(l.name, 16, false) << pad(std::to_string(r), 14) << pad(std::to_string(f), 14) << pad(std::to_string(u), 14)
-              << pad(fixed(l.accesses(), 0), 14) << pad(fixed(l.energy_pj / 1e6, 3), 12) << share(l.energy_pj) << "\n";
+              << pad(fixed(l.accesses(), 0), 14) << pad(fixed(l.energy_pj / 1e6, 3), 12) << share(l.energy_pj)
+              << pad(std::to_string(mc), 14) << pad(std::to_string(red), 14) << "\n";
   }
   std::cout << pad("network", 72, false) << pad(fixed(n.network_energy_pj / 1e6, 3), 12) << share(n.network_energy_pj) << "\n";
   std::cout << pad(arch.compute.kind == accel::ComputeKind::pim ? "crossbars" : "MACs", 72, false)
@@ -206,6 +219,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
     fail(ErrorKind::usage, "several --arch or --dataflow values need --compare");
   accel::NetworkOptions nopts;
   nopts.mapper.objective = accel::parse_objective(o.objective);
+  nopts.mapper.output_fill = accel::parse_output_fill(o.output_fill);
   nopts.template_only = o.use_template;
   if (mappings) nopts.mappings = &*mappings;
 
@@ -284,6 +298,11 @@ Runner register_accel(CLI::App& app, CommonOptions& common) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--data", opts->data, "Dataset for --calibrate: fashion-mnist or a folder of IDX files")
       ->capture_default_str();
+  cmd->add_option("--output-fill", opts->output_fill,
+                  "Output fills: every-arrival (the first, zero-initialised arrival counts; Timeloop's tutorial "
+                  "figures) or first-touch (Timeloop v3: only partial sums coming back fill)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"every-arrival", "first-touch"}));
   cmd->add_option("--activation-density", opts->activation_density, "Input activation density of every layer (default 1)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->footer(
