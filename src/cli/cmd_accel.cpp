@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "leancnn/accel/architecture.h"
 #include "leancnn/accel/network.h"
+#include "leancnn/accel/scale_sim_topology.h"
 #include "leancnn/accel/workload.h"
 #include "leancnn/core/error.h"
 #include "leancnn/models/zoo.h"
@@ -41,6 +42,8 @@ struct AccelOptions {
   int64_t calibrate = 0;
   std::string data = "fashion-mnist";
   std::string output_fill = "every-arrival";
+  std::string topology;              // a SCALE-Sim layer table instead of a model
+  std::string output_size = "ceil";  // its output-size convention
 };
 
 std::string fixed(double v, int digits) {
@@ -199,12 +202,30 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
     }
     return 0;
   }
-  const ir::Graph g = load_model(o.model_file, o.model, common.seed);
-  accel::WorkloadOptions wopts;
-  wopts.weight_bits = o.weight_bits;
-  wopts.input_bits = o.activation_bits;
-  if (o.calibrate > 0) wopts.activation_density = calibrated_density(g, o.data, o.calibrate);
-  std::vector<accel::Problem> layers = accel::extract_workload(g, ops::op_table(), wopts);
+  // The layers: a model's Conv / Gemm nodes, or the rows of a SCALE-Sim layer table.
+  std::string model_name;
+  nlohmann::json model_input;
+  std::vector<accel::Problem> layers;
+  if (!o.topology.empty()) {
+    if (!o.model_file.empty() || o.calibrate > 0)
+      fail(ErrorKind::usage, "--topology gives the layers: it takes no model file and no --calibrate");
+    layers = accel::load_scale_sim_topology(o.topology, accel::parse_output_size(o.output_size));
+    model_name = o.topology;
+    model_input = nullptr;
+    for (accel::Problem& p : layers) {
+      if (o.weight_bits > 0) p.bits[0] = o.weight_bits;
+      if (o.activation_bits > 0) p.bits[1] = o.activation_bits;
+    }
+  } else {
+    const ir::Graph g = load_model(o.model_file, o.model, common.seed);
+    accel::WorkloadOptions wopts;
+    wopts.weight_bits = o.weight_bits;
+    wopts.input_bits = o.activation_bits;
+    if (o.calibrate > 0) wopts.activation_density = calibrated_density(g, o.data, o.calibrate);
+    layers = accel::extract_workload(g, ops::op_table(), wopts);
+    model_name = g.name;
+    model_input = g.value(g.inputs().at(0)).shape;
+  }
   for (accel::Problem& p : layers) {
     if (o.weight_density > 0) p.weight_density = o.weight_density;
     if (o.activation_density > 0) p.input_density = o.activation_density;
@@ -226,7 +247,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
   nlohmann::json results = nlohmann::json::array();
   bool any_failed = false;
   if (o.compare && !common.json)
-    std::cout << "leancnn accel --compare: " << g.name << " (" << layers.size() << " layers)\n\n"
+    std::cout << "leancnn accel --compare: " << model_name << " (" << layers.size() << " layers)\n\n"
               << pad("arch", 18, false) << pad("dataflow", 9, false) << pad("cycles", 12) << pad("util", 7) << pad("energy_uJ", 12)
               << pad("pJ/MAC", 9) << pad("DRAM/MAC", 10) << pad("MAC share", 10) << "\n";
   for (const std::string& spec : archs) {
@@ -239,7 +260,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
       if (!o.compare) {
         const accel::NetworkCost n = accel::evaluate_network(layers, arch, nopts);
         if (common.json) results.push_back(result_json(n, arch));
-        else print_network(n, arch, g.name);
+        else print_network(n, arch, model_name);
         continue;
       }
       try {
@@ -264,8 +285,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
     }
   }
   if (common.json)
-    std::cout << nlohmann::json{{"model", g.name}, {"input", g.value(g.inputs().at(0)).shape}, {"results", results}}.dump(2)
-              << "\n";
+    std::cout << nlohmann::json{{"model", model_name}, {"input", model_input}, {"results", results}}.dump(2) << "\n";
   return any_failed ? 1 : 0;
 }
 }  // namespace
@@ -303,12 +323,18 @@ Runner register_accel(CLI::App& app, CommonOptions& common) {
                   "figures) or first-touch (Timeloop v3: only partial sums coming back fill)")
       ->capture_default_str()
       ->check(CLI::IsMember({"every-arrival", "first-touch"}));
+  cmd->add_option("--topology", opts->topology, "A SCALE-Sim layer table (topology CSV) instead of a model");
+  cmd->add_option("--output-size", opts->output_size,
+                  "Output size of --topology layers: ceil (SCALE-Sim's, (H-R+s)/s rounded up) or floor (ONNX's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ceil", "floor"}));
   cmd->add_option("--activation-density", opts->activation_density, "Input activation density of every layer (default 1)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->footer(
       "Examples:\n"
       "  leancnn accel --model resnet20 --input 3x32x32 --classes 10 --arch eyeriss-like\n"
-      "  leancnn accel --model resnet20 --compare --dataflow ws --dataflow is --dataflow os --dataflow rs --json");
+      "  leancnn accel --model resnet20 --compare --dataflow ws --dataflow is --dataflow os --dataflow rs --json\n"
+      "  leancnn accel --topology alexnet.csv --arch tpu-like --dataflow os --template   # SCALE-Sim's layer table");
   return [opts, &common] { return run_accel(*opts, common); };
 }
 
