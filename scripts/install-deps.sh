@@ -11,6 +11,7 @@ PACKAGES=(
   libeigen3-dev          # SVD and linear algebra (decomposition)
   libomp-dev             # OpenMP (oneDNN's CPU runtime here is OpenMP)
   zlib1g-dev             # gzip IDX datasets
+  libstb-dev             # stb_image / stb_image_write: PNG and JPEG calibration images (io/image)
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev

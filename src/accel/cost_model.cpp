@@ -12,6 +12,14 @@
 
 namespace leancnn::accel {
 
+const char* output_fill_name(OutputFill f) { return f == OutputFill::first_touch ? "first-touch" : "every-arrival"; }
+
+OutputFill parse_output_fill(const std::string& text) {
+  if (text == "every-arrival") return OutputFill::every_arrival;
+  if (text == "first-touch") return OutputFill::first_touch;
+  fail(ErrorKind::bad_input, "unknown output fill rule '", text, "'; expected every-arrival or first-touch");
+}
+
 double Cost::storage_energy_pj() const {
   double e = 0;
   for (const LevelCost& l : levels) e += l.energy_pj;
@@ -272,6 +280,16 @@ class Nest {
   int64_t steps_ = 1;
 };
 
+// Distinct output elements held over the layer by all instances of a level: instances split by
+// dimensions outputs do not depend on (C, R, S) above it each hold their own partial sums.
+int64_t distinct_outputs(const Problem& p, const Mapping& m, int level) {
+  int64_t distinct = p.size(Operand::outputs);
+  for (int j = 0; j < level; ++j)
+    for (Dim d : kAllDims)
+      if (!relevant(Operand::outputs, d)) distinct *= m.levels[static_cast<size_t>(j)].spatial(d);
+  return distinct;
+}
+
 // Vector accesses for `elements` of an operand of `bits` at a level.
 double to_accesses(double elements, int bits, const StorageLevel& l, double storage) {
   const int width = l.word_bits * l.vector_width;
@@ -281,7 +299,7 @@ double to_accesses(double elements, int bits, const StorageLevel& l, double stor
 
 }  // namespace
 
-Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m) {
+Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts) {
   const int k = arch.num_levels();
   const Nest nest(p, m);
   Cost cost;
@@ -330,21 +348,24 @@ Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mappin
       const double scale = (c == k && t != Operand::outputs) ? cc.operand_read_scale : 1.0;
       LevelCost& lp = cost.levels[static_cast<size_t>(par)];
       const int64_t child_total = inst_c * child_visits;
+      OperandAccess& po = lp.operand[static_cast<size_t>(ti)];
       if (t != Operand::outputs) {
         const int64_t reads = inst_p * (multicast ? agg_visits : ratio * child_visits);
-        lp.operand[static_cast<size_t>(ti)].reads += static_cast<int64_t>(std::llround(static_cast<double>(reads) * scale));
+        po.reads += static_cast<int64_t>(std::llround(static_cast<double>(reads) * scale));
+        po.multicasts += static_cast<int64_t>(std::llround(static_cast<double>(child_total - reads) * scale));
       } else {
         const int64_t ups = inst_p * (reduction ? agg_visits : ratio * child_visits);
-        // Distinct output elements over all parent instances: instances split by dimensions
-        // outputs do not depend on (C, R, S) each hold their own partial sums.
-        int64_t distinct = p.size(Operand::outputs);
-        for (int j = 0; j < par; ++j)
-          for (Dim d : kAllDims)
-            if (!relevant(Operand::outputs, d)) distinct *= m.levels[static_cast<size_t>(j)].spatial(d);
-        lp.operand[static_cast<size_t>(ti)].updates += ups;
-        lp.operand[static_cast<size_t>(ti)].reads += std::max<int64_t>(0, ups - distinct);
+        po.updates += ups;
+        po.reads += std::max<int64_t>(0, ups - distinct_outputs(p, m, par));
+        po.spatial_reductions += child_total - ups;
       }
-      if (c < k) cost.levels[static_cast<size_t>(c)].operand[static_cast<size_t>(ti)].fills += child_total;
+      if (c < k) {
+        int64_t fills = child_total;
+        // First touch: each output element's first arrival at a child is its first result.
+        if (t == Operand::outputs && opts.output_fill == OutputFill::first_touch)
+          fills = std::max<int64_t>(0, child_total - distinct_outputs(p, m, c));
+        cost.levels[static_cast<size_t>(c)].operand[static_cast<size_t>(ti)].fills += fills;
+      }
       // Words into each fan-out's children: below the last fan-out, the union of the tiles of
       // the children's own subtree (a crossbar's row inputs, not one copy per cell).
       for (int j = par; j < c; ++j) {
@@ -388,7 +409,7 @@ Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mappin
 
   if (arch.compute.kind == ComputeKind::systolic) {
     const FanOut& f = arch.levels[static_cast<size_t>(arch.array_level())].fanout;
-    const SystolicTiming st = systolic_timing(p, f.y, f.x, arch.dataflow);
+    const SystolicTiming st = systolic_timing(p, f.y, f.x, opts.dataflow.value_or(arch.dataflow));
     cost.compute_cycles = st.cycles;
     cost.mapping_efficiency = st.mapping_efficiency;
     cost.systolic_compute_utilization = st.compute_utilization;
@@ -409,11 +430,11 @@ Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mappin
   return cost;
 }
 
-Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m) {
+Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts) {
   p.validate();
   arch.validate();
   validate_mapping(m, p, arch);
-  return evaluate_unchecked(p, arch, m);
+  return evaluate_unchecked(p, arch, m, opts);
 }
 
 }  // namespace leancnn::accel

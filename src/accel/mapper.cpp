@@ -51,6 +51,8 @@ class Searcher {
   Searcher(const Problem& p, const Architecture& arch, const DataflowSpec& spec, const MapperOptions& o)
       : p_(p), arch_(arch), spec_(spec), opts_(o), k_(arch.num_levels()), cl_(constrained_level(arch, spec)),
         rng_(o.seed) {
+    eval_.dataflow = spec.dataflow;  // a systolic array's timing follows the searched dataflow
+    eval_.output_fill = o.output_fill;
     allowed_.assign(static_cast<size_t>(k_), {true, true, true, true, true, true, true, true});
     if (cl_ >= 0) {
       auto& a = allowed_[static_cast<size_t>(cl_)];
@@ -68,7 +70,7 @@ class Searcher {
   double consider(const Mapping& m) {
     for (int i = 0; i < k_; ++i)
       if (!level_fits(p_, arch_, m, i)) return kInf;
-    const Cost c = evaluate_unchecked(p_, arch_, m);
+    const Cost c = evaluate_unchecked(p_, arch_, m, eval_);
     ++evals_;
     const double v = objective_value(c, opts_.objective);
     if (v < best_value_) {
@@ -216,6 +218,7 @@ class Searcher {
   const Architecture& arch_;
   const DataflowSpec& spec_;
   MapperOptions opts_;
+  EvalOptions eval_;
   int k_;
   int cl_;
   std::mt19937_64 rng_;
@@ -245,6 +248,7 @@ std::string cache_key(const Problem& p, const Architecture& arch, Dataflow df, c
   num(p.input_density);
   k += dataflow_name(df);
   k += objective_name(o.objective);
+  k += output_fill_name(o.output_fill);
   num(o.spatial_candidates);
   num(o.samples);
   num(o.local_steps);

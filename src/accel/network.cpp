@@ -25,6 +25,12 @@ NetworkCost evaluate_network(const std::vector<Problem>& layers, const Architect
   net.num_macs = arch.num_macs();
   net.levels.resize(static_cast<size_t>(arch.num_levels()));
   for (int i = 0; i < arch.num_levels(); ++i) net.levels[static_cast<size_t>(i)].name = arch.levels[static_cast<size_t>(i)].name;
+  // The dataflow in effect (--dataflow, else the architecture's) reaches every evaluation:
+  // explicit mappings and templates as well as the mapper's.
+  EvalOptions eval;
+  eval.dataflow = net.dataflow;
+  eval.output_fill = opts.mapper.output_fill;
+  net.output_fill = opts.mapper.output_fill;
   for (const Problem& p : layers) {
     LayerCost lc;
     lc.problem = p;
@@ -32,7 +38,7 @@ NetworkCost evaluate_network(const std::vector<Problem>& layers, const Architect
       const MappingSpec* spec = opts.mappings ? opts.mappings->find(p.name) : nullptr;
       if (spec) {
         lc.mapping = resolve_mapping(*spec, arch);
-        lc.cost = evaluate(p, arch, lc.mapping);
+        lc.cost = evaluate(p, arch, lc.mapping, eval);
         lc.mapping_source = "file";
       } else {
         bool done = false;
@@ -40,7 +46,7 @@ NetworkCost evaluate_network(const std::vector<Problem>& layers, const Architect
           Mapping m = template_mapping(p, arch, net.dataflow);
           if (mapping_fits(m, p, arch)) {
             lc.mapping = std::move(m);
-            lc.cost = evaluate_unchecked(p, arch, lc.mapping);
+            lc.cost = evaluate_unchecked(p, arch, lc.mapping, eval);
             lc.mapping_source = "template";
             done = true;
           }
@@ -71,6 +77,8 @@ NetworkCost evaluate_network(const std::vector<Problem>& layers, const Architect
         t.operand[static_cast<size_t>(o)].reads += c.levels[i].operand[static_cast<size_t>(o)].reads;
         t.operand[static_cast<size_t>(o)].fills += c.levels[i].operand[static_cast<size_t>(o)].fills;
         t.operand[static_cast<size_t>(o)].updates += c.levels[i].operand[static_cast<size_t>(o)].updates;
+        t.operand[static_cast<size_t>(o)].multicasts += c.levels[i].operand[static_cast<size_t>(o)].multicasts;
+        t.operand[static_cast<size_t>(o)].spatial_reductions += c.levels[i].operand[static_cast<size_t>(o)].spatial_reductions;
       }
       t.read_accesses += c.levels[i].read_accesses;
       t.write_accesses += c.levels[i].write_accesses;

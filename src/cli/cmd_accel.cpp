@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "leancnn/accel/architecture.h"
 #include "leancnn/accel/network.h"
+#include "leancnn/accel/scale_sim_topology.h"
 #include "leancnn/accel/workload.h"
 #include "leancnn/core/error.h"
 #include "leancnn/models/zoo.h"
@@ -40,6 +41,9 @@ struct AccelOptions {
   double activation_density = 0;
   int64_t calibrate = 0;
   std::string data = "fashion-mnist";
+  std::string output_fill = "every-arrival";
+  std::string topology;              // a SCALE-Sim layer table instead of a model
+  std::string output_size = "ceil";  // its output-size convention
 };
 
 std::string fixed(double v, int digits) {
@@ -54,21 +58,28 @@ std::string pad(const std::string& s, size_t width, bool right = true) {
 }
 
 nlohmann::json operand_json(const accel::OperandAccess& o) {
-  return {{"reads", o.reads}, {"fills", o.fills}, {"updates", o.updates}};
+  return {{"reads", o.reads},
+          {"fills", o.fills},
+          {"updates", o.updates},
+          {"multicasts", o.multicasts},
+          {"spatial_reductions", o.spatial_reductions}};
 }
 
 nlohmann::json level_json(const std::string& name, const std::array<accel::OperandAccess, accel::kNumOperands>& ops,
                           double reads, double writes, double energy) {
-  int64_t r = 0, f = 0, u = 0;
+  int64_t r = 0, f = 0, u = 0, mc = 0, red = 0;
   nlohmann::json per;
   for (accel::Operand t : accel::kAllOperands) {
     const accel::OperandAccess& o = ops[static_cast<size_t>(t)];
     r += o.reads;
     f += o.fills;
     u += o.updates;
+    mc += o.multicasts;
+    red += o.spatial_reductions;
     per[accel::operand_name(t)] = operand_json(o);
   }
   return {{"name", name},  {"reads", r},           {"fills", f},          {"updates", u},
+          {"multicasts", mc}, {"spatial_reductions", red},
           {"accesses", reads + writes}, {"read_accesses", reads}, {"write_accesses", writes},
           {"energy_pj", energy}, {"operands", per}};
 }
@@ -112,6 +123,7 @@ nlohmann::json result_json(const accel::NetworkCost& n, const accel::Architectur
   return {{"arch", n.arch},
           {"dataflow", accel::dataflow_name(n.dataflow)},
           {"objective", accel::objective_name(n.objective)},
+          {"output_fill", accel::output_fill_name(n.output_fill)},
           {"mac_units", n.num_macs},
           {"macs", n.macs},
           {"cycles", n.cycles},
@@ -128,7 +140,8 @@ nlohmann::json result_json(const accel::NetworkCost& n, const accel::Architectur
 
 void print_network(const accel::NetworkCost& n, const accel::Architecture& arch, const std::string& model) {
   std::cout << "leancnn accel: " << model << " on " << n.arch << " (dataflow " << accel::dataflow_name(n.dataflow)
-            << ", objective " << accel::objective_name(n.objective) << ", " << n.num_macs << " MAC units)\n\n";
+            << ", objective " << accel::objective_name(n.objective) << ", output fills " << accel::output_fill_name(n.output_fill)
+            << ", " << n.num_macs << " MAC units)\n\n";
   std::cout << pad("layer", 28, false) << pad("shape", 30, false) << pad("MACs", 12) << pad("cycles", 11) << pad("util", 7)
             << pad("energy_uJ", 11) << pad("pJ/MAC", 8) << pad("DRAM/MAC", 10) << "\n";
   for (const accel::LayerCost& lc : n.layers) {
@@ -142,17 +155,20 @@ void print_network(const accel::NetworkCost& n, const accel::Architecture& arch,
             << pad(fixed(100 * n.utilization(), 1) + "%", 7) << pad(fixed(n.energy_pj / 1e6, 3), 11)
             << pad(fixed(n.energy_per_mac(), 2), 8) << pad(fixed(n.dram_accesses_per_mac(), 4), 10) << "\n\n";
   std::cout << pad("level", 16, false) << pad("reads", 14) << pad("fills", 14) << pad("updates", 14) << pad("accesses", 14)
-            << pad("energy_uJ", 12) << pad("share", 8) << "\n";
+            << pad("energy_uJ", 12) << pad("share", 8) << pad("multicasts", 14) << pad("reductions", 14) << "\n";
   auto share = [&](double e) { return pad(fixed(n.energy_pj > 0 ? 100 * e / n.energy_pj : 0.0, 1) + "%", 8); };
   for (const accel::LevelTotals& l : n.levels) {
-    int64_t r = 0, f = 0, u = 0;
+    int64_t r = 0, f = 0, u = 0, mc = 0, red = 0;
     for (const accel::OperandAccess& o : l.operand) {
       r += o.reads;
       f += o.fills;
       u += o.updates;
+      mc += o.multicasts;
+      red += o.spatial_reductions;
     }
     std::cout << pad(l.name, 16, false) << pad(std::to_string(r), 14) << pad(std::to_string(f), 14) << pad(std::to_string(u), 14)
-              << pad(fixed(l.accesses(), 0), 14) << pad(fixed(l.energy_pj / 1e6, 3), 12) << share(l.energy_pj) << "\n";
+              << pad(fixed(l.accesses(), 0), 14) << pad(fixed(l.energy_pj / 1e6, 3), 12) << share(l.energy_pj)
+              << pad(std::to_string(mc), 14) << pad(std::to_string(red), 14) << "\n";
   }
   std::cout << pad("network", 72, false) << pad(fixed(n.network_energy_pj / 1e6, 3), 12) << share(n.network_energy_pj) << "\n";
   std::cout << pad(arch.compute.kind == accel::ComputeKind::pim ? "crossbars" : "MACs", 72, false)
@@ -186,12 +202,30 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
     }
     return 0;
   }
-  const ir::Graph g = load_model(o.model_file, o.model, common.seed);
-  accel::WorkloadOptions wopts;
-  wopts.weight_bits = o.weight_bits;
-  wopts.input_bits = o.activation_bits;
-  if (o.calibrate > 0) wopts.activation_density = calibrated_density(g, o.data, o.calibrate);
-  std::vector<accel::Problem> layers = accel::extract_workload(g, ops::op_table(), wopts);
+  // The layers: a model's Conv / Gemm nodes, or the rows of a SCALE-Sim layer table.
+  std::string model_name;
+  nlohmann::json model_input;
+  std::vector<accel::Problem> layers;
+  if (!o.topology.empty()) {
+    if (!o.model_file.empty() || o.calibrate > 0)
+      fail(ErrorKind::usage, "--topology gives the layers: it takes no model file and no --calibrate");
+    layers = accel::load_scale_sim_topology(o.topology, accel::parse_output_size(o.output_size));
+    model_name = o.topology;
+    model_input = nullptr;
+    for (accel::Problem& p : layers) {
+      if (o.weight_bits > 0) p.bits[0] = o.weight_bits;
+      if (o.activation_bits > 0) p.bits[1] = o.activation_bits;
+    }
+  } else {
+    const ir::Graph g = load_model(o.model_file, o.model, common.seed);
+    accel::WorkloadOptions wopts;
+    wopts.weight_bits = o.weight_bits;
+    wopts.input_bits = o.activation_bits;
+    if (o.calibrate > 0) wopts.activation_density = calibrated_density(g, o.data, o.calibrate);
+    layers = accel::extract_workload(g, ops::op_table(), wopts);
+    model_name = g.name;
+    model_input = g.value(g.inputs().at(0)).shape;
+  }
   for (accel::Problem& p : layers) {
     if (o.weight_density > 0) p.weight_density = o.weight_density;
     if (o.activation_density > 0) p.input_density = o.activation_density;
@@ -206,13 +240,14 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
     fail(ErrorKind::usage, "several --arch or --dataflow values need --compare");
   accel::NetworkOptions nopts;
   nopts.mapper.objective = accel::parse_objective(o.objective);
+  nopts.mapper.output_fill = accel::parse_output_fill(o.output_fill);
   nopts.template_only = o.use_template;
   if (mappings) nopts.mappings = &*mappings;
 
   nlohmann::json results = nlohmann::json::array();
   bool any_failed = false;
   if (o.compare && !common.json)
-    std::cout << "leancnn accel --compare: " << g.name << " (" << layers.size() << " layers)\n\n"
+    std::cout << "leancnn accel --compare: " << model_name << " (" << layers.size() << " layers)\n\n"
               << pad("arch", 18, false) << pad("dataflow", 9, false) << pad("cycles", 12) << pad("util", 7) << pad("energy_uJ", 12)
               << pad("pJ/MAC", 9) << pad("DRAM/MAC", 10) << pad("MAC share", 10) << "\n";
   for (const std::string& spec : archs) {
@@ -225,7 +260,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
       if (!o.compare) {
         const accel::NetworkCost n = accel::evaluate_network(layers, arch, nopts);
         if (common.json) results.push_back(result_json(n, arch));
-        else print_network(n, arch, g.name);
+        else print_network(n, arch, model_name);
         continue;
       }
       try {
@@ -250,8 +285,7 @@ int run_accel(const AccelOptions& o, const CommonOptions& common) {
     }
   }
   if (common.json)
-    std::cout << nlohmann::json{{"model", g.name}, {"input", g.value(g.inputs().at(0)).shape}, {"results", results}}.dump(2)
-              << "\n";
+    std::cout << nlohmann::json{{"model", model_name}, {"input", model_input}, {"results", results}}.dump(2) << "\n";
   return any_failed ? 1 : 0;
 }
 }  // namespace
@@ -284,12 +318,23 @@ Runner register_accel(CLI::App& app, CommonOptions& common) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--data", opts->data, "Dataset for --calibrate: fashion-mnist or a folder of IDX files")
       ->capture_default_str();
+  cmd->add_option("--output-fill", opts->output_fill,
+                  "Output fills: every-arrival (the first, zero-initialised arrival counts; Timeloop's tutorial "
+                  "figures) or first-touch (Timeloop v3: only partial sums coming back fill)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"every-arrival", "first-touch"}));
+  cmd->add_option("--topology", opts->topology, "A SCALE-Sim layer table (topology CSV) instead of a model");
+  cmd->add_option("--output-size", opts->output_size,
+                  "Output size of --topology layers: ceil (SCALE-Sim's, (H-R+s)/s rounded up) or floor (ONNX's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ceil", "floor"}));
   cmd->add_option("--activation-density", opts->activation_density, "Input activation density of every layer (default 1)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->footer(
       "Examples:\n"
       "  leancnn accel --model resnet20 --input 3x32x32 --classes 10 --arch eyeriss-like\n"
-      "  leancnn accel --model resnet20 --compare --dataflow ws --dataflow is --dataflow os --dataflow rs --json");
+      "  leancnn accel --model resnet20 --compare --dataflow ws --dataflow is --dataflow os --dataflow rs --json\n"
+      "  leancnn accel --topology alexnet.csv --arch tpu-like --dataflow os --template   # SCALE-Sim's layer table");
   return [opts, &common] { return run_accel(*opts, common); };
 }
 

@@ -29,6 +29,12 @@ struct QuantizeCli {
   std::string out;
   std::string data = "fashion-mnist";
   int64_t calib = 512;
+  std::string calib_data = "train";  // train | random | a folder (images, .pb tensors, IDX)
+  std::string calib_format = "auto";
+  bool resize = true;
+  bool no_scale = false;
+  std::string mean, std_dev;
+  std::string channel_order = "rgb";
   std::string method = "minmax";
   double percentile = 99.99;
   std::string weights = "8";
@@ -129,25 +135,41 @@ void print_sensitivity(const q::SensitivityResult& s, int probe_bits) {
                 (long long)l.macs, l.accuracy, 100.0 * l.drop);
 }
 
+train::CalibrationData calibration_data(const QuantizeCli& c) {
+  train::Preprocess pre;
+  pre.resize = c.resize;
+  pre.scale = !c.no_scale;
+  pre.mean = train::parse_floats(c.mean, "--mean");
+  pre.std = train::parse_floats(c.std_dev, "--std");
+  pre.order = train::parse_channel_order(c.channel_order);
+  return train::calibration_data_from(c.calib_data, c.calib_format, pre);
+}
+
 int run_quantize(const QuantizeCli& c, const CommonOptions& common) {
   if (c.out.empty()) fail(ErrorKind::usage, "quantize needs -o OUT.onnx");
   const ir::OpTable& ops = ops::op_table();
   const ir::Graph model = io::load_onnx(c.model_file, ops);
   const int64_t classes = model.value(model.outputs().at(0)).shape.back();
-  const std::string dir = train::resolve_data_dir(c.data);
-  const train::Dataset train_set = train::load_idx_dataset(dir, train::Split::train, classes);
+  const train::CalibrationData calib = calibration_data(c);
+  // The --data dataset calibrates (by default) and scores the result; a model calibrated on its
+  // own data is not scored on it (its test data is not ours to know).
+  const bool use_dataset = calib.kind == train::CalibrationKind::dataset;
+  const std::string dir = use_dataset ? train::resolve_data_dir(c.data) : "";
+  train::Dataset train_set;
+  if (use_dataset) train_set = train::load_idx_dataset(dir, train::Split::train, classes);
   q::PtqOptions o = ptq_options(c, common);
 
   nlohmann::json j = {{"model", model.name}, {"model_file", c.model_file}, {"out_file", c.out},
                       {"method", c.method}, {"weights", c.weights}, {"weight_method", c.weight_method},
                       {"act_bits", c.act_bits}, {"per_channel", o.per_channel}, {"rounding", c.rounding},
-                      {"bias_correction", c.bias_correction}, {"calib_images", std::min(c.calib, train_set.size())}};
+                      {"bias_correction", c.bias_correction}};
   const bool budgeted = c.budget_bytes > 0 || c.budget_ratio > 0 || c.budget_latency > 0;
   if (c.mixed && !budgeted) fail(ErrorKind::usage, "--mixed needs a budget: --budget-bytes, --budget-ratio or --budget-latency");
   if (budgeted && !c.mixed) fail(ErrorKind::usage, "a budget applies to --mixed; add --mixed");
   if (c.mixed && o.weight_scheme != q::WeightScheme::uniform) fail(ErrorKind::usage, "--mixed chooses between 8 and 4 bits; use --weights 8");
   q::Spec spec;
   spec.ptq = o;
+  spec.calibration = calib;
   spec.sensitivity = c.sensitivity;
   spec.protocol = {c.sens_images, common.seed};
   if (c.mixed) {
@@ -157,6 +179,10 @@ int run_quantize(const QuantizeCli& c, const CommonOptions& common) {
     spec.budget = c.budget_latency > 0 ? c.budget_latency : c.budget_bytes > 0 ? c.budget_bytes : c.budget_ratio;
   }
   const q::Report report = q::run(model, train_set, spec);
+  j["calibration"] = report.calibration;
+  j["calib_images"] = report.calibration_images;
+  j["synthetic_calibration"] = report.synthetic_calibration;
+  j["preprocess"] = calib.preprocess.describe();
   if (report.sensitivity) {
     j["sensitivity"] = sensitivity_json(*report.sensitivity);
     if (!common.json) print_sensitivity(*report.sensitivity, report.sensitivity_probe_bits);
@@ -177,7 +203,9 @@ int run_quantize(const QuantizeCli& c, const CommonOptions& common) {
   j["quantized_activations"] = r.quantized_activations;
   j["layers"] = layers_json(r.layers);
 
-  if (!c.no_eval) {
+  const bool evaluate = !c.no_eval && use_dataset;
+  j["evaluated"] = evaluate;
+  if (evaluate) {
     const train::Dataset test_set = train::load_idx_dataset(dir, train::Split::test, classes);
     const ir::Graph saved = io::load_onnx(c.out, ops);  // evaluate what was written
     const train::Predictions fp = train::predict(model, test_set, train::Engine::plan, c.test_images, 250, counter("fp32      "));
@@ -197,9 +225,16 @@ int run_quantize(const QuantizeCli& c, const CommonOptions& common) {
   std::printf("quantized %s -> %s: weights %s%s, activations %s, %s\n", c.model_file.c_str(), c.out.c_str(),
               c.weights.c_str(), o.per_channel ? " per-channel" : " per-tensor",
               c.act_bits ? ("u8 (" + c.method + ")").c_str() : "float", c.rounding.c_str());
+  std::printf("  calibration: %s, %lld inputs (%s)\n", report.calibration.c_str(), (long long)report.calibration_images,
+              calib.preprocess.describe().c_str());
+  if (report.synthetic_calibration)
+    std::printf("  SYNTHETIC CALIBRATION: random inputs; use this model for speed measurements only, not for accuracy\n");
   std::printf("  file: %lld -> %lld bytes (%.3fx)\n", (long long)float_file, (long long)quant_file,
               j["size_ratio"].get<double>());
-  if (!c.no_eval)
+  if (!c.no_eval && !use_dataset)
+    std::printf("  test accuracy: not evaluated (calibrated on data other than --data; evaluate on the model's own "
+                "test data)\n");
+  if (evaluate)
     std::printf("  test accuracy on %lld images: fp32 %.4f, fake-quant %.4f, deployed %.4f (drop %.2f points); "
                 "fake vs deployed top-1 agreement %.4f\n",
                 (long long)j["test_images"].get<int64_t>(), j["float_acc"].get<double>(), j["fake_quant_acc"].get<double>(),
@@ -215,8 +250,20 @@ Runner register_quantize(CLI::App& app, CommonOptions& common) {
   cmd->add_option("-o,--out", c->out, "Output QDQ ONNX file")->required();
   cmd->add_option("--data", c->data, "Dataset: fashion-mnist, or a folder of IDX files (calibration: train split; "
                                       "accuracy: test split)")->capture_default_str();
-  cmd->add_option("--calib", c->calib, "Calibration images (a seeded sample of the training set)")
+  cmd->add_option("--calib", c->calib, "Calibration images (a seeded sample of the calibration data)")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--calib-data", c->calib_data,
+                  "Calibration data: train (the --data training split), a folder of images (PNG/JPEG), of .pb "
+                  "TensorProto files or of IDX files, or random (synthetic: speed measurements only)")
+      ->capture_default_str();
+  cmd->add_option("--calib-format", c->calib_format, "Format of --calib-data PATH: auto, images, tensors or idx")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "images", "tensors", "idx"}));
+  cmd->add_flag("--resize,!--no-resize", c->resize, "Resize calibration images to the model's input HxW (default on)");
+  cmd->add_flag("--no-scale", c->no_scale, "Feed pixels as 0-255 instead of scaled to [0, 1]");
+  cmd->add_option("--mean", c->mean, "Per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406");
+  cmd->add_option("--std", c->std_dev, "Per-channel std divided by after the mean, e.g. 0.229,0.224,0.225");
+  cmd->add_option("--channel-order", c->channel_order, "The model's channel order: rgb or bgr")
+      ->capture_default_str()->check(CLI::IsMember({"rgb", "bgr"}));
   cmd->add_option("--method", c->method, "Activation range: minmax, ema, percentile, entropy (KL) or mse")->capture_default_str();
   cmd->add_option("--percentile", c->percentile, "Percentile kept by --method percentile")->capture_default_str();
   cmd->add_option("--weights", c->weights, "Weights: 8 (s8), 4 (packed 4-bit, [-7, 7]) or log (power-of-two levels on s8)")

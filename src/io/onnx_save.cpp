@@ -77,10 +77,16 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
   if (!options.doc_string.empty()) model.set_doc_string(options.doc_string);
 
   const std::vector<ir::NodeId> order = g.topo_order();  // ONNX wants nodes sorted
+  // Only initializers a node reads (or the graph outputs) are written: a rewrite may leave a
+  // tensor behind that nothing uses, which would grow the file and make ONNX Runtime warn
+  // "Removing initializer ... It is not used by any node" for each.
+  std::set<ir::ValueId> used(g.outputs().begin(), g.outputs().end());
+  for (ir::NodeId id : order)
+    for (ir::ValueId v : g.node(id).inputs) used.insert(v);
   std::set<std::string> domains;
   if (options.sparse_storage)
     for (ir::ValueId id : g.initializers())
-      if (stores_sparse(g.value(id).data)) domains.insert(ir::kLeancnnDomain);
+      if (used.count(id) && stores_sparse(g.value(id).data)) domains.insert(ir::kLeancnnDomain);
   for (ir::NodeId id : order) {
     const std::string& d = g.node(id).domain;
     if (!d.empty() && d != "ai.onnx") domains.insert(d);
@@ -103,6 +109,7 @@ void build_model(const ir::Graph& g, const OnnxSaveOptions& options, onnx::Model
   };
   std::vector<Sparse> sparse;  // written as SparseToDense(mask, values) -> v
   for (ir::ValueId id : g.initializers()) {
+    if (!used.count(id)) continue;
     const ir::Value& v = g.value(id);
     if (options.sparse_storage && stores_sparse(v.data)) {
       const ops::SparseEncoding e = ops::sparse_encode(v.data);

@@ -198,6 +198,22 @@ PtqResult quantize_prepared(const ir::Graph& prepared, const Calibration& calibr
   return r;
 }
 
+namespace {
+PtqResult calibrate_and_quantize(const ir::Graph& prepared, const QuantizableSet& qs, const std::vector<Tensor>& batches,
+                                 const PtqOptions& options, int64_t float_bytes) {
+  Calibration cal;
+  if (options.act_bits > 0 || options.bias_correction) {
+    int64_t images = 0;
+    for (const Tensor& b : batches) images += b.shape().at(0);
+    log_line(options, "calibrating " + std::to_string(qs.activations.size()) + " activations (" +
+                          range_method_name(options.act_observer.method) + ") on " + std::to_string(images) + " images");
+    const std::vector<std::string> none;
+    cal = calibrate(prepared, options.act_bits > 0 ? qs.activations : none, batches, options.act_observer);
+  }
+  return quantize_prepared(prepared, cal, batches, options, float_bytes);
+}
+}  // namespace
+
 PtqResult quantize_post_training(const ir::Graph& float_graph, const train::Dataset& calib, const PtqOptions& options) {
   validate(options);
   const ir::Graph prepared = prepare_for_quantization(float_graph);
@@ -205,16 +221,20 @@ PtqResult quantize_post_training(const ir::Graph& float_graph, const train::Data
   if (qs.layers.empty())
     fail(ErrorKind::bad_input, "the model has no layer to quantize (Conv, or Gemm with transB = 1, with f32 weights)");
   std::vector<Tensor> batches;
-  Calibration cal;
-  if (options.act_bits > 0 || options.bias_correction) {
+  if (options.act_bits > 0 || options.bias_correction)
     batches = calibration_batches(calib, options.calib_images, options.calib_batch, options.seed);
-    log_line(options, "calibrating " + std::to_string(qs.activations.size()) + " activations (" +
-                          range_method_name(options.act_observer.method) + ") on " +
-                          std::to_string(std::min(options.calib_images, calib.size())) + " images");
-    const std::vector<std::string> none;
-    cal = calibrate(prepared, options.act_bits > 0 ? qs.activations : none, batches, options.act_observer);
-  }
-  return quantize_prepared(prepared, cal, batches, options, initializer_bytes(float_graph));
+  return calibrate_and_quantize(prepared, qs, batches, options, initializer_bytes(float_graph));
+}
+
+PtqResult quantize_post_training(const ir::Graph& float_graph, const std::vector<Tensor>& batches, const PtqOptions& options) {
+  validate(options);
+  const ir::Graph prepared = prepare_for_quantization(float_graph);
+  const QuantizableSet qs = quantizable(prepared);
+  if (qs.layers.empty())
+    fail(ErrorKind::bad_input, "the model has no layer to quantize (Conv, or Gemm with transB = 1, with f32 weights)");
+  if ((options.act_bits > 0 || options.bias_correction) && batches.empty())
+    fail(ErrorKind::usage, "activation quantization and bias correction need calibration inputs");
+  return calibrate_and_quantize(prepared, qs, batches, options, initializer_bytes(float_graph));
 }
 
 }  // namespace leancnn::compress::quantize

@@ -35,8 +35,25 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
   if (mixed && !(spec.budget > 0)) fail(ErrorKind::usage, "a mixed-precision budget must be positive, got ", spec.budget);
   if (mixed && spec.ptq.weight_scheme != WeightScheme::uniform)
     fail(ErrorKind::usage, "mixed precision chooses between 8 and 4 uniform bits; log weights cannot take a budget");
+  const train::CalibrationData& cd = spec.calibration;
+  if (cd.kind != train::CalibrationKind::dataset && (spec.sensitivity || mixed))
+    fail(ErrorKind::usage, "the sensitivity analysis and mixed precision score labelled training images: they need the "
+         "dataset's calibration, not ", cd.describe());
   Report r;
   PtqOptions ptq = spec.ptq;
+  r.calibration = cd.describe(train_set.name);
+  r.synthetic_calibration = cd.synthetic();
+  // The calibration inputs first, so that data that does not fit the model fails before any work.
+  std::vector<Tensor> batches;
+  if (ptq.act_bits > 0 || ptq.bias_correction) {
+    const ir::Graph& g = float_graph;
+    batches = train::load_calibration_batches(cd, g.value(g.inputs().at(0)).shape, ptq.calib_images, ptq.calib_batch,
+                                              ptq.seed, &train_set);
+    for (const Tensor& b : batches) r.calibration_images += b.shape().at(0);
+    if (cd.synthetic())
+      log_line(ptq, "calibrating on random inputs: the scales are not the data's; use this model for speed "
+                    "measurements only, never for accuracy");
+  }
   if (spec.sensitivity || mixed) {
     // Held out of the training set, never the test set the variants are scored on.
     const SensitivitySplit split = split_for_sensitivity(train_set, spec.protocol);
@@ -60,7 +77,7 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
                         (r.mixed->met ? ")" : ", NOT met: every layer at 4 bits)"));
     }
   }
-  r.ptq = quantize_post_training(float_graph, train_set, ptq);
+  r.ptq = quantize_post_training(float_graph, batches, ptq);
   return r;
 }
 

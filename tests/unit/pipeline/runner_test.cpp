@@ -8,6 +8,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/io/file.h"
+#include "leancnn/io/image.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/runner.h"
 #include "tiny_data.h"
@@ -207,6 +208,57 @@ TEST(Runner, MissingDataFailsBeforeAnyWork) {
     EXPECT_NE(std::string(e.what()).find("nodata"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(root + "/out"));
+}
+
+TEST(Runner, QuantizeCalibratesOnItsOwnImagesOrOnRandomInputs) {
+  // calibration_data: a folder relative to the recipe with the model's preprocessing; random
+  // inputs are recorded as synthetic.
+  const std::string root = ::testing::TempDir() + "/runner_calibration";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data");
+  fs::create_directories(root + "/calib");
+  for (int i = 0; i < 5; ++i) {
+    io::Image img;
+    img.height = 30 + i;
+    img.width = 26;
+    img.channels = 1;
+    for (int64_t k = 0; k < img.height * img.width; ++k) img.pixels.push_back(static_cast<uint8_t>((k * 37 + i * 11) % 256));
+    io::write_png(root + "/calib/" + std::to_string(i) + ".png", img);
+  }
+  auto recipe = [&](const std::string& keys) {
+    return "model: {zoo: small_cnn, input: 1x28x28, classes: 10}\n"
+           "data: {dataset: " + data + "}\n"
+           "steps:\n"
+           "  - kind: quantize\n"
+           "    calibration_images: 4\n" + keys +
+           "evaluate: {latency: false, accel: false}\n";
+  };
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  const RunResult r = run_recipe(
+      parse_recipe(recipe("    calibration_data: calib\n    mean: '0.5'\n    std: '0.25'\n"), "r.yaml", root), o);
+  const nlohmann::json& q = native(variant(r, "quantize").diagnostics);
+  EXPECT_NE(q["calibration"].get<std::string>().find(root + "/calib"), std::string::npos) << q;
+  EXPECT_EQ(q["calibration_images"], 4);
+  EXPECT_FALSE(q["synthetic_calibration"].get<bool>());
+  EXPECT_NE(q["preprocess"].get<std::string>().find("std [0.25]"), std::string::npos);
+
+  o.out_dir = root + "/out_random";
+  const RunResult rr = run_recipe(parse_recipe(recipe("    calibration_data: random\n"), "r.yaml", root), o);
+  EXPECT_TRUE(native(variant(rr, "quantize").diagnostics)["synthetic_calibration"].get<bool>());
+
+  // A folder that is not there: bad input naming it and the keys.
+  o.out_dir = root + "/out_missing";
+  try {
+    run_recipe(parse_recipe(recipe("    calibration_data: nowhere\n"), "r.yaml", root), o);
+    ADD_FAILURE() << "ran";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+    EXPECT_NE(std::string(e.what()).find("nowhere"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("calibration_data"), std::string::npos) << e.what();
+  }
+  fs::remove_all(root);
 }
 
 }  // namespace

@@ -10,16 +10,23 @@
 // Counting rules (elements, summed over instances), for each operand and each pair of
 // consecutive levels (parent p, child c) that keep it, the MAC units being the last child:
 //  - child fills  = Σ over child instances of its tile deltas (outputs: every arrival,
-//                   including the first, zero-initialised one, as Timeloop counts it);
+//                   including the first, zero-initialised one, as Timeloop's published tutorial
+//                   outputs count it; OutputFill::first_touch leaves the first arrival of each
+//                   output element out, as Timeloop v3 does);
 //  - parent reads (weights, inputs) = the deltas of the union of the children's tiles when
 //                   the fan-outs between them multicast, else the sum of the children's;
 //  - parent updates (outputs) = the children's write-backs, merged by spatial reduction;
 //  - parent reads (outputs) = updates − distinct output elements the parent holds over the
 //                   layer (the first update of each element needs no read).
 // The MAC units keep nothing: every temporal step reads its operands and updates its output.
+// On the parent's fan-out: multicasts = copies delivered beyond the parent's reads (children's
+// fills − parent reads, weights and inputs); spatial reductions = partial sums merged before
+// the parent's update (children's write-backs − parent updates, outputs).
 #pragma once
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "leancnn/accel/architecture.h"
@@ -32,7 +39,23 @@ struct OperandAccess {
   int64_t reads = 0;
   int64_t fills = 0;
   int64_t updates = 0;
+  // On this level's fan-out to the next level keeping the operand (elements, all instances):
+  int64_t multicasts = 0;          // weights, inputs: deliveries served by another child's read
+  int64_t spatial_reductions = 0;  // outputs: partial sums added on the way up, saving an update
 };
+
+// How outputs arriving at a level count as fills.
+enum class OutputFill : uint8_t {
+  // Every arrival, including the first, zero-initialised one (Timeloop's published tutorial
+  // statistics, e.g. 01-model-conv1d-2level's Buffer output fills 16; Timeloop v3 with
+  // rmw_on_first_writeback). The default.
+  every_arrival,
+  // Timeloop v3's default (NVlabs/timeloop PR #214): a level's first write of an output element
+  // is its child's first result, not a fill; only partial sums coming back from the parent fill.
+  first_touch,
+};
+const char* output_fill_name(OutputFill f);          // "every-arrival", "first-touch"
+OutputFill parse_output_fill(const std::string& text);  // Error(bad_input) otherwise
 
 struct LevelCost {
   int64_t instances = 0;                            // instances the mapping uses
@@ -70,9 +93,18 @@ struct Cost {
   double network_energy_total_pj() const;
 };
 
+// How the evaluation counts, beyond what the architecture and the mapping say.
+struct EvalOptions {
+  // The dataflow the layer runs in (`leancnn accel --dataflow`, the mapper's dataflow); unset:
+  // the architecture's. It decides a systolic array's timing (SCALE-Sim's ws / is / os operand
+  // matrices), so a dataflow chosen for the mapping must reach the evaluation too.
+  std::optional<Dataflow> dataflow;
+  OutputFill output_fill = OutputFill::every_arrival;
+};
+
 // Validates the mapping (validate_mapping) and evaluates it.
-Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m);
+Cost evaluate(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts = {});
 // Evaluates a mapping already known to be valid (the mapper's hot path).
-Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m);
+Cost evaluate_unchecked(const Problem& p, const Architecture& arch, const Mapping& m, const EvalOptions& opts = {});
 
 }  // namespace leancnn::accel

@@ -24,6 +24,7 @@ double objective_value(const Cost& c, Objective o);
 struct MapperOptions {
   Objective objective = Objective::energy;
   std::optional<Dataflow> dataflow;  // default: the architecture's
+  OutputFill output_fill = OutputFill::every_arrival;  // the cost model's output-fill rule
   int spatial_candidates = 4;        // best spatial assignments searched
   int samples = 48;                  // random tilings per spatial candidate
   int local_steps = 400;             // evaluations the final local search may spend

@@ -32,6 +32,7 @@ struct NetworkCost {
   std::string arch;
   Dataflow dataflow = Dataflow::ws;
   Objective objective = Objective::energy;
+  OutputFill output_fill = OutputFill::every_arrival;
   std::vector<LayerCost> layers;
   // Totals over the layers (run one after another: cycles add up).
   int64_t macs = 0;

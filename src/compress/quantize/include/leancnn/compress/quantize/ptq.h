@@ -88,6 +88,11 @@ QuantizableSet quantizable(const ir::Graph& prepared);
 // (usually the training set; options.calib_images of it are used). Error(bad_input) on a graph
 // with no quantizable layer, Error(usage) on bad options.
 PtqResult quantize_post_training(const ir::Graph& float_graph, const train::Dataset& calib, const PtqOptions& options);
+// The same with the calibration inputs given as f32 batches shaped as the model's input (made by
+// train/calibration_data.h from images, tensors or random inputs); options.calib_images is not
+// used (the batches are the calibration). Batches may be empty when neither activations nor
+// bias correction need them.
+PtqResult quantize_post_training(const ir::Graph& float_graph, const std::vector<Tensor>& batches, const PtqOptions& options);
 
 // The same with a calibration made once (calibrate() on quantizable(prepared).activations of
 // the prepared graph, with `batches` its images), for callers that quantize one model many ways
