@@ -44,7 +44,10 @@ void log_line(const Spec& s, const std::string& line) {
 
 std::string ranks_str(const std::vector<int64_t>& r) {
   std::string s;
-  for (int64_t x : r) s += (s.empty() ? "" : "x") + std::to_string(x);
+  for (int64_t x : r) {
+    if (!s.empty()) s += 'x';
+    s += std::to_string(x);
+  }
   return s;
 }
 

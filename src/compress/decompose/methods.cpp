@@ -85,7 +85,7 @@ std::vector<int64_t> expect_ranks(Method m, const std::vector<int64_t>& ranks) {
 }
 
 Chain factorise(const ir::Graph& g, const ir::Node& n, Method m, const std::vector<int64_t>& ranks_in,
-                const FactorOptions& o) {
+                const FactorOptions& opts) {
   const std::string why = not_applicable(g, n, m);
   if (!why.empty()) fail(ErrorKind::usage, n.label(), ": ", method_name(m), " does not apply: ", why);
   const std::vector<int64_t> ranks = expect_ranks(m, ranks_in);
@@ -140,7 +140,7 @@ Chain factorise(const ir::Graph& g, const ir::Node& n, Method m, const std::vect
       check_rank("tucker2 input", ranks[0], hi[0]);
       check_rank("tucker2 output", ranks[1], hi[1]);
       const int64_t r_in = ranks[0], r_out = ranks[1];
-      const Tucker2 t = tucker2(w, r_out, r_in, o.hooi_iters);
+      const Tucker2 t = tucker2(w, r_out, r_in, opts.hooi_iters);
       Tensor first = Tensor::empty({r_in, ic, 1, 1});  // in_factor^T
       for (int64_t j = 0; j < r_in; ++j)
         for (int64_t i = 0; i < ic; ++i) first.data<float>()[j * ic + i] = t.in_factor.data<float>()[i * r_in + j];
@@ -153,7 +153,7 @@ Chain factorise(const ir::Graph& g, const ir::Node& n, Method m, const std::vect
     case Method::cp: {
       check_rank("cp", ranks[0], hi[0]);
       const int64_t r = ranks[0];
-      const Cp f = cp_als(w, r, o.cp_iters, o.cp_tol, o.seed);
+      const Cp f = cp_als(w, r, opts.cp_iters, opts.cp_tol, opts.seed);
       Tensor first = Tensor::empty({r, ic, 1, 1}), vert = Tensor::empty({r, 1, kh, 1}), horiz = Tensor::empty({r, 1, 1, kw});
       for (int64_t q = 0; q < r; ++q) {
         for (int64_t i = 0; i < ic; ++i) first.data<float>()[q * ic + i] = f.in.data<float>()[i * r + q];

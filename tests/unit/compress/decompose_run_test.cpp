@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "leancnn/compress/decompose/decompose.h"
 #include "leancnn/core/error.h"
@@ -98,6 +99,8 @@ TEST(DecomposeRun, MeasuredSensitivityAndFineTuning) {
   spec.finetune.epochs = 1;
   spec.finetune.batch = 16;
   spec.finetune.progress = 0;
+  spec.finetune.out_dir = ::testing::TempDir() + "/decompose_finetune";
+  std::filesystem::remove_all(spec.finetune.out_dir);
   std::vector<std::string> lines;
   spec.log = [&](const std::string& l) { lines.push_back(l); };
   const Report r = run(g, data, data, spec);
