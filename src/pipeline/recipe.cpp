@@ -265,6 +265,9 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     if (kind == "prune" && quantized)
       recipe_fail(at, s["kind"], "kind", "a prune step after a quantize or qat step would prune a quantized (QDQ) model: "
                                          "put it before that step (prune the float model, then quantize)");
+    if (kind == "decompose" && quantized)
+      recipe_fail(at, s["kind"], "kind", "a decompose step after a quantize or qat step would factorise a quantized (QDQ) model: "
+                                         "put it before that step (decompose the float model, then quantize)");
     if (kind == "quantize" || kind == "qat") quantized = true;
     r.steps.push_back(spec);
   }

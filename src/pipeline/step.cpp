@@ -22,7 +22,7 @@ const std::vector<StepKind>& step_kinds() {
       finetune_step_kind(),
       qat_step_kind(),
       prune_step_kind(),
-      unavailable("decompose", "low-rank decomposition (SVD, Tucker-2, CP)", "decomposition arrives with its own issue"),
+      decompose_step_kind(),
       unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
       unavailable("binarize", "binary weights and activations (XNOR-Net, BNN)", "binarization arrives with its own issue"),
       unavailable("search", "neural architecture search", "architecture search arrives with its own issue"),

@@ -194,6 +194,35 @@ TEST(Runner, PruneStepGivesASparseVariantThatQuantizes) {
   }
 }
 
+// Decomposition as a recipe step: train, decompose (Tucker-2 at half the MACs through the budget
+// solver, fine-tuned), then quantize; the evaluation sees the smaller model.
+TEST(Runner, DecomposeStepMeetsItsMacBudgetAndQuantizes) {
+  const std::string root = ::testing::TempDir() + "/runner_decompose";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data");
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  const RunResult r = run_recipe(parse_recipe("model: {zoo: small_cnn}\ndata: {dataset: " + data +
+                                                  "}\ntrain: {epochs: 1, batch: 32}\nsteps:\n  - kind: train\n"
+                                                  "  - kind: decompose\n    rank_rule: budget\n    budget: 0.5\n"
+                                                  "  - kind: quantize\n    calibration_images: 32\n"
+                                                  "evaluate: {latency: false, accel: false}\n",
+                                              "r.yaml", ""),
+                                 o);
+  ASSERT_EQ(r.variants.size(), 4u);
+  const VariantResult& d = variant(r, "decompose");
+  EXPECT_EQ(d.parent, "train");
+  const nlohmann::json& diag = native(d.diagnostics);
+  EXPECT_EQ(diag["method"], "tucker2");
+  EXPECT_TRUE(diag["budget"]["met"].get<bool>());
+  EXPECT_LE(diag["macs_after"].get<double>(), 0.5 * diag["macs_before"].get<double>());
+  EXPECT_EQ(diag["epochs"].size(), 1u);
+  EXPECT_EQ(diag["decompose_layers"].size(), 4u);
+  EXPECT_LT(native(d.evaluation)["macs"].get<double>(), native(variant(r, "train").evaluation)["macs"].get<double>());
+  EXPECT_EQ(variant(r, "quantize").parent, "decompose");
+}
+
 TEST(Runner, MissingDataFailsBeforeAnyWork) {
   const std::string root = ::testing::TempDir() + "/runner_nodata";
   fs::remove_all(root);

@@ -51,5 +51,6 @@ StepKind finetune_step_kind();
 StepKind quantize_step_kind();
 StepKind qat_step_kind();
 StepKind prune_step_kind();
+StepKind decompose_step_kind();
 
 }  // namespace leancnn::pipeline

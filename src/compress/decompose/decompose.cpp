@@ -1,0 +1,204 @@
+// The decomposition entry point (decompose.h): which layers, at which ranks, then the rewrites
+// and the fine-tuning.
+#include "leancnn/compress/decompose/decompose.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "leancnn/compress/common/layers.h"
+#include "leancnn/core/error.h"
+#include "leancnn/ir/passes.h"
+#include "leancnn/ir/rewrite.h"
+#include "leancnn/ir/summary.h"
+#include "leancnn/ops/op_table.h"
+
+namespace leancnn::compress::decompose {
+
+RankRule parse_rank_rule(const std::string& name) {
+  if (name == "energy") return RankRule::energy;
+  if (name == "ratio") return RankRule::ratio;
+  if (name == "budget") return RankRule::budget;
+  fail(ErrorKind::usage, "rank rule '", name, "' is not one of: energy, ratio, budget");
+}
+
+const char* rank_rule_name(RankRule r) {
+  switch (r) {
+    case RankRule::energy: return "energy";
+    case RankRule::ratio: return "ratio";
+    case RankRule::budget: return "budget";
+  }
+  return "?";
+}
+
+namespace {
+struct Candidate {
+  ir::NodeId node;
+  size_t report;  // index into Report::layers
+  Method method;
+  std::vector<int64_t> ranks;  // chosen; empty: left as it is
+};
+
+void log_line(const Spec& s, const std::string& line) {
+  if (s.log) s.log(line);
+}
+
+std::string ranks_str(const std::vector<int64_t>& r) {
+  std::string s;
+  for (int64_t x : r) {
+    if (!s.empty()) s += 'x';
+    s += std::to_string(x);
+  }
+  return s;
+}
+
+void check_spec(const Spec& s) {
+  if (s.conv_method == Method::svd) fail(ErrorKind::usage, "svd is the Gemm method; a conv method is one of channel_svd, spatial_svd, tucker2, cp");
+  if (!s.convs && !s.fc) fail(ErrorKind::usage, "nothing to decompose: neither Conv nor Gemm layers are selected");
+  if (s.rank_rule == RankRule::energy && !(s.energy > 0 && s.energy <= 1)) fail(ErrorKind::usage, "energy must be in (0, 1], got ", s.energy);
+  if (s.rank_rule == RankRule::ratio && !(s.rank_ratio > 0 && s.rank_ratio <= 1))
+    fail(ErrorKind::usage, "rank ratio must be in (0, 1], got ", s.rank_ratio);
+  if (s.rank_rule == RankRule::budget && !(s.budget_ratio > 0 && s.budget_ratio < 1))
+    fail(ErrorKind::usage, "budget ratio must be in (0, 1), got ", s.budget_ratio);
+}
+
+int64_t in_unit(const LayerCost& c, CostUnit u) { return u == CostUnit::macs ? c.macs : c.params; }
+
+// The budget rule: one option per candidate ("as it is", then the rank ladder) from the solver.
+BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands, const Spec& spec,
+                              const train::Dataset& train_set, int64_t model_cost, Report& rep) {
+  const ir::OpTable& ops = ops::op_table();
+  std::vector<LayerOptions> options;
+  std::vector<std::vector<RankOption>> ladders;
+  double candidates_cost = 0;
+  std::optional<SensitivitySplit> split;
+  double baseline = 0;
+  if (spec.sensitivity) {
+    split = split_for_sensitivity(train_set, spec.protocol);
+    baseline = held_out_accuracy(g, split->held_out);
+    rep.measured_sensitivity = true;
+    rep.sensitivity_images = split->held_out.size();
+  }
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const Candidate& c = cands[i];
+    const ir::Node& n = g.node(c.node);
+    const LayerCost base = layer_cost(g, n);
+    candidates_cost += static_cast<double>(in_unit(base, spec.budget_unit));
+    LayerOptions lo;
+    lo.layer = n.name;
+    lo.options.push_back({"as is", static_cast<double>(in_unit(base, spec.budget_unit)), 0.0});
+    ladders.push_back(rank_ladder(g, n, c.method, spec.budget_unit));
+    for (const RankOption& r : ladders.back()) {
+      double drop;
+      if (split) {
+        ir::Graph probe = g;
+        decompose_layer(probe, c.node, c.method, r.ranks, spec.factor);
+        ir::infer_shapes(probe, ops);
+        drop = baseline - held_out_accuracy(probe, split->held_out);
+        char line[200];
+        std::snprintf(line, sizeof line, "sensitivity [%zu/%zu] %-24s %s rank %s: drop %+.2f points", i + 1, cands.size(),
+                      n.name.c_str(), method_name(c.method), ranks_str(r.ranks).c_str(), 100 * drop);
+        log_line(spec, line);
+      } else {
+        const double e = factorisation_error(g, n, c.method, r.ranks, spec.factor);
+        drop = e * e;  // the share of the weight's energy lost: a data-free stand-in for the drop
+      }
+      lo.options.push_back({c.method == Method::tucker2 ? "ranks " + ranks_str(r.ranks) : "rank " + ranks_str(r.ranks),
+                            static_cast<double>(in_unit(r.cost, spec.budget_unit)), drop});
+    }
+    options.push_back(std::move(lo));
+  }
+  const double fixed = static_cast<double>(model_cost) - candidates_cost;
+  const double target = spec.budget_ratio * static_cast<double>(model_cost);
+  // Below the fixed part no choice meets the budget: the solver then takes every cheapest option.
+  BudgetChoice choice = solve_budget(options, std::max(target - fixed, 1e-9));
+  choice.cost += fixed;
+  choice.start_cost += fixed;
+  choice.least_cost += fixed;
+  choice.met = choice.cost <= target * (1 + 1e-12);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const int at = choice.option[i];
+    if (at == 0) rep.layers[cands[i].report].kept_why = "budget met without it";
+    else cands[i].ranks = ladders[i][static_cast<size_t>(at - 1)].ranks;
+  }
+  return choice;
+}
+}  // namespace
+
+Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const train::Dataset& test_set,
+           const Spec& spec) {
+  check_spec(spec);
+  const ir::OpTable& ops = ops::op_table();
+  Report rep;
+  rep.graph = ir::with_own_initializers(float_graph);
+  ir::Graph& g = rep.graph;
+  ir::infer_shapes(g, ops);
+  const std::vector<ir::NodeId> layers = weight_layers(g);
+  if (layers.empty()) fail(ErrorKind::bad_input, "the model has no Conv or Gemm layer with f32 initializer weights to decompose");
+  for (const std::string& name : spec.exclude)
+    if (std::none_of(layers.begin(), layers.end(), [&](ir::NodeId id) { return g.node(id).name == name; }))
+      fail(ErrorKind::usage, "exclude: '", name, "' is not a Conv or Gemm layer of the model");
+  const ir::Summary before = ir::summarize(g, ops);
+  rep.macs_before = before.macs;
+  rep.params_before = before.params;
+
+  std::vector<Candidate> cands;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const ir::Node& n = g.node(layers[i]);
+    LayerReport lr;
+    lr.layer = n.name;
+    lr.before = lr.after = layer_cost(g, n);
+    const bool gemm = ir::is_onnx_op(n, "Gemm");
+    const Method m = gemm ? Method::svd : spec.conv_method;
+    if (std::find(spec.exclude.begin(), spec.exclude.end(), n.name) != spec.exclude.end()) lr.kept_why = "excluded";
+    else if (spec.keep_first && i == 0) lr.kept_why = "first layer kept";
+    else if (gemm ? !spec.fc : !spec.convs) lr.kept_why = gemm ? "Gemm layers not selected" : "Conv layers not selected";
+    else lr.kept_why = not_applicable(g, n, m);
+    if (lr.kept_why.empty()) {
+      lr.max_ranks = max_ranks(g, n, m);
+      cands.push_back({layers[i], rep.layers.size(), m, {}});
+    }
+    rep.layers.push_back(lr);
+  }
+
+  if (spec.rank_rule == RankRule::budget) {
+    rep.budget = choose_by_budget(g, cands, spec, train_set,
+                                  spec.budget_unit == CostUnit::macs ? before.macs : before.params, rep);
+  } else {
+    for (Candidate& c : cands) {
+      const ir::Node& n = g.node(c.node);
+      const std::vector<int64_t> r = spec.rank_rule == RankRule::energy ? energy_ranks(g, n, c.method, spec.energy, spec.factor)
+                                                                        : ratio_ranks(g, n, c.method, spec.rank_ratio);
+      if (decomposed_cost(g, n, c.method, r).macs >= layer_cost(g, n).macs)
+        rep.layers[c.report].kept_why = "no MAC saving at ranks " + ranks_str(r);
+      else c.ranks = r;
+    }
+  }
+
+  for (const Candidate& c : cands) {
+    if (c.ranks.empty()) continue;
+    LayerReport& lr = rep.layers[c.report];
+    lr.after = decomposed_cost(g, g.node(c.node), c.method, c.ranks);
+    const Rewrite rw = decompose_layer(g, c.node, c.method, c.ranks, spec.factor);
+    lr.method = method_name(c.method);
+    lr.ranks = c.ranks;
+    lr.rel_error = rw.rel_error;
+    char line[200];
+    std::snprintf(line, sizeof line, "decompose: %-24s %s ranks %s, MACs %lld -> %lld, relative error %.4f", lr.layer.c_str(),
+                  lr.method.c_str(), ranks_str(lr.ranks).c_str(), static_cast<long long>(lr.before.macs),
+                  static_cast<long long>(lr.after.macs), lr.rel_error);
+    log_line(spec, line);
+  }
+  ir::infer_shapes(g, ops);
+  ir::verify(g, ops);
+  const ir::Summary after = ir::summarize(g, ops);
+  rep.macs_after = after.macs;
+  rep.params_after = after.params;
+
+  if (spec.finetune.epochs > 0) {
+    rep.finetune.push_back(train::train_model(g, ops, train_set, test_set, spec.finetune));
+    rep.interrupted = rep.finetune.back().interrupted;
+  }
+  return rep;
+}
+
+}  // namespace leancnn::compress::decompose
