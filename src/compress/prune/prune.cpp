@@ -185,6 +185,12 @@ void check(const ir::Graph& g, const Spec& spec) {
     if (!spec.mask.layer_sparsity.empty())
       fail(ErrorKind::usage, "layer_sparsity gives the fractions; the ", ratio_rule_name(spec.ratio_rule),
            " rule would choose them: give one or the other");
+    if (spec.ratio_rule == RatioRule::sensitivity) {
+      if (spec.probe_ratios.empty()) fail(ErrorKind::usage, "probe_ratios: the sensitivity rule needs at least one probe fraction");
+      for (double r : spec.probe_ratios)
+        if (!(r > 0 && r < 1)) fail(ErrorKind::usage, "probe_ratios: ", r, " must be in (0, 1)");
+      if (spec.protocol.images < 1) fail(ErrorKind::usage, "sensitivity_images must be >= 1, got ", spec.protocol.images);
+    }
     if (spec.mask.scope != Scope::layer || spec.mask.pattern != Pattern::unstructured)
       fail(ErrorKind::usage, "the ", ratio_rule_name(spec.ratio_rule), " rule chooses per-layer fractions: it needs the "
            "layer scope and the unstructured pattern");

@@ -95,6 +95,10 @@ TEST(PruneRatios, ExplicitLayerSparsityOverridesTheUniformFraction) {
   bad = spec;
   bad.ratio_rule = RatioRule::gmm;
   EXPECT_NE(message(bad).find("one or the other"), std::string::npos) << message(bad);
+  Spec probes;
+  probes.ratio_rule = RatioRule::sensitivity;
+  probes.probe_ratios = {0.5, 1.0};
+  EXPECT_NE(message(probes).find("probe_ratios: 1 must be in (0, 1)"), std::string::npos) << message(probes);
   bad = spec;
   bad.exclude = {"fc9"};
   EXPECT_NE(message(bad).find("exclude: 'fc9'"), std::string::npos) << message(bad);
