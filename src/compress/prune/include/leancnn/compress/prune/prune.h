@@ -48,7 +48,7 @@ struct Spec {
   // (of the budget's quantity for `sensitivity`). Excludes explicit mask.layer_sparsity.
   RatioRule ratio_rule = RatioRule::uniform;
   BudgetTarget target = BudgetTarget::sparsity;             // sensitivity: what mask.sparsity removes
-  std::vector<double> probe_ratios = {0.3, 0.5, 0.7, 0.8, 0.9};  // sensitivity: fractions probed per layer
+  std::vector<double> probe_ratios = {0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98};  // sensitivity: fractions probed per layer
   SensitivityProtocol protocol;                             // sensitivity: held-out training images
   // lottery: the epoch whose weights the ticket is rewound to (0 = the initialisation). Without
   // rewind_from, the input model is the initialisation: run() trains it for finetune.epochs

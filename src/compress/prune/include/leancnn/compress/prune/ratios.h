@@ -63,7 +63,7 @@ struct SensitivityRatios {
 struct SensitivityRatioOptions {
   BudgetTarget target = BudgetTarget::sparsity;
   double fraction = 0.5;                        // in [0, 1)
-  std::vector<double> probe_ratios = {0.3, 0.5, 0.7, 0.8, 0.9};  // each in (0, 1)
+  std::vector<double> probe_ratios = {0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98};  // each in (0, 1)
   SensitivityProtocol protocol;
   std::function<void(const std::string&)> log;
 };
