@@ -1,12 +1,15 @@
-// `leancnn prune`: magnitude weight pruning of an ONNX model (layer-wise, global or N:M; one-shot,
-// iterative or gradual), fine-tuned with the masks held, written as ONNX with the pruned weights
-// at exact zero; then the test accuracy before and after (docs/pruning.md). The flags only fill
-// a compress::prune::Spec; prune.h's run() does the work, as for the recipe's prune step.
+// `leancnn prune`: magnitude weight pruning of an ONNX model (layer-wise, global or N:M; uniform,
+// explicit or automatically chosen per-layer fractions; one-shot, iterative, gradual or lottery
+// ticket), trained with the masks held, written as ONNX with the pruned weights at exact zero;
+// then the test accuracy before and after (docs/pruning.md). The flags only fill a
+// compress::prune::Spec; prune.h's run() does the work, as for the recipe's prune step. The Spec
+// is checked against the model before the data is read, each problem naming its flag.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <iostream>
 
 #include "commands.h"
@@ -30,6 +33,11 @@ struct PruneCli {
   double ramp = 0.75;
   int64_t interval = 50;
   std::vector<std::string> exclude;
+  std::vector<std::string> layer_sparsity;  // NAME=FRACTION
+  std::string ratios = "uniform", target = "sparsity";
+  int64_t sens_images = 1000;
+  int64_t rewind_epoch = 0;
+  std::string rewind_from;
   bool keep_first = false;
   int64_t epochs = 1, batch = 128;
   float lr = 0.01f;
@@ -52,9 +60,52 @@ void parse_pattern(const std::string& s, p::MaskOptions& m) {
   m.pattern = p::Pattern::n_of_m;
 }
 
+// "conv1=0.3" -> {conv1: 0.3}; Error(usage) naming the flag otherwise.
+std::map<std::string, double> parse_layer_sparsity(const std::vector<std::string>& items) {
+  std::map<std::string, double> out;
+  for (const std::string& item : items) {
+    const size_t eq = item.rfind('=');
+    double v = 0;
+    size_t used = 0;
+    try {
+      if (eq == std::string::npos || eq == 0) throw std::invalid_argument(item);
+      v = std::stod(item.substr(eq + 1), &used);
+    } catch (const std::exception&) {
+      fail(ErrorKind::usage, "--layer-sparsity: expected LAYER=FRACTION (e.g. conv1=0.3), got '", item, "'");
+    }
+    if (used != item.size() - eq - 1) fail(ErrorKind::usage, "--layer-sparsity: '", item.substr(eq + 1), "' is not a number");
+    if (!(v >= 0 && v < 1)) fail(ErrorKind::usage, "--layer-sparsity: ", item.substr(0, eq), "=", v, " must be in [0, 1)");
+    if (!out.emplace(item.substr(0, eq), v).second) fail(ErrorKind::usage, "--layer-sparsity: '", item.substr(0, eq), "' is given twice");
+  }
+  return out;
+}
+
+// compress::prune::check's messages name the Spec field first; the flag is named instead.
+void check_flags(const ir::Graph& model, const p::Spec& spec) {
+  static const std::vector<std::pair<std::string, std::string>> flags = {
+      {"layer_sparsity", "--layer-sparsity"}, {"exclude", "--exclude"}, {"rewind_epoch", "--rewind-epoch"},
+      {"rewind weights", "--rewind-from"},    {"sparsity", "--sparsity"}, {"rounds", "--rounds"}};
+  try {
+    p::check(model, spec);
+  } catch (const Error& e) {
+    const std::string& msg = e.message();
+    for (const auto& [field, flag] : flags)
+      if (msg.rfind(field + ":", 0) == 0) throw Error(e.kind(), flag + msg.substr(field.size()));
+      else if (msg.rfind(field + " ", 0) == 0) throw Error(e.kind(), flag + ": " + msg);
+    throw;
+  }
+}
+
 p::Spec spec_of(const PruneCli& c, const CommonOptions& common, bool progress) {
   p::Spec spec;
+  if (!(c.sparsity >= 0 && c.sparsity < 1)) fail(ErrorKind::usage, "--sparsity: ", c.sparsity, " must be in [0, 1)");
   spec.mask.sparsity = c.sparsity;
+  spec.mask.layer_sparsity = parse_layer_sparsity(c.layer_sparsity);
+  spec.ratio_rule = p::parse_ratio_rule(c.ratios);
+  spec.target = p::parse_budget_target(c.target);
+  spec.protocol = {c.sens_images, common.seed};
+  spec.rewind_epoch = c.rewind_epoch;
+  if (!c.rewind_from.empty()) spec.rewind_from = io::load_onnx(c.rewind_from, ops::op_table());
   spec.mask.scope = p::parse_scope(c.scope);
   parse_pattern(c.pattern, spec.mask);
   spec.schedule = p::parse_schedule(c.schedule);
@@ -77,11 +128,12 @@ p::Spec spec_of(const PruneCli& c, const CommonOptions& common, bool progress) {
 int run_prune(const PruneCli& c, const CommonOptions& common) {
   const ir::OpTable& ops = ops::op_table();
   const ir::Graph model = io::load_onnx(c.model_file, ops);
+  const p::Spec spec = spec_of(c, common, !common.json);
+  check_flags(model, spec);  // before the data is read or anything trains
   const int64_t classes = model.value(model.outputs().at(0)).shape.back();
   const std::string dir = train::resolve_data_dir(c.data);
   const train::Dataset train_set = train::load_idx_dataset(dir, train::Split::train, classes);
   const train::Dataset test_set = train::load_idx_dataset(dir, train::Split::test, classes);
-  const p::Spec spec = spec_of(c, common, !common.json);
   const p::Report r = p::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "fine-tuning interrupted; its checkpoint is in '", spec.finetune.out_dir,
@@ -97,13 +149,20 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
     params += l.weights;
     nonzero += l.kept;
     layers.push_back({{"layer", l.layer}, {"params", l.weights}, {"nonzero_params", l.kept}, {"sparsity", l.sparsity()},
-                      {"dense_why", l.skipped}});
+                      {"target", l.target}, {"dense_why", l.skipped}});
   }
   nlohmann::json j = {{"model_file", c.model_file}, {"out_file", c.out},        {"scope", c.scope},
                       {"pattern", c.pattern},       {"schedule", c.schedule},   {"sparsity", r.sparsity},
                       {"params", params},           {"nonzero_params", nonzero}, {"layers", layers},
-                      {"finetune_epochs", c.epochs}, {"bytes", static_cast<int64_t>(std::filesystem::file_size(c.out))},
+                      {"finetune_epochs", c.epochs}, {"ratios", c.ratios},
+                      {"bytes", static_cast<int64_t>(std::filesystem::file_size(c.out))},
                       {"float_bytes", static_cast<int64_t>(std::filesystem::file_size(c.model_file))}};
+  if (spec.schedule == p::Schedule::lottery) j["rewind_epoch"] = c.rewind_epoch;
+  if (r.sensitivity) {
+    j["sensitivity_target"] = p::budget_target_name(r.sensitivity->target);
+    j["sensitivity_met"] = r.sensitivity->met;
+    j["predicted_drop"] = r.sensitivity->predicted_drop;
+  }
   if (!c.no_eval) {
     const train::Predictions before = train::predict(model, test_set, train::Engine::plan, c.test_images);
     const train::Predictions after = train::predict(r.graph, test_set, train::Engine::plan, c.test_images);
@@ -141,23 +200,41 @@ Runner register_prune(CLI::App& app, CommonOptions& common) {
   cmd->add_option("-o,--out", c->out, "Output ONNX file (pruned weights are exact zeros)")->required();
   cmd->add_option("--data", c->data, "Dataset: fashion-mnist, or a folder of IDX files (fine-tuning: train split; "
                                       "accuracy: test split)")->capture_default_str();
-  cmd->add_option("--sparsity", c->sparsity, "Fraction of the Conv/Gemm weights set to zero (unstructured)")
-      ->capture_default_str()->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--sparsity", c->sparsity, "Fraction of the Conv/Gemm weights set to zero, in [0, 1) (unstructured; "
+                                             "with --ratios, the overall target)")
+      ->capture_default_str();
+  cmd->add_option("--layer-sparsity", c->layer_sparsity, "LAYER=FRACTION: this layer's own fraction (repeatable; "
+                                                         "unlisted layers get --sparsity)");
+  cmd->add_option("--ratios", c->ratios, "Per-layer fractions: uniform, sensitivity (one-layer probes on held-out "
+                                         "training images + the budget solver) or gmm (Gaussian-mixture split)")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "sensitivity", "gmm"}));
+  cmd->add_option("--target", c->target, "--ratios sensitivity: what --sparsity is the fraction removed of: sparsity "
+                                         "(pruned weights), params (all parameters) or macs")
+      ->capture_default_str()->check(CLI::IsMember({"sparsity", "params", "macs"}));
+  cmd->add_option("--sens-images", c->sens_images, "--ratios sensitivity: held-out training images")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--rewind-epoch", c->rewind_epoch, "lottery: rewind the surviving weights to this epoch (0 = the "
+                                                     "initialisation; without --rewind-from the model is the "
+                                                     "initialisation and is trained for --epochs first)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--rewind-from", c->rewind_from, "lottery: the model is already trained; these are its weights at "
+                                                   "the rewind epoch (ONNX, same layers)");
   cmd->add_option("--scope", c->scope, "layer (the same fraction per layer) or global (one magnitude threshold)")
       ->capture_default_str()->check(CLI::IsMember({"layer", "global"}));
   cmd->add_option("--pattern", c->pattern, "unstructured, or N:M (e.g. 2:4: N kept of every M input channels)")
       ->capture_default_str();
-  cmd->add_option("--schedule", c->schedule, "one_shot, iterative (Han et al.: rounds of prune + fine-tune) or "
-                                              "gradual (AGP, Zhu & Gupta)")
-      ->capture_default_str()->check(CLI::IsMember({"one_shot", "iterative", "gradual"}));
-  cmd->add_option("--rounds", c->rounds, "iterative: rounds (each fine-tunes --epochs)")->capture_default_str()->check(CLI::Range(1, 20));
+  cmd->add_option("--schedule", c->schedule, "one_shot, iterative (Han et al.: rounds of prune + fine-tune), "
+                                              "gradual (AGP, Zhu & Gupta) or lottery (Frankle & Carbin: train, prune, "
+                                              "rewind, retrain)")
+      ->capture_default_str()->check(CLI::IsMember({"one_shot", "iterative", "gradual", "lottery"}));
+  cmd->add_option("--rounds", c->rounds, "iterative and lottery: rounds (each trains --epochs)")->capture_default_str()->check(CLI::Range(1, 20));
   cmd->add_option("--ramp", c->ramp, "gradual: fraction of the fine-tuning steps the sparsity ramps over")
       ->capture_default_str()->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--interval", c->interval, "gradual: optimizer steps between mask updates")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--exclude", c->exclude, "A layer (node name) kept dense; repeatable");
   cmd->add_flag("--keep-first", c->keep_first, "Keep the first Conv/Gemm layer dense");
-  cmd->add_option("--epochs", c->epochs, "Fine-tuning epochs (0: prune only, one_shot)")->capture_default_str()
+  cmd->add_option("--epochs", c->epochs, "Fine-tuning epochs (0: prune only, one_shot; lottery: the training's epochs)")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", c->batch, "Fine-tuning batch")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--lr", c->lr, "Fine-tuning learning rate (SGD, cosine)")->capture_default_str()->check(CLI::PositiveNumber);

@@ -33,6 +33,8 @@ int run_run(const RunCli& c, const CommonOptions& common) {
   // Everything is validated before any work: the recipe, then the page's libraries.
   const pipeline::Recipe recipe = c.recipe.empty() ? pipeline::default_recipe() : pipeline::load_recipe(c.recipe);
   if (c.check) {
+    // The steps' settings against the model too (layer names, ...): no data, no training.
+    pipeline::check_steps(recipe, pipeline::build_input_model(recipe));
     if (common.json) std::cout << recipe.to_json().dump(2) << "\n";
     else std::cout << "recipe '" << recipe.source << "': valid, " << recipe.steps.size() << " step(s)\n";
     return 0;
@@ -68,7 +70,8 @@ Runner register_run(CLI::App& app, CommonOptions& common) {
   cmd->add_flag("--json", common.json, "Print report.json on stdout (progress goes to stderr)");
   cmd->add_flag("--force", c->force, "Rerun every step and evaluation even when unchanged");
   cmd->add_flag("--reevaluate", c->reevaluate, "Rerun the evaluations (e.g. to re-measure latency), reuse the steps");
-  cmd->add_flag("--check", c->check, "Only validate the recipe (with --json: print it with every default filled in)");
+  cmd->add_flag("--check", c->check, "Only validate the recipe and its steps' settings against the model (with --json: "
+                                     "print it with every default filled in)");
   cmd->add_flag("--print-default", c->print_default, "Print the built-in default recipe and exit");
   cmd->add_flag("--no-progress", c->no_progress, "No progress lines on stderr");
   cmd->footer(

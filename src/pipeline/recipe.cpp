@@ -45,14 +45,18 @@ std::string scalar_of(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : 
 // A value of a key, converted and checked against its spec.
 nlohmann::json read_value(const KeySpec& k, const YAML::Node& n, const Place& at) {
   auto bad = [&](const std::string& why) { recipe_fail(at, n, k.name, why); };
-  auto check_range = [&](double v) {
+  auto range_problem = [&](double v) -> std::string {
     const bool low = k.min_exclusive ? !(v > k.min) : !(v >= k.min);
-    if (std::isnan(v) || low || v > k.max) {
-      std::string range = str_cat(k.min_exclusive ? "> " : ">= ", k.min);
-      if (std::isinf(k.min)) range.clear();
-      if (!std::isinf(k.max)) range += str_cat(range.empty() ? "" : " and ", "<= ", k.max);
-      bad(str_cat("value ", scalar_of(n), " out of range: must be ", range));
-    }
+    const bool high = k.max_exclusive ? !(v < k.max) : v > k.max;
+    if (!std::isnan(v) && !low && !high) return "";
+    std::string range = str_cat(k.min_exclusive ? "> " : ">= ", k.min);
+    if (std::isinf(k.min)) range.clear();
+    if (!std::isinf(k.max)) range += str_cat(range.empty() ? "" : " and ", k.max_exclusive ? "< " : "<= ", k.max);
+    return str_cat(" out of range: must be ", range);
+  };
+  auto check_range = [&](double v) {
+    const std::string why = range_problem(v);
+    if (!why.empty()) bad(str_cat("value ", scalar_of(n), why));
   };
   auto check_choice = [&](const std::string& s) {
     if (!k.choices.empty() && std::find(k.choices.begin(), k.choices.end(), s) == k.choices.end())
@@ -81,6 +85,21 @@ nlohmann::json read_value(const KeySpec& k, const YAML::Node& n, const Place& at
       if (!n.IsScalar() || n.Scalar().empty()) bad(str_cat("expected a non-empty string, got '", scalar_of(n), "'"));
       check_choice(n.Scalar());
       return n.Scalar();
+    }
+    case KeyType::number_map: {
+      nlohmann::json map = nlohmann::json::object();
+      if (!n.IsMap()) bad(str_cat("expected a map of names to numbers ({a: 0.3, b: 0.5}), got '", scalar_of(n), "'"));
+      for (const auto& kv : n) {
+        const std::string name = kv.first.Scalar();
+        double v = 0;
+        if (!kv.second.IsScalar() || !YAML::convert<double>::decode(kv.second, v))
+          recipe_fail(at, kv.second, k.name, str_cat(name, ": expected a number, got '", scalar_of(kv.second), "'"));
+        const std::string why = range_problem(v);
+        if (!why.empty()) recipe_fail(at, kv.second, k.name, str_cat(name, ": value ", kv.second.Scalar(), why));
+        if (map.contains(name)) recipe_fail(at, kv.first, k.name, str_cat("'", name, "' is listed twice"));
+        map[name] = v;
+      }
+      return map;
     }
     case KeyType::string_list: {
       nlohmann::json list = nlohmann::json::array();
@@ -224,7 +243,7 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     recipe_fail(top, steps, "steps", "expected a list of steps (- kind: train ...)");
   std::map<std::string, int> name_count;
   std::set<std::string> names;
-  bool quantized = false;
+  bool quantized = false, trained = false;
   for (size_t i = 0; steps.IsDefined() && i < steps.size(); ++i) {
     const YAML::Node s = steps[i];
     Place at{&r.source, str_cat("steps[", i + 1, "]")};
@@ -247,6 +266,7 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     spec.kind = kind;
     spec.line = s.Mark().line + 1;
     spec.settings = from_native(read_section(s, sk->keys(), at, native(sk->defaults(r)), {"kind", "name"}));
+    for (const auto& kv : s) spec.key_lines[kv.first.Scalar()] = kv.first.Mark().line + 1;
     if (s["name"].IsDefined()) {
       spec.name = read_value(plain_key("name", KeyType::string), s["name"], at).get<std::string>();
       if (!valid_step_name(spec.name))
@@ -268,6 +288,11 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     if (kind == "decompose" && quantized)
       recipe_fail(at, s["kind"], "kind", "a decompose step after a quantize or qat step would factorise a quantized (QDQ) model: "
                                          "put it before that step (decompose the float model, then quantize)");
+    if (kind == "prune" && native(spec.settings)["prune_schedule"] == "lottery" && trained)
+      recipe_fail(at, s["prune_schedule"], "prune_schedule",
+                  "a lottery prune step trains the model it is given from its initialisation (its own epochs; the "
+                  "ticket is rewound to rewind_epoch of that training): remove the train or finetune step before it");
+    if (kind == "train" || kind == "finetune") trained = true;
     if (kind == "quantize" || kind == "qat") quantized = true;
     r.steps.push_back(spec);
   }

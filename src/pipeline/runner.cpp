@@ -95,6 +95,32 @@ std::string data_sha256(const std::string& spec) {
   return h.hex();
 }
 
+ir::Graph build_input_model(const Recipe& r) {
+  const nlohmann::json& model_spec = native(r.model);
+  const ir::OpTable& table = ops::op_table();
+  ir::Graph model = model_spec.contains("file")
+                        ? io::load_onnx(model_spec["file"], table)
+                        : models::build_model(model_spec["zoo"], {models::parse_chw(model_spec["input"]), model_spec["classes"], r.seed}, table);
+  if (model.inputs().size() != 1 || model.outputs().size() != 1)
+    fail(ErrorKind::bad_input, "model: a recipe's model needs one input and one output (logits); it has ",
+         model.inputs().size(), " and ", model.outputs().size());
+  return model;
+}
+
+void check_steps(const Recipe& r, const ir::Graph& model) {
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const StepSpec& spec = r.steps[i];
+    const StepKind& kind = *find_step_kind(spec.kind);
+    if (!kind.check) continue;
+    const std::vector<SettingProblem> problems = kind.check(model, spec.settings, r);
+    if (problems.empty()) continue;
+    const SettingProblem& p = problems.front();
+    const auto line = spec.key_lines.find(p.key);
+    fail(ErrorKind::bad_input, "recipe '", r.source, "', line ", line != spec.key_lines.end() ? line->second : spec.line,
+         ": steps[", i + 1, "] (", spec.kind, "): ", p.key.empty() ? "" : "key '" + p.key + "': ", p.why);
+  }
+}
+
 RunResult run_recipe(const Recipe& r, const RunOptions& o) {
   const auto t_start = std::chrono::steady_clock::now();
   RunResult res;
@@ -105,6 +131,8 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
   const nlohmann::json& data_spec = native(r.data);
   // Everything that can be checked is checked before the first step runs.
   res.data_sha256 = data_sha256(data_spec["dataset"]);
+  ir::Graph model = build_input_model(r);
+  check_steps(r, model);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir)) fail(ErrorKind::bad_input, "output folder '", dir, "' cannot be created: ", ec.message());
@@ -115,24 +143,23 @@ RunResult run_recipe(const Recipe& r, const RunOptions& o) {
   input.name = input.kind = "input";
   input.file = "input.onnx";
   const std::string input_path = (fs::path(dir) / input.file).string();
-  ir::Graph model;
   if (model_spec.contains("file")) {
     const std::string bytes = io::read_file(model_spec["file"]);
-    model = io::load_onnx_bytes(bytes, table);
     if (!fs::is_regular_file(input_path) || io::read_file(input_path) != bytes) io::write_file_atomic(input_path, bytes);
   } else {
-    model = models::build_model(model_spec["zoo"], {models::parse_chw(model_spec["input"]), model_spec["classes"], r.seed}, table);
     const std::string tmp = input_path + ".new";
     io::save_onnx(model, tmp);
     if (fs::is_regular_file(input_path) && io::read_file(input_path) == io::read_file(tmp)) fs::remove(tmp);
     else fs::rename(tmp, input_path);
   }
-  if (model.inputs().size() != 1 || model.outputs().size() != 1)
-    fail(ErrorKind::bad_input, "model: a recipe's model needs one input and one output (logits); it has ",
-         model.inputs().size(), " and ", model.outputs().size());
   input.sha256 = sha256_file(input_path);
   input.settings = r.model;
-  input.evaluated = r.steps.empty() || r.steps.front().kind != "train";
+  // An untrained model (a train step, or a lottery prune step, trains it first) is no variant
+  // worth a row.
+  const bool trains_first = !r.steps.empty() && (r.steps.front().kind == "train" ||
+                                                 (r.steps.front().kind == "prune" &&
+                                                  native(r.steps.front().settings)["prune_schedule"] == "lottery"));
+  input.evaluated = !trains_first;
 
   Data data{data_spec, {}, {}, model.value(model.outputs()[0]).shape.back()};
   res.variants.push_back(input);

@@ -23,6 +23,7 @@ const char* key_type_name(KeyType t) {
     case KeyType::boolean: return "true or false";
     case KeyType::string: return "a string";
     case KeyType::string_list: return "a list of strings";
+    case KeyType::number_map: return "a map of names to numbers";
   }
   return "?";
 }

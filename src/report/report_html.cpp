@@ -159,6 +159,7 @@ std::string render_html(const Json& report_json, const WebLibs& libs) {
   h += "<h2>Per-layer CPU latency</h2>\n<div id=\"plot-layer-latency\" class=\"plot\"></div>\n";
   h += "<h2>Per-layer accelerator energy</h2>\n<div id=\"plot-layer-energy\" class=\"plot\"></div>\n";
   h += "<h2>Per-layer quantization sensitivity</h2>\n<div id=\"plot-sensitivity\" class=\"plot\"></div>\n";
+  h += "<h2>Per-layer weight sparsity</h2>\n<div id=\"plot-layer-sparsity\" class=\"plot\"></div>\n";
   h += "<h2>Steps: settings and diagnostics</h2>\n";
   for (const auto& v : report["variants"]) {
     nlohmann::json d = {{"settings", v.value("settings", nlohmann::json::object())},

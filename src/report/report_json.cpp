@@ -73,6 +73,17 @@ Json build_report(const pipeline::RunResult& run) {
                         {"diagnostics", native(v.diagnostics)}};
     const nlohmann::json& evaluation = native(v.evaluation);
     for (auto it = evaluation.begin(); it != evaluation.end(); ++it) j[it.key()] = it.value();
+    // Pruned variants: the per-layer sparsity as a stable key of its own (the prune step's
+    // diagnostics hold it with the rest of the step's figures).
+    const nlohmann::json& diagnostics = native(v.diagnostics);
+    if (diagnostics.contains("prune_layers") && diagnostics["prune_layers"].is_array()) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const nlohmann::json& l : diagnostics["prune_layers"])
+        rows.push_back({{"name", l.value("layer", "")}, {"params", l.value("params", int64_t{0})},
+                        {"nonzero_params", l.value("nonzero_params", int64_t{0})}, {"sparsity", l.value("sparsity", 0.0)},
+                        {"target", l.value("target", 0.0)}});
+      j["layer_sparsity"] = rows;
+    }
     variants.push_back(j);
   }
   nlohmann::json report = {{"format", "leancnn.report"},

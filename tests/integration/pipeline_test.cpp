@@ -1,6 +1,7 @@
 // The pipeline end to end on real data (recipes/tiny.yaml: small CNN, 2,000 Fashion-MNIST
 // images, 1 epoch, int8 PTQ): variants and report written, a rerun skips every step, and the
-// page renders its table and plots in headless Chromium without script errors.
+// page renders its table and plots in headless Chromium without script errors (a pruned
+// variant's per-layer sparsity plot too).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -41,6 +42,17 @@ std::string run_capture(const std::string& cmd) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   pclose(p);
   return out;
+}
+
+// report.html of `out` through headless Chromium: the DOM once the plots have rendered (the
+// console goes to out/chromium.log). --virtual-time-budget lets the page's scripts (and Vega's
+// promises) finish before the DOM is dumped; --no-sandbox because CI runs as root.
+std::string render_dom(const std::string& browser, const std::string& out) {
+  const std::string html = fs::absolute(out + "/report.html").string();
+  return run_capture("'" + browser + "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+                     "--no-first-run --enable-logging=stderr --v=0 --virtual-time-budget=30000 "
+                     "--user-data-dir='" + out + "/chromium-profile' --dump-dom 'file://" + html + "' 2>'" + out +
+                     "/chromium.log'");
 }
 
 // Each test runs the recipe into its own folder: ctest runs tests as parallel processes.
@@ -110,14 +122,8 @@ TEST(PipelineTest, ReportRendersInHeadlessChromium) {
   if (browser.empty()) GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it)";
   const std::string out = fresh_dir("pipeline_html");
   report::write_report(out, report::build_report(run_tiny(out)), libs);
-  const std::string html = fs::absolute(out + "/report.html").string();
   const std::string log = out + "/chromium.log";
-  // --virtual-time-budget lets the page's scripts (and Vega's promises) finish before the DOM
-  // is dumped; --no-sandbox because CI runs as root.
-  const std::string dom = run_capture("'" + browser + "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
-                                      "--no-first-run --enable-logging=stderr --v=0 --virtual-time-budget=30000 "
-                                      "--user-data-dir='" + out + "/chromium-profile' --dump-dom 'file://" + html + "' 2>'" +
-                                      log + "'");
+  const std::string dom = render_dom(browser, out);
   ASSERT_NE(dom.find("<table id=\"variants\">"), std::string::npos) << dom.substr(0, 2000);
   EXPECT_NE(dom.find("data-plots-expected=\"5\""), std::string::npos) << dom.substr(0, 2000);
   EXPECT_NE(dom.find("data-plots-rendered=\"5\""), std::string::npos) << io::read_file(log);
@@ -127,6 +133,43 @@ TEST(PipelineTest, ReportRendersInHeadlessChromium) {
   EXPECT_GE(svgs, 5u);
   const std::string console = io::read_file(log);
   EXPECT_EQ(console.find("Uncaught"), std::string::npos) << console;
+}
+
+// A pruned variant's per-layer sparsity plot renders too: train, then prune with explicit
+// per-layer fractions; only the plots with data (accuracy vs size, per-layer sparsity) are drawn.
+TEST(PipelineTest, PerLayerSparsityPlotRendersInHeadlessChromium) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST is not installed (dataset-fashion-mnist)";
+  report::WebLibs libs;
+  try {
+    libs = report::load_web_libs();
+  } catch (const Error& e) {
+    GTEST_SKIP() << e.what();
+  }
+  const std::string browser = chromium();
+  if (browser.empty()) GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh installs it)";
+  const std::string out = fresh_dir("pipeline_prune_html");
+  pipeline::RunOptions o;
+  o.out_dir = out;
+  o.progress = false;
+  const pipeline::RunResult run = pipeline::run_recipe(
+      pipeline::parse_recipe("model: {zoo: small_cnn}\ndata: {limit_train: 500, limit_test: 200}\nseed: 1\n"
+                             "train: {epochs: 1, batch: 32}\nsteps:\n  - kind: train\n  - kind: prune\n"
+                             "    layer_sparsity: {conv1: 0.3, fc1: 0.95}\n    sparsity: 0.6\n"
+                             "evaluate: {latency: false, accel: false}\n",
+                             "prune.yaml", ""),
+      o);
+  const Json report = report::build_report(run);
+  const nlohmann::json& pruned = native(report)["variants"][1];
+  ASSERT_EQ(pruned["layer_sparsity"].size(), 4u);
+  EXPECT_NEAR(pruned["layer_sparsity"][2]["sparsity"].get<double>(), 0.95, 1e-3);  // fc1
+  report::write_report(out, report, libs);
+  const std::string dom = render_dom(browser, out);
+  EXPECT_NE(dom.find("data-plots-expected=\"2\""), std::string::npos) << dom.substr(0, 2000);
+  EXPECT_NE(dom.find("data-plots-rendered=\"2\""), std::string::npos) << io::read_file(out + "/chromium.log");
+  EXPECT_NE(dom.find("data-plot-errors=\"0\""), std::string::npos) << io::read_file(out + "/chromium.log");
+  const size_t plot = dom.find("id=\"plot-layer-sparsity\"");
+  ASSERT_NE(plot, std::string::npos);
+  EXPECT_NE(dom.find("<svg", plot), std::string::npos) << "the sparsity plot should be drawn";
 }
 
 }  // namespace

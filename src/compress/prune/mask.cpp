@@ -32,6 +32,10 @@ void prune_smallest(const float* w, std::vector<int64_t>& idx, int64_t count, st
 void validate(const MaskOptions& o) {
   if (o.pattern == Pattern::unstructured && !(o.sparsity >= 0.0 && o.sparsity < 1.0))
     fail(ErrorKind::usage, "sparsity ", o.sparsity, " must be in [0, 1)");
+  for (const auto& [layer, s] : o.layer_sparsity)
+    if (!(s >= 0.0 && s < 1.0)) fail(ErrorKind::usage, "layer_sparsity of '", layer, "': ", s, " must be in [0, 1)");
+  if (!o.layer_sparsity.empty() && (o.scope != Scope::layer || o.pattern != Pattern::unstructured))
+    fail(ErrorKind::usage, "per-layer sparsities need the layer scope and the unstructured pattern");
   if (o.pattern == Pattern::n_of_m && !(o.n >= 1 && o.n < o.m && o.m <= 64))
     fail(ErrorKind::usage, "N:M pattern ", o.n, ":", o.m, " needs 1 <= N < M <= 64");
 }
@@ -81,7 +85,10 @@ std::vector<LayerMask> magnitude_masks(const std::vector<WeightView>& weights, c
       const int64_t n = weights[i].value.numel();
       std::vector<int64_t> idx(static_cast<size_t>(n));
       std::iota(idx.begin(), idx.end(), 0);
-      prune_smallest(weights[i].value.data<float>(), idx, static_cast<int64_t>(std::llround(o.sparsity * n)), masks[i].keep);
+      const auto own = o.layer_sparsity.find(weights[i].layer);
+      const double s = own == o.layer_sparsity.end() ? o.sparsity : own->second;
+      prune_smallest(weights[i].value.data<float>(), idx, static_cast<int64_t>(std::llround(s * static_cast<double>(n))),
+                     masks[i].keep);
     }
   } else {
     // One threshold over every layer: the global order of |w| (ties: earlier layer, lower index).
@@ -123,6 +130,13 @@ double mask_sparsity(const std::vector<LayerMask>& masks) {
     kept += m.kept;
   }
   return total == 0 ? 0.0 : 1.0 - static_cast<double>(kept) / static_cast<double>(total);
+}
+
+MaskOptions scaled_sparsity(const MaskOptions& options, const std::function<double(double)>& f) {
+  MaskOptions o = options;
+  o.sparsity = f(options.sparsity);
+  for (auto& [layer, s] : o.layer_sparsity) s = f(s);
+  return o;
 }
 
 }  // namespace leancnn::compress::prune

@@ -210,5 +210,29 @@ TEST(Recipe, EveryStepKindIsListed) {
   EXPECT_EQ(find_step_kind("nope"), nullptr);
 }
 
+// A map of names to numbers (the prune step's layer_sparsity): read into a JSON object with
+// each value range-checked at its own line; key lines recorded for later checks.
+TEST(Recipe, NumberMapKeys) {
+  const Recipe r = parse(std::string(kMinimal) + "steps:\n  - kind: prune\n    sparsity: 0.4\n"
+                         "    layer_sparsity:\n      conv1: 0.25\n      fc1: 0.9\n");
+  const nlohmann::json& s = native(r.steps[0].settings);
+  EXPECT_EQ(s["layer_sparsity"].size(), 2u);
+  EXPECT_DOUBLE_EQ(s["layer_sparsity"]["conv1"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(s["layer_sparsity"]["fc1"].get<double>(), 0.9);
+  EXPECT_EQ(r.steps[0].key_lines.at("sparsity"), 4);
+  EXPECT_EQ(r.steps[0].key_lines.at("layer_sparsity"), 5);
+  EXPECT_TRUE(native(parse(std::string(kMinimal) + "steps:\n  - kind: prune\n").steps[0].settings)["layer_sparsity"].empty());
+  EXPECT_HAS(error_of(std::string(kMinimal) + "steps:\n  - kind: prune\n    layer_sparsity:\n      conv1: 0.2\n      fc1: 1.5\n"),
+             "line 6: steps[1] (prune): key 'layer_sparsity': fc1: value 1.5 out of range: must be >= 0 and < 1");
+  EXPECT_HAS(error_of(std::string(kMinimal) + "steps:\n  - kind: prune\n    layer_sparsity: {conv1: lots}\n"),
+             "key 'layer_sparsity': conv1: expected a number, got 'lots'");
+  EXPECT_HAS(error_of(std::string(kMinimal) + "steps:\n  - kind: prune\n    layer_sparsity: 0.3\n"),
+             "key 'layer_sparsity': expected a map of names to numbers");
+  EXPECT_HAS(error_of(std::string(kMinimal) + "steps:\n  - kind: prune\n    sparsity: 1\n"),
+             "key 'sparsity': value 1 out of range: must be >= 0 and < 1");
+  EXPECT_HAS(error_of(std::string(kMinimal) + "steps:\n  - kind: prune\n    ratios: learned\n"),
+             "'learned' is not one of: uniform, sensitivity, gmm");
+}
+
 }  // namespace
 }  // namespace leancnn::pipeline

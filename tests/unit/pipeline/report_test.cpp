@@ -77,6 +77,34 @@ TEST(ReportJson, StableKeysPerVariant) {
   EXPECT_FALSE(r["variants"][2]["pareto_size"]);
 }
 
+// A prune variant's per-layer sparsity (the step's prune_layers) becomes the stable key
+// layer_sparsity; other variants have none; the page gets the per-layer sparsity plot.
+TEST(ReportJson, PruneVariantsCarryTheirPerLayerSparsity) {
+  pipeline::RunResult run = fake_run();
+  pipeline::VariantResult v;
+  v.name = "prune";
+  v.kind = "prune";
+  v.evaluated = true;
+  v.evaluation = from_native({{"test_acc", 0.88}});
+  v.diagnostics = from_native({{"prune_layers",
+                                {{{"layer", "conv1"}, {"params", 100}, {"nonzero_params", 70}, {"sparsity", 0.3}, {"target", 0.3}},
+                                 {{"layer", "fc1"}, {"params", 1000}, {"nonzero_params", 100}, {"sparsity", 0.9}, {"target", 0.9}}}}});
+  run.variants.push_back(v);
+  const Json report = build_report(run);
+  const nlohmann::json& r = native(report);
+  const nlohmann::json& p = r["variants"].back();
+  ASSERT_TRUE(p.contains("layer_sparsity"));
+  ASSERT_EQ(p["layer_sparsity"].size(), 2u);
+  EXPECT_EQ(p["layer_sparsity"][1]["name"], "fc1");
+  EXPECT_EQ(p["layer_sparsity"][1]["nonzero_params"], 100);
+  EXPECT_DOUBLE_EQ(p["layer_sparsity"][1]["sparsity"].get<double>(), 0.9);
+  EXPECT_DOUBLE_EQ(p["layer_sparsity"][0]["target"].get<double>(), 0.3);
+  EXPECT_FALSE(r["variants"][0].contains("layer_sparsity"));
+  const std::string h = render_html(report, fake_libs());
+  EXPECT_NE(h.find("<div id=\"plot-layer-sparsity\""), std::string::npos);
+  EXPECT_NE(h.find("perLayer(sparsityRows, 'sparsity'"), std::string::npos);
+}
+
 TEST(ReportJson, MissingFiguresMeanNotOnTheFront) {
   Json report = from_native({{"variants", {{{"name", "a"}, {"test_acc", 0.5}}}}});
   mark_pareto(report);

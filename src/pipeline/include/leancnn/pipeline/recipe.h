@@ -4,6 +4,7 @@
 // Error(bad_input) naming the recipe, the line and the key.
 #pragma once
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,8 @@
 
 namespace leancnn::pipeline {
 
-enum class KeyType { integer, number, boolean, string, string_list };
+// number_map: a map from names to numbers ({conv1: 0.3, fc1: 0.9}); min/max apply to each number.
+enum class KeyType { integer, number, boolean, string, string_list, number_map };
 const char* key_type_name(KeyType t);
 
 // One key of a recipe section: its type, default, allowed values and one line of help.
@@ -24,6 +26,7 @@ struct KeySpec {
   bool min_exclusive = false;         // numbers: value must be > min instead of >=
   std::vector<std::string> choices;   // strings and list items: the allowed values (empty: any)
   std::string doc;
+  bool max_exclusive = false;         // numbers: value must be < max instead of <=
 };
 
 // The fixed sections (every key documented in docs/recipes.md).
@@ -39,6 +42,7 @@ struct StepSpec {
   std::string name;           // unique in the recipe; names the files <name>.onnx, <name>.settings.json
   Json settings;              // every key of the kind's schema, defaults filled in (canonical)
   int line = 0;               // 1-based line of the step in the recipe
+  std::map<std::string, int> key_lines;  // 1-based line of each key the step gives
 };
 
 struct Recipe {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "leancnn/core/json.h"
+#include "leancnn/ir/graph.h"
 #include "leancnn/pipeline/recipe.h"
 
 namespace leancnn::pipeline {
@@ -48,6 +49,15 @@ struct RunResult {
 // Runs (or resumes) a recipe. Error(bad_input) for missing data files before any work;
 // Error(runtime) when a step fails or training is interrupted (rerun to resume).
 RunResult run_recipe(const Recipe& recipe, const RunOptions& options);
+
+// The recipe's input model: the zoo model built from the seed, or the recipe's ONNX file.
+// Error(bad_input) when it does not have one input and one output.
+ir::Graph build_input_model(const Recipe& recipe);
+
+// Every step's check (StepKind::check) against the input model; the first problem is
+// Error(bad_input) "recipe 'r.yaml', line 14: steps[2] (prune): key 'layer_sparsity': ...".
+// run_recipe calls it before any step runs; `leancnn run --check` too.
+void check_steps(const Recipe& recipe, const ir::Graph& model);
 
 // The key of a step: SHA-256 over the input model's hash, the canonical JSON of everything
 // that decides the step's output, and the data's hash.

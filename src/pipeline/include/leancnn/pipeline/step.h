@@ -29,6 +29,12 @@ struct StepOutput {
   Json diagnostics = Json::object();  // the step's own figures for the report
 };
 
+// A problem a step's settings have with the model they will run on.
+struct SettingProblem {
+  std::string key;  // the settings key at fault ("" = the step as a whole)
+  std::string why;
+};
+
 struct StepKind {
   std::string name;
   std::string description;  // one line
@@ -39,6 +45,9 @@ struct StepKind {
   // Runs the step; null when the kind is not available yet.
   std::function<StepOutput(const ir::Graph& input, const Json& settings, StepContext& ctx)> run;
   std::string unavailable;  // why not available ("" when available)
+  // Optional: checks the settings against the recipe's input model before any step runs
+  // (layer names, a model without the layers the step works on); null = nothing to check.
+  std::function<std::vector<SettingProblem>(const ir::Graph& model, const Json& settings, const Recipe& recipe)> check;
 };
 
 // Every kind, available or not, in documentation order.

@@ -6,6 +6,8 @@
 // parameters inside a fine-tuning run (the gradual schedule).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,9 @@ const char* scope_name(Scope s);
 struct MaskOptions {
   double sparsity = 0.5;  // fraction of the weights zeroed (unstructured; over all pruned layers for global)
   Scope scope = Scope::layer;
+  // Scope layer, unstructured: a layer (node name) listed here is pruned to its own fraction
+  // instead of `sparsity` (explicit ratios, or those a ratio rule chose: ratios.h).
+  std::map<std::string, double> layer_sparsity = {};
   Pattern pattern = Pattern::unstructured;
   int n = 2, m = 4;  // N:M: n kept of every m (1 <= n < m <= 64)
 };
@@ -42,7 +47,8 @@ struct LayerMask {
   std::string skipped;  // why the layer stays dense ("" when pruned): N:M needs >= m input channels
 };
 
-// Error(usage) on bad options (sparsity outside [0, 1), n/m out of range). Ties in magnitude are
+// Error(usage) on bad options (a sparsity outside [0, 1), n/m out of range, per-layer fractions
+// with the global scope or N:M). Ties in magnitude are
 // broken by position (lower index pruned first), so masks are deterministic.
 std::vector<LayerMask> magnitude_masks(const std::vector<WeightView>& weights, const MaskOptions& options);
 
@@ -51,5 +57,9 @@ void apply_masks(const std::vector<WeightView>& weights, const std::vector<Layer
 
 // Fraction of zeros over the masked layers' weights (skipped layers count as dense).
 double mask_sparsity(const std::vector<LayerMask>& masks);
+
+// The options with every fraction (sparsity and each per-layer one) mapped through f: the
+// schedules' steps toward the target (iterative rounds, the gradual ramp).
+MaskOptions scaled_sparsity(const MaskOptions& options, const std::function<double(double)>& f);
 
 }  // namespace leancnn::compress::prune
