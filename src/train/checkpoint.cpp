@@ -23,11 +23,17 @@ void put(std::string& s, T v) {
 }
 }  // namespace
 
+void save_checkpoint_model(const std::string& dir, const ir::Graph& model) {
+  io::OnnxSaveOptions dense;
+  dense.sparse_storage = false;
+  io::save_onnx(model, dir + "/model.onnx", dense);
+}
+
 void save_checkpoint(const std::string& dir, const ir::Graph& model, const Optimizer& opt, const CheckpointState& st) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail(ErrorKind::runtime, "cannot create checkpoint folder '", dir, "': ", ec.message());
-  io::save_onnx(model, dir + "/model.onnx");
+  save_checkpoint_model(dir, model);
 
   std::string bin(kMagic, sizeof kMagic);
   put<int64_t>(bin, opt.steps());

@@ -96,7 +96,7 @@ std::vector<LayerMask> run_lottery(Report& rep, const std::vector<Target>& ts, c
       // continues the original run from there.
       fs::create_directories(to.out_dir);
       fs::copy(rewind_dir, to.out_dir + "/last", fs::copy_options::recursive);
-      io::save_onnx(ticket, to.out_dir + "/last/model.onnx");
+      train::save_checkpoint_model(to.out_dir + "/last", ticket);
       to.resume = true;
     }
     rep.graph = std::move(ticket);

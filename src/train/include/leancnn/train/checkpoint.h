@@ -18,6 +18,10 @@ struct CheckpointState {
 };
 
 // Writes dir/model.onnx, dir/optimizer.bin, dir/state.json (creating dir).
+// Writes dir/model.onnx, the model of a checkpoint, dense: the optimizer state follows the
+// parameters in initializer order, which sparse-stored weights (folded back into initializers
+// on load) would not keep. Anything that replaces a checkpoint's model uses this.
+void save_checkpoint_model(const std::string& dir, const ir::Graph& model);
 void save_checkpoint(const std::string& dir, const ir::Graph& model, const Optimizer& opt, const CheckpointState& st);
 
 // True when dir holds a complete checkpoint.
