@@ -10,13 +10,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "before_after.h"
 #include "commands.h"
 #include "leancnn/compress/decompose/decompose.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/dataset.h"
-#include "leancnn/train/predict.h"
 
 namespace leancnn::cli {
 
@@ -104,14 +104,7 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
                       {"finetune_epochs", c.epochs}};
   if (r.budget) j["budget"] = {{"met", r.budget->met}, {"cost", r.budget->cost}, {"predicted_drop", r.budget->predicted_drop},
                                {"measured_sensitivity", r.measured_sensitivity}};
-  if (!c.no_eval) {
-    const train::Predictions before = train::predict(model, test_set, train::Engine::plan, c.test_images);
-    const train::Predictions after = train::predict(r.graph, test_set, train::Engine::plan, c.test_images);
-    j["test_images"] = static_cast<int64_t>(before.top1.size());
-    j["float_acc"] = before.accuracy;
-    j["decomposed_acc"] = after.accuracy;
-    j["drop"] = before.accuracy - after.accuracy;
-  }
+  if (!c.no_eval) add_before_after(j, model, r.graph, test_set, c.test_images, "decomposed_acc");
   if (common.json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -133,10 +126,7 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
   if (r.budget)
     std::printf("  budget %s: %.0f of %.0f %s\n", r.budget->met ? "met" : "NOT met", r.budget->cost,
                 r.budget->start_cost, c.budget_unit.c_str());
-  if (!c.no_eval)
-    std::printf("  test accuracy on %lld images: before %.4f, after %.4f (drop %.2f points)\n",
-                static_cast<long long>(j["test_images"].get<int64_t>()), j["float_acc"].get<double>(),
-                j["decomposed_acc"].get<double>(), 100.0 * j["drop"].get<double>());
+  if (!c.no_eval) print_before_after(j, "decomposed_acc");
   return 0;
 }
 }  // namespace

@@ -12,13 +12,13 @@
 #include <map>
 #include <iostream>
 
+#include "before_after.h"
 #include "commands.h"
 #include "leancnn/compress/prune/prune.h"
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/dataset.h"
-#include "leancnn/train/predict.h"
 
 namespace leancnn::cli {
 
@@ -163,14 +163,7 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
     j["sensitivity_met"] = r.sensitivity->met;
     j["predicted_drop"] = r.sensitivity->predicted_drop;
   }
-  if (!c.no_eval) {
-    const train::Predictions before = train::predict(model, test_set, train::Engine::plan, c.test_images);
-    const train::Predictions after = train::predict(r.graph, test_set, train::Engine::plan, c.test_images);
-    j["test_images"] = static_cast<int64_t>(before.top1.size());
-    j["float_acc"] = before.accuracy;
-    j["pruned_acc"] = after.accuracy;
-    j["drop"] = before.accuracy - after.accuracy;
-  }
+  if (!c.no_eval) add_before_after(j, model, r.graph, test_set, c.test_images, "pruned_acc");
   if (common.json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -185,10 +178,7 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   for (const p::LayerReport& l : r.layers)
     std::printf("  %-32s %10lld weights, sparsity %.3f%s%s\n", l.layer.c_str(), static_cast<long long>(l.weights),
                 l.sparsity(), l.skipped.empty() ? "" : "  (dense: ", l.skipped.empty() ? "" : (l.skipped + ")").c_str());
-  if (!c.no_eval)
-    std::printf("  test accuracy on %lld images: before %.4f, after %.4f (drop %.2f points)\n",
-                static_cast<long long>(j["test_images"].get<int64_t>()), j["float_acc"].get<double>(),
-                j["pruned_acc"].get<double>(), 100.0 * j["drop"].get<double>());
+  if (!c.no_eval) print_before_after(j, "pruned_acc");
   return 0;
 }
 }  // namespace
