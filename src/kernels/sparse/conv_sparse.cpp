@@ -149,7 +149,7 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
   thread_local std::vector<float> scratch;
   if (pc.mode == Mode::padded) scratch.resize(static_cast<size_t>(g.ic * pc.ph * pc.pw));
   if (pc.mode == Mode::direct && src_nhwc) scratch.resize(static_cast<size_t>(g.ic * g.ih * g.iw));
-  if (pc.mode == Mode::im2col) scratch.resize(static_cast<size_t>(pc.w.rows ? g.ic * g.kh * g.kw * pixels : 0));
+  if (pc.mode == Mode::im2col) scratch.resize(static_cast<size_t>(g.ic * g.kh * g.kw * pixels));
   // Tasks: runs of up to kTile outputs (within one output row in padded mode) x blocks of rows,
   // so a run's inputs stay in L1 while a block of rows passes over them.
   const int64_t runs_per_row = (g.ow + kTile - 1) / kTile;
