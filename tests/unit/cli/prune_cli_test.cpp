@@ -25,8 +25,13 @@ struct Result {
   std::string out, err;
 };
 
+// A folder of the running test's own: ctest runs the tests of this file in parallel processes.
+std::string test_dir() {
+  return ::testing::TempDir() + "/prune_cli_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+}
+
 Result run_cli(const std::string& args) {
-  const std::string dir = ::testing::TempDir() + "/prune_cli";
+  const std::string dir = test_dir();
   const std::string out = dir + "/stdout.txt", err = dir + "/stderr.txt";
   const int status = std::system((std::string(LEANCNN_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
   Result r;
@@ -39,7 +44,7 @@ Result run_cli(const std::string& args) {
 class PruneCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/prune_cli";
+    dir_ = test_dir();
     fs::create_directories(dir_);
     model_ = dir_ + "/small_cnn.onnx";
     io::save_onnx(models::build_model("small_cnn", {.input = {1, 28, 28}, .classes = 10, .seed = 1}, ops::op_table()), model_);
