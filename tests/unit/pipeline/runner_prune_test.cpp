@@ -13,6 +13,7 @@
 #include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/runner.h"
+#include "runner_support.h"
 #include "tiny_data.h"
 
 namespace leancnn::pipeline {
@@ -20,11 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const VariantResult& variant(const RunResult& r, const std::string& name) {
-  for (const auto& v : r.variants)
-    if (v.name == name) return v;
-  throw std::runtime_error("no variant " + name);
-}
+using testing::variant;
 
 TEST(RunnerPrune, LotteryStepTrainsRewindsAndRetrains) {
   const std::string root = ::testing::TempDir() + "/runner_lottery";

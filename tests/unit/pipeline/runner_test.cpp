@@ -11,6 +11,7 @@
 #include "leancnn/io/image.h"
 #include "leancnn/pipeline/recipe.h"
 #include "leancnn/pipeline/runner.h"
+#include "runner_support.h"
 #include "tiny_data.h"
 
 namespace leancnn::pipeline {
@@ -33,11 +34,7 @@ std::string recipe_text(const std::string& data, int weight_bits) {
          "  accel: {presets: [eyeriss-like], template: true}\n";
 }
 
-const VariantResult& variant(const RunResult& r, const std::string& name) {
-  for (const auto& v : r.variants)
-    if (v.name == name) return v;
-  throw std::runtime_error("no variant " + name);
-}
+using testing::variant;
 
 TEST(Runner, WritesVariantsAndSkipsUnchangedSteps) {
   const std::string root = ::testing::TempDir() + "/runner_skip";
