@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "leancnn/compress/prune/prune.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/rng.h"
 #include "leancnn/io/onnx.h"
@@ -193,6 +194,41 @@ TEST_F(OrtAgreement, EveryZooModelLoadsAndAgreesWithPlanAndReference) {
     std::printf("  %-20s input %-9s batch %lld, |logits| <= %-8.3g max rel diff vs ONNX Runtime: plan %.3g, "
                 "reference %.3g\n",
                 entry.name.c_str(), shape_str(chw).c_str(), static_cast<long long>(batch), largest, d_plan, d_ref);
+  }
+}
+
+// A pruned model's two files (issue 14): the sparse one leancnn writes by default (non-zeros only,
+// ai.leancnn SparseToDense) and the plain dense export (`leancnn prune --dense`). leancnn's plan
+// runs the sparse file (its sparse kernels take the layers past their crossover), ONNX Runtime
+// the dense one: the same outputs within 1e-4, and the sparse file is the smaller.
+TEST_F(OrtAgreement, PrunedSparseFileAndItsDenseExportAgree) {
+  ThreadsFor one_thread(1);
+  TempDir dir;
+  for (const std::string name : {"small_cnn", "resnet20"}) {
+    SCOPED_TRACE(name);
+    ir::Graph g = models::build_model(name, {{1, 28, 28}, 10, 3}, ops::op_table());
+    randomize_vectors(g, 23);
+    compress::prune::Spec spec;
+    spec.mask.sparsity = 0.9;
+    const ir::Graph pruned = compress::prune::run(g, {}, {}, spec).graph;
+    const fs::path sparse_file = dir.path() / (name + ".onnx"), dense_file = dir.path() / (name + "_dense.onnx");
+    io::save_onnx(pruned, sparse_file.string());
+    io::OnnxSaveOptions dense;
+    dense.sparse_storage = false;
+    io::save_onnx(pruned, dense_file.string(), dense);
+    EXPECT_LT(fs::file_size(sparse_file), fs::file_size(dense_file) / 3) << "the sparse file stores the non-zeros only";
+
+    Rng rng(9);
+    Tensor input = testing::random_tensor({2, 1, 28, 28}, rng);
+    runtime::Plan plan = runtime::Plan::compile(io::load_onnx(sparse_file.string(), ops::op_table()));
+    const Tensor planned = plan.run({input}).at(0);
+    const Tensor ort = run_ort(node_, dense_file, input, planned.shape(), dir.path(), 1);
+    if (!ort.defined()) continue;
+    const double d = testing::max_rel_diff(planned, ort);
+    EXPECT_LE(d, kTolerance) << "plan on the sparse file vs ONNX Runtime on the dense export";
+    std::printf("  %-10s 90 %% sparse: file %lld bytes (dense export %lld), max rel diff vs ONNX Runtime %.3g\n",
+                name.c_str(), static_cast<long long>(fs::file_size(sparse_file)),
+                static_cast<long long>(fs::file_size(dense_file)), d);
   }
 }
 

@@ -129,7 +129,9 @@ TEST(QuantizeOrt, W8A8FileAgreesWithTheDeployedIntegerModel) {
 
 // The QDQ file named by LEANCNN_QUANT_ORT_MODEL (e.g. from `leancnn quantize`), on the first
 // LEANCNN_QUANT_ORT_IMAGES (default all 10,000) Fashion-MNIST test images: ONNX Runtime's top-1
-// against the deployed integer plan's. Skipped when the variable is unset (figures, not CI).
+// against the deployed plan's. With LEANCNN_QUANT_ORT_LEANCNN_MODEL, leancnn runs that file
+// instead (a pruned model's sparse file, ONNX Runtime its `--dense` export). Skipped when the
+// variable is unset (figures, not CI).
 TEST(QuantizeOrt, FileNamedByEnvironment) {
   const char* model = std::getenv("LEANCNN_QUANT_ORT_MODEL");
   if (model == nullptr) GTEST_SKIP() << "LEANCNN_QUANT_ORT_MODEL is not set";
@@ -141,7 +143,8 @@ TEST(QuantizeOrt, FileNamedByEnvironment) {
   char templ[] = "/tmp/leancnn_qort_XXXXXX";
   ASSERT_NE(::mkdtemp(templ), nullptr);
   const fs::path dir = templ;
-  const ir::Graph g = io::load_onnx(model, ops::op_table());
+  const char* ours = std::getenv("LEANCNN_QUANT_ORT_LEANCNN_MODEL");
+  const ir::Graph g = io::load_onnx(ours ? ours : model, ops::op_table());
   const train::Predictions deployed = train::predict(g, test_set, train::Engine::plan);
   const std::vector<int32_t> ort = ort_top1(model, test_set, dir);
   fs::remove_all(dir);

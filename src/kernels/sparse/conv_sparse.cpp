@@ -2,8 +2,8 @@
 // [oc, ic * kh * kw] packed once as sparse rows whose offsets address the source directly (csr.h),
 // so a 1x1 stride-1 conv reads its NCHW source as it is and a stride-1 k x k conv a zero-padded
 // copy of it (no im2col: consecutive outputs of one row read consecutive inputs for every tap);
-// other strides read an im2col. Runs of up to 32 outputs x blocks of output channels in parallel
-// (spmm_avx2.cpp), bias and Relu in registers, Z and the other activations on the run while it is
+// other strides read an im2col. Runs of up to 64 (AVX-512) or 32 (AVX2) outputs x blocks of
+// output channels in parallel (spmm_impl.h), bias and Relu in registers, Z and the other activations on the run while it is
 // in cache. NCHW in and out; groups = 1. Within fp32 tolerance of the references
 // (tests/conformance/sparse_conformance.cpp).
 #include <algorithm>
@@ -22,12 +22,15 @@ namespace {
 using ops::ConvGeometry;
 using sparse::SparseRows;
 
-constexpr int64_t kTile = 32;  // outputs of one row per product call (four vectors)
-
 // How the kernel reads its source: a 1x1 stride-1 conv reads it as it is ([ic, h * w] rows); a
 // stride-1 conv reads a zero-padded copy directly, one output row at a time (each tap's inputs
-// for consecutive outputs are consecutive); other strides read an im2col.
-enum class Mode { direct, padded, im2col };
+// for consecutive outputs are consecutive); other strides read an im2col. Narrow maps (a row
+// shorter than half the product's run) read the padded copy "wide": the outputs are computed
+// over the padded row width, so that one run spans several rows (output (oy, ox) sits at
+// oy * pw + ox, and consecutive positions still read consecutive inputs for every tap); the
+// pw - ow positions past each row's end are computed and dropped when the run's rows are
+// copied out. A 7x7 map then fills 61 of 64 lanes instead of 7 of 16.
+enum class Mode { direct, padded, wide, im2col };
 
 struct PreparedConv {
   Shape src_shape;
@@ -41,7 +44,7 @@ struct PreparedConv {
 Mode mode_of(const ConvGeometry& g) {
   const bool unpadded = g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
   if (g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && unpadded) return Mode::direct;
-  if (g.stride_h == 1 && g.stride_w == 1) return Mode::padded;
+  if (g.stride_h == 1 && g.stride_w == 1) return 2 * g.ow <= sparse::product().run && g.oh > 1 ? Mode::wide : Mode::padded;
   return Mode::im2col;
 }
 
@@ -58,7 +61,8 @@ std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
     const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
     switch (pc->mode) {
       case Mode::direct: return c * g.ih * g.iw;
-      case Mode::padded: return (c * pc->ph + ky * g.dil_h) * pc->pw + kx * g.dil_w;
+      case Mode::padded:
+      case Mode::wide: return (c * pc->ph + ky * g.dil_h) * pc->pw + kx * g.dil_w;
       case Mode::im2col: break;
     }
     return k * pixels;
@@ -138,8 +142,47 @@ void finish(const ops::FusedEpilogue& act, int64_t r0, int64_t r1, int64_t p0, i
   }
 }
 
+// Wide mode (see Mode): the product over the padded width into `wide` ([oc, span], span =
+// (oh - 1) * pw + ow), then each row block's outputs copied out to NCHW with Z and the
+// activation. Threads take blocks of output channels.
+void run_wide(const PreparedConv& pc, const float* src, const Epilogue& e, const float* bias, bool parallel, float* dst) {
+  const ConvGeometry& g = pc.g;
+  const sparse::Product& p = sparse::product();
+  const int64_t span = (g.oh - 1) * pc.pw + g.ow, pixels = g.oh * g.ow;
+  thread_local std::vector<float> wide;
+  wide.resize(static_cast<size_t>(g.oc * span));
+  float* w = wide.data();
+  const bool relu = e.act.activation == ops::FusedActivation::relu;
+  constexpr int64_t kRows = 8;
+  const int64_t blocks = (g.oc + kRows - 1) / kRows;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t r0 = b * kRows, r1 = std::min(g.oc, r0 + kRows);
+    // Bias (and Relu when no Z comes after the sum) in the product's registers.
+    for (int64_t t = 0; t < span; t += p.run)
+      p.spmm(pc.w, r0, r1, src + t, std::min(p.run, span - t), w + t, span, bias, nullptr, relu && !e.z);
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const float* in = w + r * span + oy * pc.pw;
+        float* out = dst + r * pixels + oy * g.ow;
+        if (e.z) {
+          const float* z = e.z + r * pixels + oy * g.ow;
+          for (int64_t ox = 0; ox < g.ow; ++ox) out[ox] = in[ox] + z[ox];
+          if (relu)
+            for (int64_t ox = 0; ox < g.ow; ++ox) out[ox] = std::max(out[ox], 0.f);
+        } else {
+          std::copy_n(in, g.ow, out);
+        }
+        if (e.act.activation != ops::FusedActivation::none && !relu)
+          for (int64_t ox = 0; ox < g.ow; ++ox) out[ox] = ops::apply_epilogue_activation(e.act, out[ox]);
+      }
+  }
+}
+
 void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, const Epilogue& e, Tensor& y) {
   const ConvGeometry& g = pc.g;
+  const sparse::Product& product = sparse::product();
+  const int64_t kTile = product.run;  // outputs per product call (four vectors)
   const int64_t pixels = g.oh * g.ow;
   const bool parallel = num_threads() > 1 && pc.w.nnz() * pixels >= (1 << 16);
   // Bias, Z and Relu in the product's registers; Clip and HardSwish afterwards (on the run).
@@ -147,7 +190,7 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
   const bool needs_finish = e.act.activation != ops::FusedActivation::none && !relu;
   const float* bias = pc.bias.empty() ? nullptr : pc.bias.data();
   thread_local std::vector<float> scratch;
-  if (pc.mode == Mode::padded) scratch.resize(static_cast<size_t>(g.ic * pc.ph * pc.pw));
+  if (pc.mode == Mode::padded || pc.mode == Mode::wide) scratch.resize(static_cast<size_t>(g.ic * pc.ph * pc.pw));
   if (pc.mode == Mode::direct && src_nhwc) scratch.resize(static_cast<size_t>(g.ic * g.ih * g.iw));
   if (pc.mode == Mode::im2col) scratch.resize(static_cast<size_t>(g.ic * g.kh * g.kw * pixels));
   // Tasks: runs of up to kTile outputs (within one output row in padded mode) x blocks of rows,
@@ -159,7 +202,7 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
   for (int64_t n = 0; n < g.n; ++n) {
     const Source src{x.data<float>() + n * g.ic * g.ih * g.iw, src_nhwc, g.ic, g.ih, g.iw};
     const float* rows = scratch.data();
-    if (pc.mode == Mode::padded) pad_source(pc, src, scratch.data(), parallel);
+    if (pc.mode == Mode::padded || pc.mode == Mode::wide) pad_source(pc, src, scratch.data(), parallel);
     if (pc.mode == Mode::im2col) im2col(g, src, scratch.data(), parallel);
     if (pc.mode == Mode::direct) rows = nchw_planes(src, scratch.data(), parallel);
     float* dst = y.data<float>() + n * g.oc * pixels;
@@ -169,6 +212,10 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
     if (en.z && z_nhwc) {  // the residual in the output's NCHW order
       z_planes.resize(static_cast<size_t>(g.oc * pixels));
       en.z = nchw_planes({en.z, true, g.oc, g.oh, g.ow}, z_planes.data(), parallel);
+    }
+    if (pc.mode == Mode::wide) {
+      run_wide(pc, rows, en, bias, parallel, dst);
+      continue;
     }
     // Contiguous ranges of runs per thread: neighbouring runs share the cache lines at their
     // ends in every output row, so interleaving them across threads would bounce those lines.
@@ -187,7 +234,7 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
         len = std::min(kTile, pixels - p0);
         in = rows + p0;
       }
-      sparse::avx2::spmm(pc.w, r0, r1, in, len, dst + p0, pixels, bias, en.z ? en.z + p0 : nullptr, relu);
+      product.spmm(pc.w, r0, r1, in, len, dst + p0, pixels, bias, en.z ? en.z + p0 : nullptr, relu);
       if (needs_finish) finish(en.act, r0, r1, p0, p0 + len, pixels, dst);
     }
   }

@@ -40,15 +40,29 @@ SparseRows sparse_rows_of(const float* dense, int64_t rows, int64_t cols, Offset
 // Fraction of non-zero values among n.
 double density(const float* values, int64_t n);
 
-namespace avx2 {
 // For rows [r0, r1) and t in [0, n):
 //   y[r * ldy + t] = act((bias[r] + sum over the non-zeros (o, v) of row r of v * x[o + t]) + z[r * ldy + t])
-// with act = max(., 0) when relu (bias null: 0; z null: no residual; z has y's layout). Call only
-// when the CPU has AVX2 and FMA.
+// with act = max(., 0) when relu (bias null: 0; z null: no residual; z has y's layout).
+using SpmmFn = void (*)(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y,
+                        int64_t ldy, const float* bias, const float* z, bool relu);
+namespace avx2 {  // call only when the CPU has AVX2 and FMA
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
           const float* bias, const float* z, bool relu);
 // y[r] = sum over the non-zeros (o, v) of row r of v * x[o], rows [r0, r1).
 void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y);
 }  // namespace avx2
+namespace avx512 {  // call only when the CPU has AVX-512F and FMA
+void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
+          const float* bias, const float* z, bool relu);
+}  // namespace avx512
+
+// The product this CPU runs (AVX-512 where the CPU and the ISA cap allow it, else AVX2), and the
+// outputs of one of its runs (4 vectors: 64 or 32), the natural tile of its callers.
+struct Product {
+  SpmmFn spmm;
+  int64_t run;
+  const char* isa;
+};
+const Product& product();
 
 }  // namespace leancnn::kernels::sparse
