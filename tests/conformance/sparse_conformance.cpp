@@ -69,6 +69,12 @@ const ConvCfg kConvs[] = {
     {"3x3", {1, 17, 14, 13}, {21, 17, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
     // 21 wide: read "wide" (runs across rows) with AVX-512's 64-output runs, row by row with AVX2's 32.
     {"3x3_21", {2, 5, 7, 21}, {6, 5, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+    // Deep enough that the product passes over several blocks of input channels (L1 blocking):
+    // wide, row by row, 1x1 direct and im2col.
+    {"3x3_deep", {1, 200, 9, 9}, {8, 200, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+    {"3x3_deep_rows", {1, 40, 5, 40}, {6, 40, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+    {"1x1_deep", {1, 300, 6, 6}, {7, 300, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},
+    {"3x3_s2_deep", {1, 48, 9, 9}, {5, 48, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}},
     {"3x3_s2_asym", {3, 8, 15, 16}, {9, 8, 3, 3}, {2, 2}, {0, 1, 1, 0}, {1, 1}},
     {"3x3_dil2", {1, 6, 12, 12}, {7, 6, 3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}},
     {"5x5_wide", {1, 4, 40, 41}, {5, 4, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}},  // > 256 pixels: several blocks

@@ -37,9 +37,25 @@ struct PreparedConv {
   ConvGeometry g;
   Mode mode = Mode::im2col;
   int64_t ph = 0, pw = 0;    // the padded source's height and width (Mode::padded)
-  SparseRows w;
+  std::vector<SparseRows> w;  // blocks of input channels, in order (see channel_blocks)
   std::vector<float> bias;   // empty: none
 };
+
+// How many blocks of input channels the product passes over, one after the other, so that a
+// run's inputs of one block stay in L1 while all the rows of a task read them (the first block
+// starts from the bias, later ones add to the outputs; Z and the activation come with the last):
+// about 16 KB of inputs per block, half of a 32 KB L1 for the weights and outputs.
+int64_t channel_blocks(const ConvGeometry& g, Mode mode, int64_t pw, int64_t run) {
+  int64_t per_channel = run;  // floats of input one run reads per input channel
+  switch (mode) {
+    case Mode::direct: break;
+    case Mode::padded: per_channel = g.kh * (std::min(run, g.ow) + (g.kw - 1) * g.dil_w); break;
+    case Mode::wide: per_channel = run + ((g.kh - 1) * g.dil_h + 1) * pw; break;
+    case Mode::im2col: per_channel = g.kh * g.kw * run; break;
+  }
+  const int64_t channels = std::max<int64_t>(1, (16 * 1024 / 4) / per_channel);
+  return (g.ic + channels - 1) / channels;
+}
 
 Mode mode_of(const ConvGeometry& g) {
   const bool unpadded = g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
@@ -57,7 +73,7 @@ std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
   pc->ph = g.ih + g.pad_t + g.pad_b;
   pc->pw = g.iw + g.pad_l + g.pad_r;
   const int64_t taps = g.kh * g.kw, cols = g.ic * taps, pixels = g.oh * g.ow;
-  pc->w = sparse::sparse_rows_of(w.data<float>(), g.oc, cols, [&](int64_t k) -> int64_t {
+  auto offset = [&](int64_t k) -> int64_t {
     const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
     switch (pc->mode) {
       case Mode::direct: return c * g.ih * g.iw;
@@ -66,7 +82,15 @@ std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
       case Mode::im2col: break;
     }
     return k * pixels;
-  });
+  };
+  // Each block's pass costs a load and store of the outputs per row: keep 24 non-zeros per row
+  // and block at least (the 1x1 layers of 90 %-pruned ResNets have a handful per 64 channels).
+  const double nnz_per_row = sparse::density(w.data<float>(), w.numel()) * static_cast<double>(cols);
+  const int64_t blocks = std::max<int64_t>(
+      1, std::min(channel_blocks(g, pc->mode, pc->pw, sparse::product().run), static_cast<int64_t>(nnz_per_row / 24)));
+  for (int64_t b = 0; b < blocks; ++b)
+    pc->w.push_back(sparse::sparse_rows_of(w.data<float>(), g.oc, cols, offset, g.ic * b / blocks * taps,
+                                           g.ic * (b + 1) / blocks * taps));
   if (ctx.inputs.size() > 2 && ctx.inputs[2].defined())
     pc->bias.assign(ctx.inputs[2].data<float>(), ctx.inputs[2].data<float>() + g.oc);
   return pc;
@@ -153,14 +177,19 @@ void run_wide(const PreparedConv& pc, const float* src, const Epilogue& e, const
   wide.resize(static_cast<size_t>(g.oc * span));
   float* w = wide.data();
   const bool relu = e.act.activation == ops::FusedActivation::relu;
-  constexpr int64_t kRows = 8;
+  // Enough rows per task to reuse each block of inputs while it is in L1, and four tasks at least.
+  const int64_t kRows = std::clamp<int64_t>(g.oc / 4, 8, 64);
   const int64_t blocks = (g.oc + kRows - 1) / kRows;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t r0 = b * kRows, r1 = std::min(g.oc, r0 + kRows);
     // Bias (and Relu when no Z comes after the sum) in the product's registers.
     for (int64_t t = 0; t < span; t += p.run)
-      p.spmm(pc.w, r0, r1, src + t, std::min(p.run, span - t), w + t, span, bias, nullptr, relu && !e.z);
+      for (size_t k = 0; k < pc.w.size(); ++k) {
+        const bool last = k + 1 == pc.w.size();
+        p.spmm(pc.w[k], r0, r1, src + t, std::min(p.run, span - t), w + t, span,
+               {.bias = bias, .relu = last && relu && !e.z, .accumulate = k > 0});
+      }
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         const float* in = w + r * span + oy * pc.pw;
@@ -184,7 +213,9 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
   const sparse::Product& product = sparse::product();
   const int64_t kTile = product.run;  // outputs per product call (four vectors)
   const int64_t pixels = g.oh * g.ow;
-  const bool parallel = num_threads() > 1 && pc.w.nnz() * pixels >= (1 << 16);
+  int64_t nnz = 0;
+  for (const SparseRows& b : pc.w) nnz += b.nnz();
+  const bool parallel = num_threads() > 1 && nnz * pixels >= (1 << 16);
   // Bias, Z and Relu in the product's registers; Clip and HardSwish afterwards (on the run).
   const bool relu = e.act.activation == ops::FusedActivation::relu;
   const bool needs_finish = e.act.activation != ops::FusedActivation::none && !relu;
@@ -234,7 +265,11 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
         len = std::min(kTile, pixels - p0);
         in = rows + p0;
       }
-      product.spmm(pc.w, r0, r1, in, len, dst + p0, pixels, bias, en.z ? en.z + p0 : nullptr, relu);
+      for (size_t k = 0; k < pc.w.size(); ++k) {
+        const bool last = k + 1 == pc.w.size();
+        product.spmm(pc.w[k], r0, r1, in, len, dst + p0, pixels,
+                     {.bias = bias, .z = last && en.z ? en.z + p0 : nullptr, .relu = last && relu, .accumulate = k > 0});
+      }
       if (needs_finish) finish(en.act, r0, r1, p0, p0 + len, pixels, dst);
     }
   }

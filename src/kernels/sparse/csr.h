@@ -19,14 +19,17 @@ struct SparseRows {
   int64_t nnz() const { return static_cast<int64_t>(val.size()); }
 };
 
-// The non-zeros of a dense row-major rows x cols matrix; column c's offset is offset(c).
+// The non-zeros of columns [c0, c1) of a dense row-major rows x cols matrix; column c's offset
+// is offset(c).
 template <typename Offset>
-SparseRows sparse_rows_of(const float* dense, int64_t rows, int64_t cols, Offset offset) {
+SparseRows sparse_rows_of(const float* dense, int64_t rows, int64_t cols, Offset offset, int64_t c0 = 0,
+                          int64_t c1 = -1) {
   SparseRows a;
   a.rows = rows;
   a.row_ptr.assign(static_cast<size_t>(rows + 1), 0);
+  if (c1 < 0) c1 = cols;
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       const float v = dense[r * cols + c];
       if (v == 0.f) continue;
       a.off.push_back(static_cast<int32_t>(offset(c)));
@@ -41,19 +44,26 @@ SparseRows sparse_rows_of(const float* dense, int64_t rows, int64_t cols, Offset
 double density(const float* values, int64_t n);
 
 // For rows [r0, r1) and t in [0, n):
-//   y[r * ldy + t] = act((bias[r] + sum over the non-zeros (o, v) of row r of v * x[o + t]) + z[r * ldy + t])
-// with act = max(., 0) when relu (bias null: 0; z null: no residual; z has y's layout).
+//   y[r * ldy + t] = act((s + sum over the non-zeros (o, v) of row r of v * x[o + t]) + z[r * ldy + t])
+// with s = y[r * ldy + t] when accumulate (a later block of the columns), else bias[r] (null: 0);
+// act = max(., 0) when relu; z null: no residual; z has y's layout.
+struct Epilogue {
+  const float* bias = nullptr;
+  const float* z = nullptr;
+  bool relu = false;
+  bool accumulate = false;
+};
 using SpmmFn = void (*)(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y,
-                        int64_t ldy, const float* bias, const float* z, bool relu);
+                        int64_t ldy, const Epilogue& e);
 namespace avx2 {  // call only when the CPU has AVX2 and FMA
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, const float* z, bool relu);
+          const Epilogue& e);
 // y[r] = sum over the non-zeros (o, v) of row r of v * x[o], rows [r0, r1).
 void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y);
 }  // namespace avx2
 namespace avx512 {  // call only when the CPU has AVX-512F and FMA
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, const float* z, bool relu);
+          const Epilogue& e);
 }  // namespace avx512
 
 // The product this CPU runs (AVX-512 where the CPU and the ISA cap allow it, else AVX2), and the

@@ -31,8 +31,8 @@ struct Ymm {
 }  // namespace
 
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, const float* z, bool relu) {
-  detail::spmm<Ymm>(a, r0, r1, x, n, y, ldy, bias, z, relu);
+          const Epilogue& e) {
+  detail::spmm<Ymm>(a, r0, r1, x, n, y, ldy, e);
 }
 
 void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y) {

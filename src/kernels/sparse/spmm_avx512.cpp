@@ -29,8 +29,8 @@ struct Zmm {
 }  // namespace
 
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, const float* z, bool relu) {
-  detail::spmm<Zmm>(a, r0, r1, x, n, y, ldy, bias, z, relu);
+          const Epilogue& e) {
+  detail::spmm<Zmm>(a, r0, r1, x, n, y, ldy, e);
 }
 
 }  // namespace leancnn::kernels::sparse::avx512

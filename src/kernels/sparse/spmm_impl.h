@@ -17,16 +17,18 @@ namespace leancnn::kernels::sparse::detail {
 // One output row's run of N vectors (the last with `m` valid lanes unless Full).
 template <class V, int N, bool Full>
 void run_rows(const SparseRows& a, int64_t r0, int64_t r1, const float* x, typename V::Mask m, float* y, int64_t ldy,
-              const float* bias, const float* z, bool relu) {
+              const Epilogue& e, const float* z) {
+  const float* bias = e.bias;
   constexpr int W = V::width;
   const int32_t* off = a.off.data();
   const float* val = a.val.data();
   auto in = [&](const float* p, int v) { return v < N - 1 || Full ? V::load(p + W * v) : V::maskload(p + W * v, m); };
   for (int64_t r = r0; r < r1; ++r) {
     typename V::Reg c[N], d[N];
-    const typename V::Reg b = V::set1(bias ? bias[r] : 0.f);
+    const typename V::Reg b = V::set1(bias && !e.accumulate ? bias[r] : 0.f);
+    float* yr = y + r * ldy;
     for (int v = 0; v < N; ++v) {
-      c[v] = b;
+      c[v] = e.accumulate ? in(yr, v) : b;
       d[v] = V::zero();
     }
     int64_t j = a.row_ptr[static_cast<size_t>(r)];
@@ -49,9 +51,8 @@ void run_rows(const SparseRows& a, int64_t r0, int64_t r1, const float* x, typen
       const float* zr = z + r * ldy;
       for (int v = 0; v < N; ++v) c[v] = V::add(c[v], in(zr, v));
     }
-    if (relu)
+    if (e.relu)
       for (int v = 0; v < N; ++v) c[v] = V::max(c[v], V::zero());
-    float* yr = y + r * ldy;
     for (int v = 0; v < N; ++v) {
       if (v < N - 1 || Full)
         V::store(yr + W * v, c[v]);
@@ -61,24 +62,23 @@ void run_rows(const SparseRows& a, int64_t r0, int64_t r1, const float* x, typen
   }
 }
 
-// y[r * ldy + t] = act(bias[r] + sum over the non-zeros (o, w) of row r of w * x[o + t] + z[r * ldy + t]),
-// rows [r0, r1), t in [0, n), in runs of up to 4 vectors.
+// csr.h's SpmmFn: rows [r0, r1), t in [0, n), in runs of up to 4 vectors.
 template <class V>
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
-          const float* bias, const float* z, bool relu) {
+          const Epilogue& e) {
   constexpr int64_t W = V::width, kRun = 4 * W;
   for (int64_t t = 0; t < n; t += kRun) {
     const int64_t len = n - t < kRun ? n - t : kRun;
     const int vectors = static_cast<int>((len + W - 1) / W);
     const int last = static_cast<int>(len - W * (vectors - 1));
     const typename V::Mask m = V::tail_mask(last);
-    const float* zt = z ? z + t : nullptr;
+    const float* zt = e.z ? e.z + t : nullptr;
     auto go = [&](auto n_vectors) {
       constexpr int N = decltype(n_vectors)::value;
       if (last == W)
-        run_rows<V, N, true>(a, r0, r1, x + t, m, y + t, ldy, bias, zt, relu);
+        run_rows<V, N, true>(a, r0, r1, x + t, m, y + t, ldy, e, zt);
       else
-        run_rows<V, N, false>(a, r0, r1, x + t, m, y + t, ldy, bias, zt, relu);
+        run_rows<V, N, false>(a, r0, r1, x + t, m, y + t, ldy, e, zt);
     };
     switch (vectors) {
       case 1: go(std::integral_constant<int, 1>{}); break;
