@@ -58,8 +58,6 @@ using SpmmFn = void (*)(const SparseRows& a, int64_t r0, int64_t r1, const float
 namespace avx2 {  // call only when the CPU has AVX2 and FMA
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,
           const Epilogue& e);
-// y[r] = sum over the non-zeros (o, v) of row r of v * x[o], rows [r0, r1).
-void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y);
 }  // namespace avx2
 namespace avx512 {  // call only when the CPU has AVX-512F and FMA
 void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n, float* y, int64_t ldy,

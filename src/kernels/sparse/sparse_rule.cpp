@@ -32,9 +32,9 @@ double sparse_conv_crossover(const ops::ConvGeometry& g) {
   return std::min(0.6, base * run * dense_isa_factor());
 }
 
-double sparse_gemm_crossover() {
+double sparse_gemm_crossover(int64_t rows_of_a) {
   if (const double* d = g_injected.load()) return *d;
-  return 0.1;
+  return (cpu_features().avx512f ? 0.5 : 0.35) / static_cast<double>(std::max<int64_t>(1, rows_of_a));
 }
 
 std::string check_sparse_weights(const ir::ForwardCtx& ctx, int weight_slot, double max_density) {

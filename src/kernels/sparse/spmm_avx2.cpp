@@ -1,11 +1,12 @@
 // AVX2 + FMA products of sparse weight rows with dense activations (csr.h): spmm_impl.h's
-// product over 8-float vectors (runs of up to 32 outputs), and the batch-1 sparse dot products
-// of fully connected layers. Reached only through run-time dispatch on CPUs with AVX2 and FMA.
+// product over 8-float vectors (runs of up to 32 outputs), and lut_rows.h's table-lookup
+// product for fully connected layers. Reached only through run-time dispatch on CPUs with AVX2 and FMA.
 #include <immintrin.h>
 
 #include <cstddef>
 
 #include "csr.h"
+#include "lut_rows.h"
 #include "spmm_impl.h"
 
 namespace leancnn::kernels::sparse::avx2 {
@@ -35,23 +36,35 @@ void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n
   detail::spmm<Ymm>(a, r0, r1, x, n, y, ldy, e);
 }
 
-void spmv(const SparseRows& a, int64_t r0, int64_t r1, const float* x, float* y) {
-  // Scalar loads with four independent sums: AMD cores run AVX2 gathers at about one element per
-  // cycle, no faster than plain loads (measured with bench/sparse_bench).
-  const int32_t* off = a.off.data();
+
+// lut_rows.h: 8 rows x 8-column chunks; the table is one register, the lookup vpermps. Four
+// accumulators, slots taken round-robin, cover the FMA latency.
+void lut_gemv(const LutRows& a, int64_t b0, int64_t b1, const float* x, const float* bias, float* y) {
   const float* val = a.val.data();
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t j0 = a.row_ptr[static_cast<size_t>(r)], j1 = a.row_ptr[static_cast<size_t>(r + 1)];
-    float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
-    int64_t j = j0;
-    for (; j + 4 <= j1; j += 4) {
-      s0 += val[j] * x[off[j]];
-      s1 += val[j + 1] * x[off[j + 1]];
-      s2 += val[j + 2] * x[off[j + 2]];
-      s3 += val[j + 3] * x[off[j + 3]];
+  const uint8_t* idx = a.idx.data();
+  for (int64_t b = b0; b < b1; ++b) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int64_t c = 0; c < a.chunks; ++c) {
+      const __m256 table = _mm256_loadu_ps(x + 8 * c);
+      auto slot = [&](int64_t s, __m256 acc) {
+        const __m256i i = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx + 8 * s)));
+        return _mm256_fmadd_ps(_mm256_loadu_ps(val + 8 * s), _mm256_permutevar8x32_ps(table, i), acc);
+      };
+      int64_t s = a.slot_ptr[static_cast<size_t>(b * a.chunks + c)];
+      const int64_t s1 = a.slot_ptr[static_cast<size_t>(b * a.chunks + c + 1)];
+      for (; s + 4 <= s1; s += 4) {
+        acc0 = slot(s, acc0);
+        acc1 = slot(s + 1, acc1);
+        acc2 = slot(s + 2, acc2);
+        acc3 = slot(s + 3, acc3);
+      }
+      if (s < s1) acc0 = slot(s, acc0);
+      if (s + 1 < s1) acc1 = slot(s + 1, acc1);
+      if (s + 2 < s1) acc2 = slot(s + 2, acc2);
     }
-    for (; j < j1; ++j) s0 += val[j] * x[off[j]];
-    y[r] = (s0 + s1) + (s2 + s3);
+    __m256 sum = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
+    if (bias) sum = _mm256_add_ps(sum, _mm256_loadu_ps(bias + 8 * b));
+    _mm256_storeu_ps(y + 8 * b, sum);
   }
 }
 
