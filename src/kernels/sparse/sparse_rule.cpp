@@ -12,29 +12,26 @@ namespace leancnn::kernels {
 
 namespace {
 std::atomic<const double*> g_injected{nullptr};
-
-// oneDNN's dense fp32 kernels run AVX-512 where the CPU (and the ISA cap) allow it: twice the
-// work per instruction that the AVX2 sparse products have.
-double dense_isa_factor() { return cpu_features().avx512f ? 1.0 : 2.0; }
 }  // namespace
 
 double sparse_conv_crossover(const ops::ConvGeometry& g) {
   if (const double* d = g_injected.load()) return *d;
-  const bool one_by_one = g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
-                          g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
+  const bool one_by_one = g.kh == 1 && g.kw == 1;
   const bool strided = g.stride_h != 1 || g.stride_w != 1;
   // Strided layers read an im2col, whose cost the product does not amortize when the layer has
   // few input channels (ResNet's 7x7 stem over 3 channels never wins: leave it dense).
   if (strided && g.ic / g.groups < 16) return 0.0;
-  const double base = one_by_one ? 0.3 : !strided ? 0.26 : g.kh * g.kw == 1 ? 0.4 : 0.12;
-  // Direct k x k runs are one output row long; 1x1 and im2col runs span rows.
-  const double run = one_by_one || strided ? 1.0 : std::min(1.0, static_cast<double>(g.ow) / 32.0);
-  return std::min(0.6, base * run * dense_isa_factor());
+  // Measured with bench/sparse_bench at 1 thread (docs/sparse_runtime.md): where oneDNN runs
+  // AVX-512 its dense k x k layers are ~1.6x faster than with AVX2, its 1x1 ones hardly.
+  const bool avx512 = cpu_features().avx512f;
+  if (one_by_one) return 0.5;
+  if (strided) return avx512 ? 0.1 : 0.3;
+  return avx512 ? 0.3 : 0.5;
 }
 
 double sparse_gemm_crossover(int64_t rows_of_a) {
   if (const double* d = g_injected.load()) return *d;
-  return (cpu_features().avx512f ? 0.5 : 0.35) / static_cast<double>(std::max<int64_t>(1, rows_of_a));
+  return (cpu_features().avx512f ? 0.6 : 0.4) / static_cast<double>(std::max<int64_t>(1, rows_of_a));
 }
 
 std::string check_sparse_weights(const ir::ForwardCtx& ctx, int weight_slot, double max_density) {

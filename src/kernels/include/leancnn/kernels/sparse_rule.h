@@ -1,14 +1,12 @@
 // When the sparse kernels (kernels/sparse) take a layer: on AVX2 + FMA, outside training (the
 // weights are constant only in inference), when the weights' density (non-zeros / elements) is
 // at or below the layer's crossover against the dense kernels. The crossovers come from
-// bench/sparse_bench (docs/sparse_runtime.md): the sparse product's speed relative
-// to oneDNN's dense one at density 1 is about 0.26 for k x k convolutions read directly, 0.3 for
-// 1x1 ones, 0.12 for strided k x k ones and 0.4 for strided 1x1 ones (both through an im2col;
-// never with fewer than 16 input channels, where the im2col dominates); it falls with the output
-// row's width below 32 (runs of partial vectors: x min(1, ow / 32)), and doubles for
-// convolutions where oneDNN has only AVX2 (no AVX-512) to run on. Fully connected layers (the
-// table-lookup product, lut_rows.h) cross over at about 0.5 with AVX-512 and 0.35 with AVX2 at
-// batch 1, and at that over the batch beyond (the product reads its weights once per row of A).
+// bench/sparse_bench (docs/sparse_runtime.md), where the sparse product is as fast as oneDNN's
+// dense one on ResNet-18's layers at batch 1: with AVX-512, 0.3 for stride-1 k x k
+// convolutions, 0.5 for 1x1 ones (strided or not), 0.1 for strided k x k ones (never with fewer
+// than 16 input channels, where the im2col dominates) and 0.6 for fully connected layers; with
+// AVX2 only (oneDNN's dense k x k code is then slower), 0.5, 0.5, 0.3 and 0.4. Fully connected
+// layers divide theirs by the batch (the table-lookup product reads its weights once per row).
 #pragma once
 #include <cstdint>
 #include <string>
