@@ -150,8 +150,12 @@ void forward(ir::ForwardCtx& ctx) {
   const bool nhwc = (ctx.channels_last & ir::channels_last_input(0)) != 0;
   LEANCNN_CHECK(nhwc == ((ctx.channels_last & ir::channels_last_output(0)) != 0) || g.oh * g.ow == 1,
                 "pooling: source and destination in different layouts");
-  const PoolDesc d = pool_desc(g, nhwc);
   const bool keep_workspace = ctx.saved != nullptr && g.kind == PoolKind::max;
+  if (g.kind == PoolKind::max && !nhwc && !keep_workspace && ctx.inputs[0].is_contiguous()) {
+    max_pool_nchw_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>());  // see max_pool_nchw.cpp
+    return;
+  }
+  const PoolDesc d = pool_desc(g, nhwc);
   const auto e = forward_entry(d, keep_workspace);
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(ctx.inputs[0], f32_md(d.src, d.tag))},
                                              {DNNL_ARG_DST, wrap(ctx.outputs[0], f32_md(d.dst, d.tag))}};

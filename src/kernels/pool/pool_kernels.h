@@ -2,11 +2,16 @@
 // Kernel names its reason when it declines a call.
 #pragma once
 #include "leancnn/kernels/kernel.h"
+#include "leancnn/ops/pool.h"
 
 namespace leancnn::kernels {
 
 Kernel dnnl_max_pool_f32();             // pool_dnnl.cpp
 Kernel dnnl_average_pool_f32();
 Kernel dnnl_global_average_pool_f32();
+
+// MaxPool of NCHW f32 planes, inference (max_pool_nchw.cpp): what dnnl_max_pool_f32 runs for
+// NCHW calls outside training.
+void max_pool_nchw_f32(const ops::PoolGeometry& g, const float* src, float* dst);
 
 }  // namespace leancnn::kernels

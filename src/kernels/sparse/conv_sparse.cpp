@@ -1,8 +1,8 @@
 // Conv and ai.leancnn FusedConv on sparse weights (sparse_rule.h decides which): the weights
 // [oc, ic * kh * kw] packed once as sparse rows whose offsets address the source directly (csr.h),
-// so a 1x1 stride-1 conv reads its NCHW source as it is and a stride-1 k x k conv a zero-padded
-// copy of it (no im2col: consecutive outputs of one row read consecutive inputs for every tap);
-// other strides read an im2col. Runs of up to 64 (AVX-512) or 32 (AVX2) outputs x blocks of
+// so a 1x1 stride-1 conv reads its NCHW source as it is and any other conv a zero-padded copy of
+// it split into stride phases (no im2col: consecutive outputs of one row read consecutive inputs
+// for every tap). Runs of up to 64 (AVX-512) or 32 (AVX2) outputs x blocks of
 // output channels in parallel (spmm_impl.h), bias and Relu in registers, Z and the other activations on the run while it is
 // in cache. NCHW in and out; groups = 1. Within fp32 tolerance of the references
 // (tests/conformance/sparse_conformance.cpp).
@@ -22,21 +22,26 @@ namespace {
 using ops::ConvGeometry;
 using sparse::SparseRows;
 
-// How the kernel reads its source: a 1x1 stride-1 conv reads it as it is ([ic, h * w] rows); a
-// stride-1 conv reads a zero-padded copy directly, one output row at a time (each tap's inputs
-// for consecutive outputs are consecutive); other strides read an im2col. Narrow maps (a row
+// How the kernel reads its source: a 1x1 stride-1 conv reads it as it is ([ic, h * w] rows);
+// every other conv reads a zero-padded copy directly, one output row at a time. A strided conv's
+// copy is split into its stride phases: plane (c, py, px) holds padded pixels (y * sh + py,
+// x * sw + px), so tap (ky, kx) of output (oy, ox) is pixel (oy + ky / sh, ox + kx / sw) of plane
+// (c, ky % sh, kx % sw) (dilation folded into ky, kx): again consecutive outputs read consecutive
+// inputs for every tap, and the copy is no bigger than the source (an im2col is kh * kw / (sh * sw)
+// times bigger). Stride 1 has one phase: the plain padded copy. Narrow maps (a row
 // shorter than half the product's run) read the padded copy "wide": the outputs are computed
 // over the padded row width, so that one run spans several rows (output (oy, ox) sits at
-// oy * pw + ox, and consecutive positions still read consecutive inputs for every tap); the
-// pw - ow positions past each row's end are computed and dropped when the run's rows are
-// copied out. A 7x7 map then fills 61 of 64 lanes instead of 7 of 16.
-enum class Mode { direct, padded, wide, im2col };
+// oy * pw + ox in plane coordinates, and consecutive positions still read consecutive inputs
+// for every tap); the pw - ow positions past each row's end are computed and dropped when the
+// run's rows are copied out. A 7x7 map then fills 61 of 64 lanes instead of 7 of 16.
+enum class Mode { direct, padded, wide };
 
 struct PreparedConv {
   Shape src_shape;
   ConvGeometry g;
-  Mode mode = Mode::im2col;
-  int64_t ph = 0, pw = 0;    // the padded source's height and width (Mode::padded)
+  Mode mode = Mode::padded;
+  int64_t ph = 0, pw = 0;    // height and width of one phase plane of the padded source (padded, wide)
+  std::vector<bool> phase_used;  // [sh * sw]: some tap reads phase (py, px) (a 1x1 stride-2 conv: one of four)
   std::vector<SparseRows> w;  // blocks of input channels, in order (see channel_blocks)
   std::vector<float> bias;   // empty: none
 };
@@ -50,8 +55,7 @@ int64_t channel_blocks(const ConvGeometry& g, Mode mode, int64_t pw, int64_t run
   switch (mode) {
     case Mode::direct: break;
     case Mode::padded: per_channel = g.kh * (std::min(run, g.ow) + (g.kw - 1) * g.dil_w); break;
-    case Mode::wide: per_channel = run + ((g.kh - 1) * g.dil_h + 1) * pw; break;
-    case Mode::im2col: per_channel = g.kh * g.kw * run; break;
+    case Mode::wide: per_channel = g.stride_h * g.stride_w * (run + ((g.kh - 1) * g.dil_h / g.stride_h + 1) * pw); break;
   }
   const int64_t channels = std::max<int64_t>(1, (16 * 1024 / 4) / per_channel);
   return (g.ic + channels - 1) / channels;
@@ -60,8 +64,7 @@ int64_t channel_blocks(const ConvGeometry& g, Mode mode, int64_t pw, int64_t run
 Mode mode_of(const ConvGeometry& g) {
   const bool unpadded = g.pad_t == 0 && g.pad_l == 0 && g.pad_b == 0 && g.pad_r == 0;
   if (g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && unpadded) return Mode::direct;
-  if (g.stride_h == 1 && g.stride_w == 1) return 2 * g.ow <= sparse::product().run && g.oh > 1 ? Mode::wide : Mode::padded;
-  return Mode::im2col;
+  return 2 * g.ow <= sparse::product().run && g.oh > 1 ? Mode::wide : Mode::padded;
 }
 
 std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
@@ -70,18 +73,23 @@ std::shared_ptr<PreparedConv> prepare_conv(const ir::ForwardCtx& ctx) {
   pc->src_shape = ctx.inputs[0].shape();
   const ConvGeometry& g = pc->g = ops::conv_geometry(ctx.node, pc->src_shape, w.shape());
   pc->mode = mode_of(g);
-  pc->ph = g.ih + g.pad_t + g.pad_b;
-  pc->pw = g.iw + g.pad_l + g.pad_r;
-  const int64_t taps = g.kh * g.kw, cols = g.ic * taps, pixels = g.oh * g.ow;
+  const int64_t sh = g.stride_h, sw = g.stride_w;
+  pc->ph = (g.ih + g.pad_t + g.pad_b + sh - 1) / sh;
+  pc->pw = (g.iw + g.pad_l + g.pad_r + sw - 1) / sw;
+  pc->phase_used.assign(static_cast<size_t>(sh * sw), false);
+  for (int64_t ky = 0; ky < g.kh; ++ky)
+    for (int64_t kx = 0; kx < g.kw; ++kx) pc->phase_used[static_cast<size_t>(ky * g.dil_h % sh * sw + kx * g.dil_w % sw)] = true;
+  const int64_t taps = g.kh * g.kw, cols = g.ic * taps;
   auto offset = [&](int64_t k) -> int64_t {
     const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
     switch (pc->mode) {
       case Mode::direct: return c * g.ih * g.iw;
       case Mode::padded:
-      case Mode::wide: return (c * pc->ph + ky * g.dil_h) * pc->pw + kx * g.dil_w;
-      case Mode::im2col: break;
+      case Mode::wide: break;
     }
-    return k * pixels;
+    const int64_t ry = ky * g.dil_h, rx = kx * g.dil_w;
+    const int64_t plane = (c * sh + ry % sh) * sw + rx % sw;
+    return (plane * pc->ph + ry / sh) * pc->pw + rx / sw;
   };
   // Each block's pass costs a load and store of the outputs per row: keep 24 non-zeros per row
   // and block at least (the 1x1 layers of 90 %-pruned ResNets have a handful per 64 channels).
@@ -115,39 +123,28 @@ const float* nchw_planes(const Source& s, float* dst, bool parallel) {
   return dst;
 }
 
+// The zero-padded source split into stride phases (see Mode): plane (c, py, px), ph x pw.
 void pad_source(const PreparedConv& pc, const Source& s, float* dst, bool parallel) {
   const ConvGeometry& g = pc.g;
+  const int64_t sh = g.stride_h, sw = g.stride_w, planes = g.ic * sh * sw;
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t c = 0; c < g.ic; ++c) {
-    float* plane = dst + c * pc.ph * pc.pw;
+  for (int64_t p = 0; p < planes; ++p) {
+    const int64_t c = p / (sh * sw), py = p / sw % sh, px = p % sw;
+    if (!pc.phase_used[static_cast<size_t>(py * sw + px)]) continue;  // no tap reads it
+    float* plane = dst + p * pc.ph * pc.pw;
     std::fill(plane, plane + pc.ph * pc.pw, 0.f);
-    for (int64_t y = 0; y < g.ih; ++y) {
-      float* row = plane + (y + g.pad_t) * pc.pw + g.pad_l;
-      if (!s.nhwc)
-        std::copy_n(s.p + (c * g.ih + y) * g.iw, g.iw, row);
-      else
-        for (int64_t x = 0; x < g.iw; ++x) row[x] = s.at(c, y, x);
-    }
-  }
-}
-
-// cols[k][p], k = (c, ky, kx) in OIHW's order, p = (oy, ox): the source pixel each tap reads, 0 in the padding.
-void im2col(const ConvGeometry& g, const Source& s, float* cols, bool parallel) {
-  const int64_t taps = g.kh * g.kw, pixels = g.oh * g.ow;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t k = 0; k < g.ic * taps; ++k) {
-    const int64_t c = k / taps, ky = (k % taps) / g.kw, kx = k % g.kw;
-    float* row = cols + k * pixels;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
-      float* out = row + oy * g.ow;
-      if (iy < 0 || iy >= g.ih) {
-        std::fill(out, out + g.ow, 0.f);
-        continue;
-      }
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const int64_t ix = ox * g.stride_w - g.pad_l + kx * g.dil_w;
-        out[ox] = ix >= 0 && ix < g.iw ? s.at(c, iy, ix) : 0.f;
+    // Plane columns [x0, x1) hold source columns ix = x * sw + px - pad_l in [0, iw).
+    const int64_t x0 = std::max<int64_t>(0, (g.pad_l - px + sw - 1) / sw);
+    const int64_t x1 = std::min(pc.pw, (g.iw + g.pad_l - px + sw - 1) / sw);
+    for (int64_t y = 0; y < pc.ph; ++y) {
+      const int64_t iy = y * sh + py - g.pad_t;
+      if (iy < 0 || iy >= g.ih) continue;
+      float* row = plane + y * pc.pw;
+      if (s.nhwc) {
+        for (int64_t x = x0; x < x1; ++x) row[x] = s.p[(iy * g.iw + x * sw + px - g.pad_l) * g.ic + c];
+      } else {
+        const float* src = s.p + (c * g.ih + iy) * g.iw + px - g.pad_l;
+        for (int64_t x = x0; x < x1; ++x) row[x] = src[x * sw];
       }
     }
   }
@@ -221,9 +218,10 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
   const bool needs_finish = e.act.activation != ops::FusedActivation::none && !relu;
   const float* bias = pc.bias.empty() ? nullptr : pc.bias.data();
   thread_local std::vector<float> scratch;
-  if (pc.mode == Mode::padded || pc.mode == Mode::wide) scratch.resize(static_cast<size_t>(g.ic * pc.ph * pc.pw));
-  if (pc.mode == Mode::direct && src_nhwc) scratch.resize(static_cast<size_t>(g.ic * g.ih * g.iw));
-  if (pc.mode == Mode::im2col) scratch.resize(static_cast<size_t>(g.ic * g.kh * g.kw * pixels));
+  if (pc.mode != Mode::direct)
+    scratch.resize(static_cast<size_t>(g.ic * g.stride_h * g.stride_w * pc.ph * pc.pw));
+  else if (src_nhwc)
+    scratch.resize(static_cast<size_t>(g.ic * g.ih * g.iw));
   // Tasks: runs of up to kTile outputs (within one output row in padded mode) x blocks of rows,
   // so a run's inputs stay in L1 while a block of rows passes over them.
   const int64_t runs_per_row = (g.ow + kTile - 1) / kTile;
@@ -233,9 +231,10 @@ void run(const PreparedConv& pc, const Tensor& x, bool src_nhwc, bool z_nhwc, co
   for (int64_t n = 0; n < g.n; ++n) {
     const Source src{x.data<float>() + n * g.ic * g.ih * g.iw, src_nhwc, g.ic, g.ih, g.iw};
     const float* rows = scratch.data();
-    if (pc.mode == Mode::padded || pc.mode == Mode::wide) pad_source(pc, src, scratch.data(), parallel);
-    if (pc.mode == Mode::im2col) im2col(g, src, scratch.data(), parallel);
-    if (pc.mode == Mode::direct) rows = nchw_planes(src, scratch.data(), parallel);
+    if (pc.mode != Mode::direct)
+      pad_source(pc, src, scratch.data(), parallel);
+    else
+      rows = nchw_planes(src, scratch.data(), parallel);
     float* dst = y.data<float>() + n * g.oc * pixels;
     Epilogue en = e;
     if (en.z) en.z += n * g.oc * pixels;

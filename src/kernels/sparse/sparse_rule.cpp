@@ -18,14 +18,11 @@ double sparse_conv_crossover(const ops::ConvGeometry& g) {
   if (const double* d = g_injected.load()) return *d;
   const bool one_by_one = g.kh == 1 && g.kw == 1;
   const bool strided = g.stride_h != 1 || g.stride_w != 1;
-  // Strided layers read an im2col, whose cost the product does not amortize when the layer has
-  // few input channels (ResNet's 7x7 stem over 3 channels never wins: leave it dense).
-  if (strided && g.ic / g.groups < 16) return 0.0;
   // Measured with bench/sparse_bench at 1 thread (docs/sparse_runtime.md): where oneDNN runs
   // AVX-512 its dense k x k layers are ~1.6x faster than with AVX2, its 1x1 ones hardly.
   const bool avx512 = cpu_features().avx512f;
   if (one_by_one) return 0.5;
-  if (strided) return avx512 ? 0.1 : 0.3;
+  if (strided) return avx512 ? 0.2 : 0.35;
   return avx512 ? 0.3 : 0.5;
 }
 

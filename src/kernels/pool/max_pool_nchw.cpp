@@ -1,0 +1,46 @@
+// MaxPool over NCHW fp32 in inference (pool_kernels.h): oneDNN's NCHW max pooling without
+// AVX-512 is a reference-speed path (9 ms for ResNet-18's 3x3/2 pool after a sparse stem, which
+// writes NCHW), so the dnnl kernel hands NCHW inference calls here. Per output row: the column
+// maxima over the window's rows (contiguous, vectorized by the compiler), then the maximum over
+// the window's columns. Padding never wins (windows skip it), as in the reference.
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "leancnn/core/cpu.h"
+#include "pool_kernels.h"
+
+namespace leancnn::kernels {
+
+void max_pool_nchw_f32(const ops::PoolGeometry& g, const float* src, float* dst) {
+  const int64_t planes = g.n * g.c;
+  const bool parallel = num_threads() > 1 && planes * g.oh * g.ow * g.kh * g.kw >= (1 << 16);
+#pragma omp parallel if (parallel)
+  {
+    std::vector<float> cols(static_cast<size_t>(g.iw));
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+      const float* plane = src + p * g.ih * g.iw;
+      float* out = dst + p * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        std::fill(cols.begin(), cols.end(), -std::numeric_limits<float>::infinity());
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = g.y0(oy) + ky * g.dil_h;
+          if (iy < 0 || iy >= g.ih) continue;
+          const float* row = plane + iy * g.iw;
+          for (int64_t x = 0; x < g.iw; ++x) cols[static_cast<size_t>(x)] = std::max(cols[static_cast<size_t>(x)], row[x]);
+        }
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          float m = -std::numeric_limits<float>::infinity();
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = g.x0(ox) + kx * g.dil_w;
+            if (ix >= 0 && ix < g.iw) m = std::max(m, cols[static_cast<size_t>(ix)]);
+          }
+          out[oy * g.ow + ox] = m;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace leancnn::kernels
