@@ -1,5 +1,6 @@
 // Sparse vs dense fp32 kernels on pruned layers at batch 1: ResNet-18's 3x3 and 1x1 convolutions
-// (224x224 input; bias + Relu fused, as a plan runs them) and fully connected layers, at weight
+// (224x224 input; bias + Relu fused, as a plan runs them), fully connected layers and ResNet-20's
+// small layers, at weight
 // densities from 1 down to 0.02 (unstructured magnitude-like: a seeded random mask), each layer
 // prepared as an inference plan prepares it. The dense side is oneDNN (dnnl_fused_conv_f32,
 // dnnl_gemm_f32), the sparse side our CSR kernels (cpu_*_sparse_avx2), called directly so that
@@ -45,6 +46,9 @@ const LayerSpec kLayers[] = {
     {"stem_7x7s2_3to64@224", false, 3, 64, 224, 7, 2}, {"3x3s2_64to128@56", false, 64, 128, 56, 3, 2},
     {"1x1s2_64to128@56", false, 64, 128, 56, 1, 2},
     {"fc_512to1000", true, 512, 1000, 1, 1, 1}, {"fc_3136to128", true, 3136, 128, 1, 1, 1},
+    // ResNet-20's (28x28 input): small layers, where per-call costs show.
+    {"r20_3x3_16@28", false, 16, 16, 28, 3, 1}, {"r20_3x3s2_16to32@28", false, 16, 32, 28, 3, 2},
+    {"r20_1x1s2_16to32@28", false, 16, 32, 28, 1, 2}, {"r20_3x3_64@7", false, 64, 64, 7, 3, 1},
 };
 const double kDensities[] = {1.0, 0.5, 0.35, 0.2, 0.1, 0.05, 0.02};
 

@@ -12,7 +12,7 @@ trap 'rm -rf "$dir"' EXIT
 for spec in resnet20:1x28x28:10 resnet18:3x224x224:1000; do
   IFS=: read -r m input classes <<< "$spec"
   "$build/leancnn" export --model "$m" --input "$input" --classes "$classes" -o "$dir/$m.onnx" > /dev/null
-  "$build/leancnn" prune "$dir/$m.onnx" --sparsity 0.9 --epochs 0 --no-eval -o "$dir/${m}_s90.onnx" > /dev/null
+  "$build/leancnn" prune "$dir/$m.onnx" --sparsity 0.9 --epochs 0 --no-eval -o "$dir/${m}_s90.onnx" > /dev/null 2>&1
 done
 latency() {  # ISA THREADS ITERS FILE
   LEANCNN_MAX_CPU_ISA=$1 "$build/leancnn" bench "$4" --threads "$2" --iters "$3" --json 2> /dev/null |

@@ -3,9 +3,9 @@
 // at or below the layer's crossover against the dense kernels. The crossovers come from
 // bench/sparse_bench (docs/sparse_runtime.md), where the sparse product is as fast as oneDNN's
 // dense one on ResNet-18's layers at batch 1: with AVX-512, 0.3 for stride-1 k x k
-// convolutions, 0.5 for 1x1 ones (strided or not), 0.2 for strided k x k ones (the stem
+// convolutions, 0.5 for 1x1 ones (strided or not), 0.25 for strided k x k ones (the stem
 // included) and 0.6 for fully connected layers; with AVX2 only (oneDNN's dense k x k code is
-// then slower), 0.5, 0.5, 0.35 and 0.4. Fully connected
+// then slower), 0.5, 0.5, 0.4 and 0.4. Fully connected
 // layers divide theirs by the batch (the table-lookup product reads its weights once per row).
 #pragma once
 #include <cstdint>
