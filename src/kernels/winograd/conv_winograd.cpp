@@ -1,5 +1,6 @@
 // Conv and ai.leancnn FusedConv as Winograd F(2x2,3x3) / F(4x4,3x3) (winograd.h): weights
-// transformed and packed once by an inference plan's prepare (per call otherwise), activations
+// transformed and packed once by an inference plan's prepare (per call otherwise, and then only
+// for calls with enough outputs to repay it: smaller ones run oneDNN's kernel), activations
 // read and written NHWC (a plan hands them over channels-last; NCHW ones are transposed in and
 // out here), bias, residual Z and the activation applied in the output transform. One kernel per
 // ISA of the GEMMs (AVX-512F first, then AVX2 + FMA); the tile and whether to run at all come
@@ -12,6 +13,7 @@
 #include "leancnn/kernels/winograd_rule.h"
 #include "leancnn/ops/conv.h"
 #include "leancnn/ops/fused_conv.h"
+#include "conv/conv_kernels.h"
 #include "winograd.h"
 #include "winograd_kernels.h"
 
@@ -99,6 +101,13 @@ void forward(ir::ForwardCtx& ctx, bool fused, Isa isa) {
     LEANCNN_CHECK(ctx.inputs[0].shape() == p->src_shape, "prepared Winograd conv for input ", shape_str(p->src_shape),
                   " run on ", shape_str(ctx.inputs[0].shape()));
   } else {
+    const ConvGeometry g = ops::conv_geometry(ctx.node, ctx.inputs[0].shape(), ctx.inputs[1].shape());
+    if (g.n * g.oh * g.ow < winograd_unprepared_min_pixels()) {
+      // Too few outputs to repay transforming the weights on this call (winograd_rule.h).
+      static const Kernel conv = dnnl_conv_f32(), fused_conv = dnnl_fused_conv_f32();
+      (fused ? fused_conv : conv).forward(ctx);
+      return;
+    }
     own = prepare_state(ctx, isa);
     p = own.get();
   }

@@ -19,6 +19,11 @@ std::string winograd_geometry_check(const ops::ConvGeometry& g);
 // without AVX-512, or 0 where oneDNN is faster.
 int winograd_tile(const ops::ConvGeometry& g, bool avx512);
 
+// Calls without a plan's prepared state (the executor) transform the weights on every call,
+// which pays off only with at least this many output pixels (n * oh * ow) per weight; smaller
+// unprepared calls run oneDNN's kernel instead. 0 while a tile is injected (tests force Winograd).
+int64_t winograd_unprepared_min_pixels();
+
 // Tests and benchmarks: every layer's tile replaced by *m (2 or 4; nullptr: back to the rule).
 void inject_winograd_tile(const int* m);
 
