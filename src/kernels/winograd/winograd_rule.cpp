@@ -36,6 +36,13 @@ constexpr double kF4MaxWork = 0.65;
 constexpr int64_t kF4MinTiles = 32;
 constexpr double kF4MaxWeightBytes = 1 << 20;
 
+// In a whole network the transformed weights come from memory, not from the cache the isolated
+// benchmark kept them in: ResNet-18's 512-channel layers at 7x7 read 16.8 MB of U (F(2x2)) where
+// oneDNN reads 9.4 MB; inside `leancnn bench --profile` they took 3.5 ms against 1.0 ms alone
+// (on a shared machine whose memory traffic also slowed oneDNN's layers there: to be re-measured
+// quiet). Conservatively, layers whose chosen U exceeds this stay on oneDNN.
+constexpr double kMaxWeightBytes = 8 << 20;
+
 int winograd_tile(const ops::ConvGeometry& g, bool avx512) {
   if (!winograd_geometry_check(g).empty()) return 0;
   if (const int* m = g_injected.load()) return *m;
@@ -48,6 +55,8 @@ int winograd_tile(const ops::ConvGeometry& g, bool avx512) {
   const double work4 = 36.0 * static_cast<double>(tiles(4)), work2 = 16.0 * static_cast<double>(tiles(2));
   const double weights4 = 36.0 * 4.0 * static_cast<double>(g.ic * g.oc);
   const bool f4 = work4 <= kF4MaxWork * work2 && (tiles(4) >= kF4MinTiles || weights4 <= kF4MaxWeightBytes);
+  const double bytes = (f4 ? 36.0 : 16.0) * 4.0 * static_cast<double>(g.ic * g.oc);
+  if (bytes > kMaxWeightBytes) return 0;
   return f4 ? 4 : 2;
 }
 
