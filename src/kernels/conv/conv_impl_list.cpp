@@ -2,12 +2,15 @@
 #include "conv_kernels.h"
 #include "impl_list.h"
 #include "sparse/sparse_kernels.h"
+#include "winograd/winograd_kernels.h"
 
 namespace leancnn::kernels {
 
 std::vector<Kernel> conv_impl_list() {
   return {
       cpu_conv_f32_sparse_avx2(),  // pruned weights at or below the sparse crossover density (sparse_rule.h)
+      cpu_conv_f32_winograd_avx512(),  // 3x3 stride 1 where the measured rule picks Winograd (winograd_rule.h)
+      cpu_conv_f32_winograd_avx2(),    // the same with AVX2 + FMA GEMMs
       dnnl_conv_f32(),  // fp32, any groups/strides/dilations/pads; oneDNN-chosen layouts
   };
 }

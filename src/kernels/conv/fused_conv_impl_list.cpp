@@ -2,12 +2,15 @@
 #include "conv_kernels.h"
 #include "impl_list.h"
 #include "sparse/sparse_kernels.h"
+#include "winograd/winograd_kernels.h"
 
 namespace leancnn::kernels {
 
 std::vector<Kernel> fused_conv_impl_list() {
   return {
       cpu_fused_conv_f32_sparse_avx2(),  // pruned weights at or below the sparse crossover density
+      cpu_fused_conv_f32_winograd_avx512(),  // 3x3 stride 1 where the measured rule picks Winograd (winograd_rule.h)
+      cpu_fused_conv_f32_winograd_avx2(),    // the same with AVX2 + FMA GEMMs
       dnnl_fused_conv_f32(),  // fp32 conv + bias, sum (Z) and relu/clip/hardswish post-ops; packs when prepared
   };
 }
