@@ -97,23 +97,41 @@ struct RatioChoice {
   bool met = false;
 };
 
-// The least uniform ratio (bisection; cost falls as the ratio grows) whose pruned model costs at
-// most `budget`. Which units go does not change the cost, so the first ones stand in.
+// The least uniform ratio whose pruned model costs at most `budget`. The cost changes only where
+// some group's count floor(ratio * units) steps, at ratios k / units; those are searched by
+// bisection (the cost falls as the ratio grows). Which units go does not change the cost, so the
+// first ones stand in.
 RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, double max_ratio,
                         TargetKind t, double budget) {
   const std::vector<double> flat(cg.units.size(), 0.0);
   const auto cost_at = [&](double r) { return cost(remove_units(g, cg, choose(cg, frozen, flat, r)), t); };
-  RatioChoice hi{max_ratio, cost_at(max_ratio), false};
-  if (hi.cost > budget) return hi;
-  double lo = 0;
-  for (int it = 0; it < 24; ++it) {
-    const double mid = 0.5 * (lo + hi.ratio);
-    const double c = cost_at(mid);
-    if (c <= budget) hi = {mid, c, true};
-    else lo = mid;
+  std::vector<double> steps;
+  for (size_t i = 0; i < cg.groups.size(); ++i) {
+    if (frozen[i]) continue;
+    const size_t n = cg.groups[i].units.size();
+    for (size_t k = 1; k < n; ++k) {
+      const double r = static_cast<double>(k) / static_cast<double>(n);
+      if (r <= max_ratio) steps.push_back(r);
+    }
   }
-  hi.met = true;
-  return hi;
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  steps.push_back(max_ratio);
+  RatioChoice best{max_ratio, cost_at(max_ratio), false};
+  if (best.cost > budget) return best;
+  best.met = true;
+  size_t lo = 0, hi = steps.size() - 1;  // steps[hi] meets the budget
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    const double c = cost_at(steps[mid]);
+    if (c <= budget) {
+      hi = mid;
+      best = {steps[mid], c, true};
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return best;
 }
 
 std::vector<double> scores_for(const ir::Graph& g, const ChannelGraph& cg, const train::Dataset& train_set, const Spec& spec,
