@@ -33,6 +33,7 @@ st::Spec spec_of(const PruneShared& p, const StructuredCli& s, const CommonOptio
   if (!(spec.target > 0 && spec.target < 1))
     fail(ErrorKind::usage, s.remove_params > 0 ? "--remove-params" : "--remove-flops", ": ", spec.target, " must be in (0, 1)");
   spec.max_ratio = s.max_ratio;
+  spec.round_to = s.round_to;
   spec.exclude = p.exclude;
   spec.calibration_images = s.calib_images;
   spec.thinet_samples = s.thinet_samples;
@@ -68,11 +69,14 @@ void add_structured_options(CLI::App& cmd, StructuredCli& s) {
                                      "shrinks (docs/structured_pruning.md); needs --remove-flops or --remove-params");
   cmd.add_option("--criterion", s.criterion, "--structured: l1, l2 (filter norm), fpgm (geometric median), hrank (feature-map "
                                              "rank), apoz (zero activations), thinet (next-layer reconstruction), slimming "
-                                             "(BN gamma with L1 training), sfp (soft filter pruning)")
-      ->capture_default_str()->check(CLI::IsMember({"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp"}));
+                                             "(BN gamma with L1 training), sfp (soft filter pruning), layer (whole residual blocks)")
+      ->capture_default_str()->check(CLI::IsMember({"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer"}));
   cmd.add_option("--remove-flops", s.remove_flops, "--structured: fraction of the MACs to remove, in (0, 1)");
   cmd.add_option("--remove-params", s.remove_params, "--structured: fraction of the parameters to remove, in (0, 1)");
   cmd.add_option("--max-ratio", s.max_ratio, "--structured: most a group (layer) may lose")->capture_default_str()->check(CLI::Range(0.01, 0.99));
+  cmd.add_option("--round-to", s.round_to, "--structured: keep a multiple of this many channels per layer (8: whole "
+                                           "AVX2 vectors, so fewer FLOPs become less latency)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--calib-images", s.calib_images, "--structured hrank/apoz/thinet: training images the criterion reads")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--thinet-samples", s.thinet_samples, "--structured thinet: output entries sampled per next layer")
@@ -113,6 +117,7 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
                       {"params_before", r.params_before}, {"params", r.params_after},
                       {"macs_before", r.macs_before}, {"macs", r.macs_after},
                       {"finetune_epochs", p.epochs}, {"layers", layers}};
+  if (!r.removed_blocks.empty()) j["removed_blocks"] = r.removed_blocks;
   if (!p.no_eval) add_before_after(j, model, r.graph, test_set, p.test_images, "pruned_acc");
   if (r.scratch && !p.no_eval) {
     nlohmann::json k;

@@ -17,6 +17,7 @@ struct StructuredCli {
   std::string criterion = "l1";
   double remove_flops = 0, remove_params = 0;  // one of them, in (0, 1)
   double max_ratio = 0.9;
+  int64_t round_to = 1;
   int64_t calib_images = 256;
   int64_t thinet_samples = 4096;
   bool no_reconstruct = false;

@@ -68,6 +68,7 @@ st::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_
   spec.target_kind = st::parse_target_kind(get("target"));
   spec.target = get("fraction");
   spec.max_ratio = get("max_ratio");
+  spec.round_to = get("round_to");
   spec.calibration_images = get("calibration_images");
   spec.thinet_samples = get("thinet_samples");
   spec.reconstruct = get("reconstruct");
@@ -91,10 +92,11 @@ st::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_
 const std::vector<KeySpec>& structured_keys() {
   static const std::vector<KeySpec> keys = {
       {"criterion", KeyType::string, from_native("l1"), -kInf, kInf, false,
-       {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp"}, "how channels are ranked (docs/structured_pruning.md)"},
+       {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer"}, "how channels (or, layer: residual blocks) are ranked (docs/structured_pruning.md)"},
       {"target", KeyType::string, from_native("flops"), -kInf, kInf, false, {"flops", "params"}, "what fraction removes"},
       {"fraction", KeyType::number, from_native(0.5), 0, 1, true, {}, "fraction of the MACs (or params) removed", true},
       {"max_ratio", KeyType::number, from_native(0.9), 0, 1, true, {}, "most channels any group may lose", true},
+      {"round_to", KeyType::integer, from_native(1), 1, kInf, false, {}, "keep a multiple of this many channels per layer (8: whole SIMD vectors)"},
       {"calibration_images", KeyType::integer, from_native(256), 1, kInf, false, {}, "hrank, apoz, thinet: training images read"},
       {"thinet_samples", KeyType::integer, from_native(4096), 16, kInf, false, {}, "thinet: output entries sampled per next layer"},
       {"reconstruct", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "thinet: least-squares rescaling of the kept channels"},
@@ -154,6 +156,7 @@ StepOutput run_structured_prune(const ir::Graph& input, const nlohmann::json& s,
     groups.push_back({{"group", g.name}, {"sources", g.sources}, {"channels_before", g.before}, {"channels_after", g.after},
                       {"removable", g.removable}});
   d["structured_groups"] = groups;
+  if (!r.removed_blocks.empty()) d["removed_blocks"] = r.removed_blocks;
   if (r.scratch_training) d["from_scratch"] = epochs_json(*r.scratch_training);
   out.diagnostics = from_native(std::move(d));
   return out;

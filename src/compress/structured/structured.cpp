@@ -10,6 +10,7 @@
 
 #include "criteria.h"
 #include "leancnn/compress/common/layers.h"
+#include "leancnn/compress/structured/blocks.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/rng.h"
 #include "leancnn/ir/passes.h"
@@ -20,16 +21,18 @@
 namespace leancnn::compress::structured {
 
 namespace {
-const char* kCriteria[] = {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp"};
+const char* kCriteria[] = {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer"};
 }
 
 Criterion parse_criterion(const std::string& name) {
   for (size_t i = 0; i < std::size(kCriteria); ++i)
     if (name == kCriteria[i]) return static_cast<Criterion>(i);
-  fail(ErrorKind::usage, "structured pruning criterion '", name, "' is not one of: l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp");
+  fail(ErrorKind::usage, "structured pruning criterion '", name, "' is not one of: l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp, layer");
 }
 const char* criterion_name(Criterion c) { return kCriteria[static_cast<size_t>(c)]; }
-bool needs_data(Criterion c) { return c == Criterion::hrank || c == Criterion::apoz || c == Criterion::thinet; }
+bool needs_data(Criterion c) {
+  return c == Criterion::hrank || c == Criterion::apoz || c == Criterion::thinet || c == Criterion::layer;
+}
 bool needs_training(Criterion c) { return c == Criterion::slimming || c == Criterion::sfp; }
 
 TargetKind parse_target_kind(const std::string& name) {
@@ -74,19 +77,24 @@ std::vector<bool> frozen_groups(const ChannelGraph& cg, const Spec& spec) {
   return frozen;
 }
 
-int64_t removed_count(size_t units, double ratio) {
-  const int64_t k = static_cast<int64_t>(std::floor(ratio * static_cast<double>(units) + 1e-9));
-  return std::clamp<int64_t>(k, 0, static_cast<int64_t>(units) - 1);
+// floor(ratio * units), each group keeping one; with round_to > 1 the kept count is rounded up to
+// a multiple of round_to (SIMD kernels run whole vectors of channels) where the group has more.
+int64_t removed_count(size_t units, double ratio, int64_t round_to) {
+  const int64_t n = static_cast<int64_t>(units);
+  int64_t k = std::clamp<int64_t>(static_cast<int64_t>(std::floor(ratio * static_cast<double>(n) + 1e-9)), 0, n - 1);
+  if (round_to > 1 && n > round_to) k = n - std::min(n, (n - k + round_to - 1) / round_to * round_to);
+  return k;
 }
 
 // The units to remove at `ratio`: per unfrozen group, its lowest-scoring ones.
-std::set<int> choose(const ChannelGraph& cg, const std::vector<bool>& frozen, const std::vector<double>& scores, double ratio) {
+std::set<int> choose(const ChannelGraph& cg, const std::vector<bool>& frozen, const std::vector<double>& scores, double ratio,
+                     int64_t round_to) {
   std::set<int> out;
   for (size_t i = 0; i < cg.groups.size(); ++i) {
     if (frozen[i]) continue;
     std::vector<int> units = cg.groups[i].units;
     std::stable_sort(units.begin(), units.end(), [&](int a, int b) { return scores[a] < scores[b]; });
-    const int64_t k = removed_count(units.size(), ratio);
+    const int64_t k = removed_count(units.size(), ratio, round_to);
     out.insert(units.begin(), units.begin() + k);
   }
   return out;
@@ -101,10 +109,13 @@ struct RatioChoice {
 // some group's count floor(ratio * units) steps, at ratios k / units; those are searched by
 // bisection (the cost falls as the ratio grows). Which units go does not change the cost, so the
 // first ones stand in.
-RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, double max_ratio,
-                        TargetKind t, double budget) {
+RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
+                        double budget) {
   const std::vector<double> flat(cg.units.size(), 0.0);
-  const auto cost_at = [&](double r) { return cost(remove_units(g, cg, choose(cg, frozen, flat, r)), t); };
+  const double max_ratio = spec.max_ratio;
+  const auto cost_at = [&](double r) {
+    return cost(remove_units(g, cg, choose(cg, frozen, flat, r, spec.round_to)), spec.target_kind);
+  };
   std::vector<double> steps;
   for (size_t i = 0; i < cg.groups.size(); ++i) {
     if (frozen[i]) continue;
@@ -179,11 +190,12 @@ train::TrainResult ranking_training(ir::Graph& g, const train::Dataset& train_se
   } else {
     const int64_t steps = std::max<int64_t>(1, train_set.size() / to.batch);
     auto step = std::make_shared<int64_t>(0);
-    hooks.after_step.push_back([&s, &cg, &frozen, ratio, steps, step](std::vector<runtime::Param>& params) {
+    const int64_t round_to = spec.round_to;
+    hooks.after_step.push_back([&s, &cg, &frozen, ratio, round_to, steps, step](std::vector<runtime::Param>& params) {
       if (++*step % steps != 0) return;
       ir::Graph live = s;  // the trainer's parameters share storage with the graph being trained
       for (runtime::Param& p : params) live.value(live.find_value(p.name)).data = p.value;
-      const std::set<int> zero = choose(cg, frozen, detail::weight_scores(live, cg, Criterion::l2), ratio);
+      const std::set<int> zero = choose(cg, frozen, detail::weight_scores(live, cg, Criterion::l2), ratio, round_to);
       for (const TensorAxis& a : cg.tensors) {
         if (!a.producer) continue;
         const Tensor& t = live.value(a.value).data;
@@ -199,6 +211,42 @@ train::TrainResult ranking_training(ir::Graph& g, const train::Dataset& train_se
     });
   }
   return train::train_model(g, ops::op_table(), train_set, test_set, to, hooks);
+}
+
+// Layer pruning: the lowest-scoring identity residual blocks go until the cost meets the budget.
+ir::Graph prune_blocks(const ir::Graph& g, const Tensor& calib, const Spec& spec, double budget, Report& rep) {
+  const std::vector<ResidualBlock> blocks = residual_blocks(g);
+  const std::vector<double> scores = block_scores(g, blocks, calib);
+  std::vector<int> order(blocks.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] < scores[b]; });
+  std::set<int> which;
+  ir::Graph out = g;
+  for (int b : order) {
+    if (cost(out, spec.target_kind) <= budget) break;
+    which.insert(b);
+    out = remove_blocks(g, blocks, which);
+    rep.removed_blocks.push_back(blocks[static_cast<size_t>(b)].name);
+    log_line(spec, "prune: removed residual block " + blocks[static_cast<size_t>(b)].name);
+  }
+  return out;
+}
+
+// One round of channel pruning: the uniform ratio that meets the budget, the criterion's lowest units removed.
+ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Tensor& calib, const Spec& spec, double budget,
+                         Report& rep) {
+  const ChannelGraph cg = analyze(g);
+  const std::vector<bool> frozen = frozen_groups(cg, spec);
+  const RatioChoice rc = solve_ratio(g, cg, frozen, spec, budget);
+  const std::vector<double> scores = scores_for(g, cg, train_set, spec, calib);
+  const std::set<int> removed = choose(cg, frozen, scores, rc.ratio, spec.round_to);
+  if (spec.criterion == Criterion::thinet && spec.reconstruct)
+    g = shaped(detail::thinet_reconstruct(g, cg, removed, calib, spec.thinet_samples, spec.seed + 1));
+  rep.ratio = rc.ratio;
+  char line[160];
+  std::snprintf(line, sizeof line, "prune: ratio %.3f per group, %zu channels removed", rc.ratio, removed.size());
+  log_line(spec, line);
+  return remove_units(g, cg, removed);
 }
 
 // Kaiming-normal weights, zero biases, BN at identity: the pruned architecture from scratch.
@@ -225,6 +273,7 @@ void reinitialize(ir::Graph& g, uint64_t seed) {
 void check(const ir::Graph& float_graph, const Spec& spec, int64_t train_images) {
   if (!(spec.target > 0 && spec.target < 1)) fail(ErrorKind::usage, "target: the fraction removed must be in (0, 1), got ", spec.target);
   if (!(spec.max_ratio > 0 && spec.max_ratio < 1)) fail(ErrorKind::usage, "max_ratio must be in (0, 1), got ", spec.max_ratio);
+  if (spec.round_to < 1) fail(ErrorKind::usage, "round_to must be >= 1, got ", spec.round_to);
   if (spec.schedule == Schedule::iterative && (spec.rounds < 1 || spec.finetune.epochs <= 0))
     fail(ErrorKind::usage, "the iterative schedule needs rounds >= 1 and fine-tuning epochs (> 0)");
   if (needs_data(spec.criterion) && spec.calibration_images < 1)
@@ -248,11 +297,23 @@ void check(const ir::Graph& float_graph, const Spec& spec, int64_t train_images)
     if (std::find(layers.begin(), layers.end(), e) == layers.end())
       fail(ErrorKind::usage, "exclude: '", e, "' is not a Conv or Gemm layer of the model");
   }
+  const double dense = cost(g, spec.target_kind);
+  if (spec.criterion == Criterion::layer) {
+    const std::vector<ResidualBlock> blocks = residual_blocks(g);
+    if (blocks.empty()) fail(ErrorKind::bad_input, "layer pruning removes identity residual blocks, and the model has none");
+    std::set<int> all;
+    for (size_t b = 0; b < blocks.size(); ++b) all.insert(static_cast<int>(b));
+    const double least = cost(remove_blocks(g, blocks, all), spec.target_kind);
+    if (least > (1 - spec.target) * dense)
+      fail(ErrorKind::usage, "target: removing every one of the ", blocks.size(), " identity residual blocks removes only ",
+           100.0 * (1 - least / dense), " % of the ", target_kind_name(spec.target_kind), ", less than the target; the other "
+           "layers cannot lose channels this way (use a channel criterion)");
+    return;
+  }
   const std::vector<bool> frozen = frozen_groups(cg, spec);
   if (std::all_of(frozen.begin(), frozen.end(), [](bool f) { return f; }))
     fail(ErrorKind::bad_input, "no channel of the model can be removed: every group reaches the input or the output, or is excluded");
-  const double dense = cost(g, spec.target_kind);
-  const RatioChoice rc = solve_ratio(g, cg, frozen, spec.max_ratio, spec.target_kind, (1 - spec.target) * dense);
+  const RatioChoice rc = solve_ratio(g, cg, frozen, spec, (1 - spec.target) * dense);
   if (!rc.met) {
     char line[256];
     std::snprintf(line, sizeof line, "%.1f %%", 100.0 * (1 - rc.cost / dense));
@@ -293,8 +354,7 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
   }
   const ChannelGraph cg0 = analyze(dense);
   if (needs_training(spec.criterion)) {
-    const RatioChoice rc = solve_ratio(dense, cg0, frozen_groups(cg0, spec), spec.max_ratio, spec.target_kind,
-                                       (1 - spec.target) * dense_cost);
+    const RatioChoice rc = solve_ratio(dense, cg0, frozen_groups(cg0, spec), spec, (1 - spec.target) * dense_cost);
     log_line(spec, std::string("prune: ") + criterion_name(spec.criterion) + " training for " +
                        std::to_string(spec.prune_epochs) + " epochs before the pruning");
     rep.finetune.push_back(ranking_training(rep.graph, train_set, test_set, spec, rc.ratio));
@@ -308,21 +368,12 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
                            : Tensor();
   const int rounds = spec.schedule == Schedule::iterative ? spec.rounds : 1;
   for (int r = 1; r <= rounds; ++r) {
-    ir::Graph g = shaped(rep.graph);
-    const ChannelGraph cg = analyze(g);
-    const std::vector<bool> frozen = frozen_groups(cg, spec);
-    const double keep = std::pow(1 - spec.target, static_cast<double>(r) / rounds);
-    const RatioChoice rc = solve_ratio(g, cg, frozen, spec.max_ratio, spec.target_kind, keep * dense_cost);
-    const std::vector<double> scores = scores_for(g, cg, train_set, spec, calib);
-    const std::set<int> removed = choose(cg, frozen, scores, rc.ratio);
-    if (spec.criterion == Criterion::thinet && spec.reconstruct)
-      g = shaped(detail::thinet_reconstruct(g, cg, removed, calib, spec.thinet_samples, spec.seed + 1));
-    rep.graph = remove_units(g, cg, removed);
-    rep.ratio = rc.ratio;
-    char line[200];
-    std::snprintf(line, sizeof line, "prune: round %d/%d, %s, ratio %.3f per group, %zu channels removed, %s %.1f %% of dense",
-                  r, rounds, criterion_name(spec.criterion), rc.ratio, removed.size(), target_kind_name(spec.target_kind),
-                  100.0 * rc.cost / dense_cost);
+    const double budget = std::pow(1 - spec.target, static_cast<double>(r) / rounds) * dense_cost;
+    if (spec.criterion == Criterion::layer) rep.graph = prune_blocks(shaped(rep.graph), calib, spec, budget, rep);
+    else rep.graph = prune_channels(shaped(rep.graph), train_set, calib, spec, budget, rep);
+    char line[160];
+    std::snprintf(line, sizeof line, "prune: round %d/%d, %s, %s %.1f %% of dense", r, rounds, criterion_name(spec.criterion),
+                  target_kind_name(spec.target_kind), 100.0 * cost(shaped(rep.graph), spec.target_kind) / dense_cost);
     log_line(spec, line);
     if (spec.finetune.epochs <= 0) continue;
     train::TrainOptions to = spec.finetune;

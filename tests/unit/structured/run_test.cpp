@@ -134,6 +134,18 @@ TEST(StructuredCriteria, L1KeepsTheLargestFilters) {
   EXPECT_NEAR(min_kept, sorted[removed], 1e-4 * sorted[removed]);  // the smallest kept is the next after the removed ones
 }
 
+TEST(StructuredCriteria, RoundToKeepsWholeVectorsOfChannels) {
+  const ir::Graph g = model("resnet20");
+  Spec spec;
+  spec.target = 0.5;
+  spec.round_to = 8;
+  const train::Dataset none;
+  const Report r = run(g, none, none, spec);
+  EXPECT_LE(static_cast<double>(r.macs_after), 0.5 * static_cast<double>(r.macs_before));
+  for (const LayerChannels& l : r.layers)
+    if (l.layer != r.layers.back().layer) EXPECT_EQ(l.out_after % 8, 0) << l.layer << " keeps " << l.out_after;
+}
+
 TEST(StructuredCheck, RefusesBadInputBeforeAnyWork) {
   const ir::Graph g = model("small_cnn");
   const auto kind_of = [&](const Spec& s, int64_t images) {

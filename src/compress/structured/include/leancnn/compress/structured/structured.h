@@ -13,7 +13,9 @@
 //             then least-squares rescaling of the kept input channels (Luo et al. 2017);
 //   slimming  |BN γ| after training with an L1 penalty on γ (Liu et al. 2017);
 //   sfp       soft filter pruning: during training the lowest-L2 filters are zeroed after every
-//             epoch but keep training; the last zeroed set is removed (He et al. 2018).
+//             epoch but keep training; the last zeroed set is removed (He et al. 2018);
+//   layer     layer (block) pruning: whole identity residual blocks go, those whose branch adds
+//             the least to its input first (blocks.h), until the target is met.
 // Criteria that read activations take calibration images from the training set, never the test set.
 //
 // Per-group ratios are one uniform ratio, found by bisection so that the pruned model's MACs or
@@ -33,11 +35,11 @@
 
 namespace leancnn::compress::structured {
 
-enum class Criterion { l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp };
-// "l1" | "l2" | "fpgm" | "hrank" | "apoz" | "thinet" | "slimming" | "sfp"; Error(usage) otherwise.
+enum class Criterion { l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp, layer };
+// "l1" | "l2" | "fpgm" | "hrank" | "apoz" | "thinet" | "slimming" | "sfp" | "layer"; Error(usage) otherwise.
 Criterion parse_criterion(const std::string& name);
 const char* criterion_name(Criterion c);
-bool needs_data(Criterion c);      // hrank, apoz, thinet: calibration images
+bool needs_data(Criterion c);      // hrank, apoz, thinet, layer: calibration images
 bool needs_training(Criterion c);  // slimming, sfp: a training run before the pruning
 
 enum class TargetKind { flops, params };
@@ -53,6 +55,7 @@ struct Spec {
   TargetKind target_kind = TargetKind::flops;
   double target = 0.5;                 // fraction of the dense model's MACs (or params) removed, in (0, 1)
   double max_ratio = 0.9;              // no group loses more than this fraction of its channels
+  int64_t round_to = 1;                // kept channels rounded up to a multiple of this (8: whole AVX2 vectors)
   std::vector<std::string> exclude;    // layers whose output group keeps every channel
   int64_t calibration_images = 256;    // hrank, apoz, thinet: training images (a seeded sample)
   int64_t thinet_samples = 4096;       // thinet: output positions sampled per consumer layer
@@ -92,6 +95,7 @@ struct Report {
   int64_t params_before = 0, params_after = 0;
   int64_t macs_before = 0, macs_after = 0;
   double ratio = 0;                       // the uniform per-group ratio chosen (last round)
+  std::vector<std::string> removed_blocks;  // layer: the residual blocks removed (their Adds' names)
   std::vector<train::TrainResult> finetune;  // sparsity training (slimming/sfp) first, then one per round
   std::optional<train::TrainResult> scratch_training;
   bool interrupted = false;
