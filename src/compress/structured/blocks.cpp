@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
@@ -67,6 +68,13 @@ std::vector<ResidualBlock> residual_blocks(const ir::Graph& g) {
 ir::Graph remove_blocks(const ir::Graph& g, const std::vector<ResidualBlock>& blocks, const std::set<int>& which) {
   ir::Graph out = g;
   std::vector<ir::ValueId> released;
+  // A block's shortcut may be the output of a block removed before it (blocks are in topological
+  // order, `which` ascending): it then reads what that block's Add read.
+  std::map<ir::ValueId, ir::ValueId> alias;
+  const auto resolve = [&](ir::ValueId v) {
+    for (auto it = alias.find(v); it != alias.end(); it = alias.find(v)) v = it->second;
+    return v;
+  };
   for (int b : which) {
     if (b < 0 || b >= static_cast<int>(blocks.size())) fail(ErrorKind::internal, "block ", b, " is not in the list");
     const ResidualBlock& blk = blocks[static_cast<size_t>(b)];
@@ -74,7 +82,9 @@ ir::Graph remove_blocks(const ir::Graph& g, const std::vector<ResidualBlock>& bl
     for (ir::NodeId id : blk.branch)
       for (ir::ValueId v : out.node(id).inputs)
         if (v != ir::kNone && out.value(v).is_initializer()) released.push_back(v);
-    ir::replace_uses(out, y, blk.shortcut);
+    const ir::ValueId x = resolve(blk.shortcut);
+    ir::replace_uses(out, y, x);
+    alias[y] = x;
     out.remove_node(blk.add);
     for (ir::NodeId id : blk.branch) out.remove_node(id);
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "leancnn/compress/structured/blocks.h"
 #include "leancnn/compress/structured/structured.h"
@@ -30,14 +31,20 @@ TEST(StructuredBlocks, RemovingABlockEqualsSilencingItsBranch) {
     ASSERT_EQ(static_cast<int>(blocks.size()), count) << name;  // identity blocks only (no projection shortcut)
     Tensor x = Tensor::empty({2, input[0], input[1], input[2]});
     Rng(5).fill_uniform(x, 0.f, 1.f);
-    for (int b : {0, count - 1}) {
-      const ir::Graph pruned = remove_blocks(g, blocks, {b});
+    std::set<int> every;
+    for (int b = 0; b < count; ++b) every.insert(b);
+    // One block, the last, and all of them (consecutive blocks: a removed block's shortcut is a removed block's output).
+    for (const std::set<int>& which : {std::set<int>{0}, std::set<int>{count - 1}, every}) {
+      const int b = *which.begin();
+      const ir::Graph pruned = remove_blocks(g, blocks, which);
       EXPECT_LT(ir::summarize(pruned, ops::op_table()).macs, ir::summarize(g, ops::op_table()).macs);
       ir::Graph silenced = ir::with_own_initializers(g);
-      const ir::Node& last = silenced.node(blocks[static_cast<size_t>(b)].branch.back());
-      ASSERT_EQ(last.op_type, "BatchNormalization") << name;
-      silenced.value(last.inputs[1]).data.zero();
-      silenced.value(last.inputs[2]).data.zero();
+      for (int s : which) {
+        const ir::Node& last = silenced.node(blocks[static_cast<size_t>(s)].branch.back());
+        ASSERT_EQ(last.op_type, "BatchNormalization") << name;
+        silenced.value(last.inputs[1]).data.zero();
+        silenced.value(last.inputs[2]).data.zero();
+      }
       const Tensor a = run(silenced, x), c = run(pruned, x);
       float diff = 0;
       for (int64_t i = 0; i < a.numel(); ++i) diff = std::max(diff, std::fabs(a.data<float>()[i] - c.data<float>()[i]));
