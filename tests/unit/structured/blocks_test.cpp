@@ -6,9 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "leancnn/compress/structured/blocks.h"
 #include "leancnn/compress/structured/structured.h"
+#include "leancnn/core/error.h"
 #include "leancnn/core/rng.h"
 #include "leancnn/ir/rewrite.h"
 #include "leancnn/ir/summary.h"
@@ -25,7 +29,8 @@ Tensor run(ir::Graph g, const Tensor& x) {
 }
 
 TEST(StructuredBlocks, RemovingABlockEqualsSilencingItsBranch) {
-  for (const auto& [name, input, count] : {std::tuple{"resnet20", Shape{1, 28, 28}, 7}, {"mobilenet_v2", Shape{3, 32, 32}, 10}}) {
+  const std::vector<std::tuple<std::string, Shape, int>> cases = {{"resnet20", {1, 28, 28}, 7}, {"mobilenet_v2", {3, 32, 32}, 10}};
+  for (const auto& [name, input, count] : cases) {
     ir::Graph g = models::build_model(name, {.input = input, .classes = 10, .seed = 4}, ops::op_table());
     const std::vector<ResidualBlock> blocks = residual_blocks(g);
     ASSERT_EQ(static_cast<int>(blocks.size()), count) << name;  // identity blocks only (no projection shortcut)
