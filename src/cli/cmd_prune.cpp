@@ -19,6 +19,7 @@
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/dataset.h"
+#include "prune_structured.h"
 
 namespace leancnn::cli {
 
@@ -185,7 +186,9 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
 
 Runner register_prune(CLI::App& app, CommonOptions& common) {
   auto c = std::make_shared<PruneCli>();
-  CLI::App* cmd = app.add_subcommand("prune", "Magnitude weight pruning of an ONNX model, fine-tuned with the masks held");
+  auto st = std::make_shared<StructuredCli>();
+  CLI::App* cmd = app.add_subcommand("prune", "Magnitude weight pruning of an ONNX model, fine-tuned with the masks held; "
+                                              "with --structured, channel (filter) pruning that shrinks the model");
   cmd->add_option("model_file", c->model_file, "Float ONNX model")->required();
   cmd->add_option("-o,--out", c->out, "Output ONNX file (pruned weights are exact zeros)")->required();
   cmd->add_option("--data", c->data, "Dataset: fashion-mnist, or a folder of IDX files (fine-tuning: train split; "
@@ -231,8 +234,18 @@ Runner register_prune(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--test-images", c->test_images, "Evaluate on the first N test images (0 = all)")->capture_default_str();
   cmd->add_flag("--no-eval", c->no_eval, "Skip the accuracy evaluation");
   cmd->add_flag("--dense", c->dense, "Write every weight dense (no ai.leancnn SparseToDense: for ONNX Runtime)");
+  add_structured_options(*cmd, *st);
   add_common_options(*cmd, common);
-  return [c, &common] { return run_prune(*c, common); };
+  return [c, st, &common] {
+    if (!st->on) {
+      if (st->remove_flops > 0 || st->remove_params > 0)
+        fail(ErrorKind::usage, "--remove-flops and --remove-params are structured-pruning targets: add --structured");
+      return run_prune(*c, common);
+    }
+    const PruneShared shared{c->model_file, c->out, c->data, c->schedule, c->rounds, c->exclude,
+                             c->epochs,     c->batch, c->lr, c->test_images, c->no_eval};
+    return run_structured_prune(shared, *st, common);
+  };
 }
 
 }  // namespace leancnn::cli

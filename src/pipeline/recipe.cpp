@@ -101,6 +101,23 @@ nlohmann::json read_value(const KeySpec& k, const YAML::Node& n, const Place& at
       }
       return map;
     }
+    case KeyType::section: {  // scalars only; the step checks the keys and their values
+      nlohmann::json map = nlohmann::json::object();
+      if (!n.IsMap()) bad(str_cat("expected a map of settings, got '", scalar_of(n), "'"));
+      for (const auto& kv : n) {
+        const std::string name = kv.first.Scalar();
+        if (!kv.second.IsScalar()) recipe_fail(at, kv.second, k.name, str_cat(name, ": expected a single value"));
+        if (map.contains(name)) recipe_fail(at, kv.first, k.name, str_cat("'", name, "' is listed twice"));
+        int64_t i = 0;
+        double d = 0;
+        bool b = false;
+        if (YAML::convert<int64_t>::decode(kv.second, i)) map[name] = i;
+        else if (YAML::convert<double>::decode(kv.second, d)) map[name] = d;
+        else if (YAML::convert<bool>::decode(kv.second, b)) map[name] = b;
+        else map[name] = kv.second.Scalar();
+      }
+      return map;
+    }
     case KeyType::string_list: {
       nlohmann::json list = nlohmann::json::array();
       if (n.IsScalar()) {  // one item may be written without brackets

@@ -10,6 +10,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
+#include "step_prune_structured.h"
 #include "train_settings.h"
 
 namespace leancnn::pipeline {
@@ -47,6 +48,9 @@ std::vector<KeySpec> own_keys() {
       {"exclude", KeyType::string_list, from_native(nlohmann::json::array()), -kInf, kInf, false, {}, "layers (node names) kept dense"},
       {"keep_first", KeyType::boolean, from_native(false), -kInf, kInf, false, {}, "keep the first Conv/Gemm layer dense"},
       {"finetune", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "fine-tune after pruning (one_shot may skip it)"},
+      {"structured", KeyType::section, from_native(nlohmann::json::object()), -kInf, kInf, false, {},
+       "structured (channel) pruning settings: criterion, target, fraction, ... (docs/structured_pruning.md); "
+       "given, the step removes whole channels instead of weights"},
   };
 }
 
@@ -89,6 +93,7 @@ std::vector<SettingProblem> check_prune(const ir::Graph& model, const Json& sett
   ctx.recipe = &recipe;
   ctx.work_dir = "<check>";
   const nlohmann::json& s = native(settings);
+  if (!s["structured"].empty()) return check_structured_prune(model, s, recipe);
   try {
     p::check(model, spec_of(s, ctx, 1));
   } catch (const Error& e) {
@@ -125,6 +130,7 @@ nlohmann::json gmm_json(const p::GmmRatios& g) {
 
 StepOutput run_prune(const ir::Graph& input, const Json& settings, StepContext& ctx) {
   const nlohmann::json& s = native(settings);
+  if (!s["structured"].empty()) return run_structured_prune(input, s, ctx);
   const train::Dataset& train_set = ctx.train_set();
   p::Spec spec = spec_of(s, ctx, train_set.size());
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
@@ -159,7 +165,8 @@ StepKind prune_step_kind() {
   StepKind k;
   k.name = "prune";
   k.description = "magnitude weight pruning (layer-wise, global, N:M; uniform, explicit or chosen per-layer fractions; "
-                  "one-shot, iterative, gradual or lottery ticket) with training that holds the masks";
+                  "one-shot, iterative, gradual or lottery ticket) with training that holds the masks; with a "
+                  "structured: block, channel pruning that shrinks the model";
   k.keys = prune_keys;
   k.defaults = finetune_defaults;
   k.run = run_prune;

@@ -114,6 +114,22 @@ std::string variants_table(const nlohmann::json& report) {
   return h + "</tbody></table>\n<p class=\"meta\">&#9733; on the Pareto front of accuracy vs latency or vs size.</p>\n";
 }
 
+// Structured-pruning variants: one table each of the layers' channels before and after.
+std::string channels_tables(const nlohmann::json& report) {
+  std::string h;
+  for (const auto& v : report["variants"]) {
+    if (!v.contains("layer_channels")) continue;
+    h += "<h3>" + escape_html(v.value("name", "")) + "</h3>\n<table class=\"channels\"><thead><tr><th class=\"l\">layer</th>"
+         "<th>out before</th><th>out after</th><th>in before</th><th>in after</th></tr></thead>\n<tbody>\n";
+    for (const auto& l : v["layer_channels"])
+      h += "<tr><td class=\"l\">" + escape_html(l.value("name", "")) + "</td><td>" + fmt(l, "out_channels_before", "%.0f") +
+           "</td><td>" + fmt(l, "out_channels", "%.0f") + "</td><td>" + fmt(l, "in_channels_before", "%.0f") + "</td><td>" +
+           fmt(l, "in_channels", "%.0f") + "</td></tr>\n";
+    h += "</tbody></table>\n";
+  }
+  return h.empty() ? "<p class=\"empty\">No structured-pruning variant in this run (prune step with structured:).</p>\n" : h;
+}
+
 std::string read_lib(const std::string& dir, const std::string& rel) {
   const std::string path = (std::filesystem::path(dir) / rel).string();
   if (!std::filesystem::is_regular_file(path))
@@ -160,6 +176,7 @@ std::string render_html(const Json& report_json, const WebLibs& libs) {
   h += "<h2>Per-layer accelerator energy</h2>\n<div id=\"plot-layer-energy\" class=\"plot\"></div>\n";
   h += "<h2>Per-layer quantization sensitivity</h2>\n<div id=\"plot-sensitivity\" class=\"plot\"></div>\n";
   h += "<h2>Per-layer weight sparsity</h2>\n<div id=\"plot-layer-sparsity\" class=\"plot\"></div>\n";
+  h += "<h2>Per-layer channels (structured pruning)</h2>\n<div class=\"scroll\">" + channels_tables(report) + "</div>\n";
   h += "<h2>Steps: settings and diagnostics</h2>\n";
   for (const auto& v : report["variants"]) {
     nlohmann::json d = {{"settings", v.value("settings", nlohmann::json::object())},

@@ -84,6 +84,16 @@ Json build_report(const pipeline::RunResult& run) {
                         {"target", l.value("target", 0.0)}});
       j["layer_sparsity"] = rows;
     }
+    // Structured pruning: per layer, its output and input channels before and after.
+    if (diagnostics.contains("structured_layers") && diagnostics["structured_layers"].is_array()) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const nlohmann::json& l : diagnostics["structured_layers"])
+        rows.push_back({{"name", l.value("layer", "")}, {"out_channels_before", l.value("out_channels_before", int64_t{0})},
+                        {"out_channels", l.value("out_channels_after", int64_t{0})},
+                        {"in_channels_before", l.value("in_channels_before", int64_t{0})},
+                        {"in_channels", l.value("in_channels_after", int64_t{0})}});
+      j["layer_channels"] = rows;
+    }
     variants.push_back(j);
   }
   nlohmann::json report = {{"format", "leancnn.report"},

@@ -13,7 +13,8 @@
 namespace leancnn::pipeline {
 
 // number_map: a map from names to numbers ({conv1: 0.3, fc1: 0.9}); min/max apply to each number.
-enum class KeyType { integer, number, boolean, string, string_list, number_map };
+// section: a nested map of scalar settings (e.g. prune's `structured:` block), checked by the step.
+enum class KeyType { integer, number, boolean, string, string_list, number_map, section };
 const char* key_type_name(KeyType t);
 
 // One key of a recipe section: its type, default, allowed values and one line of help.

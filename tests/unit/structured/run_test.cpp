@@ -1,0 +1,209 @@
+// Structured pruning's entry point: each criterion reaches the MAC target with a smaller model,
+// removes the channels it should (a dead channel first, the largest filters kept), the checks
+// refuse bad input before any work, and the training criteria and schedules run.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "leancnn/compress/structured/structured.h"
+#include "leancnn/core/error.h"
+#include "leancnn/core/rng.h"
+#include "leancnn/ir/passes.h"
+#include "leancnn/models/zoo.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/train/predict.h"
+
+namespace leancnn::compress::structured {
+namespace {
+
+train::Dataset blobs(int64_t n, uint64_t seed) {
+  train::Dataset d;
+  d.images = Tensor::empty({n, 1, 28, 28}, DType::u8);
+  d.labels = Tensor::empty({n}, DType::s64);
+  Rng rng(seed);
+  for (int64_t i = 0; i < n * 784; ++i) d.images.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
+  for (int64_t i = 0; i < n; ++i) d.labels.data<int64_t>()[i] = rng.below(10);
+  return d;
+}
+
+ir::Graph model(const std::string& name) {
+  return models::build_model(name, {.input = {1, 28, 28}, .classes = 10, .seed = 2}, ops::op_table());
+}
+
+const ir::Node& node_named(const ir::Graph& g, const std::string& name) {
+  for (ir::NodeId id : g.node_ids())
+    if (g.node(id).name == name) return g.node(id);
+  throw std::runtime_error("no node " + name);
+}
+
+std::string first_conv(const ir::Graph& g) {
+  for (ir::NodeId id : g.topo_order())
+    if (g.node(id).op_type == "Conv") return g.node(id).name;
+  return "";
+}
+
+std::string tmp_dir(const std::string& name) {
+  const std::string d = (std::filesystem::temp_directory_path() / ("leancnn_structured_" + name)).string();
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+class EveryCriterion : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryCriterion, ReachesTheMacTargetAndRuns) {
+  const ir::Graph g = model("resnet20");
+  const train::Dataset data = blobs(64, 1);
+  Spec spec;
+  spec.criterion = parse_criterion(GetParam());
+  spec.target = 0.5;
+  spec.calibration_images = 16;
+  spec.thinet_samples = 256;
+  const Report r = run(g, data, data, spec);
+  EXPECT_LE(static_cast<double>(r.macs_after), 0.5 * static_cast<double>(r.macs_before));
+  EXPECT_GT(static_cast<double>(r.macs_after), 0.3 * static_cast<double>(r.macs_before));  // the least ratio, not more
+  EXPECT_LT(r.params_after, r.params_before);
+  EXPECT_GT(r.ratio, 0.0);
+  ASSERT_EQ(r.layers.size(), 22u);  // 19 convs + 2 projections + fc
+  EXPECT_EQ(r.layers.back().out_after, 10);  // the classifier keeps its classes
+  int shrunk = 0;
+  for (const LayerChannels& l : r.layers) shrunk += l.out_after < l.out_before;
+  EXPECT_GE(shrunk, 19);
+  ir::verify(r.graph, ops::op_table());
+  const train::Predictions p = train::predict(r.graph, data, train::Engine::plan, 32);
+  EXPECT_EQ(p.top1.size(), 32u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Structured, EveryCriterion, ::testing::Values("l1", "l2", "fpgm", "hrank", "apoz", "thinet"));
+
+// A channel whose filter, bias and BN are zero is dead: every criterion that looks at weights,
+// activations or the next layer's output removes it first.
+TEST(StructuredCriteria, ADeadChannelGoesFirst) {
+  ir::Graph g = model("vgg_small");
+  const std::string conv = first_conv(g);
+  const ir::Node& c = node_named(g, conv);
+  Tensor& w = g.value(c.inputs[1]).data;
+  const int64_t k = w.numel() / w.dim(0);
+  std::fill_n(w.data<float>() + 5 * k, k, 0.f);
+  const ChannelGraph cg = analyze(g);
+  const int group = cg.group_of_layer(conv);
+  ASSERT_GE(group, 0);
+  const train::Dataset data = blobs(32, 3);
+  for (const char* name : {"l1", "l2", "hrank", "apoz", "thinet"}) {
+    Spec spec;
+    spec.criterion = parse_criterion(name);
+    spec.target = 0.2;
+    spec.calibration_images = 8;
+    spec.thinet_samples = 256;
+    const Report r = run(g, data, data, spec);
+    // The conv lost filters, and the dead one among them: no kept filter is all zero.
+    const ir::Node& after = node_named(r.graph, conv);
+    const Tensor& wa = r.graph.value(after.inputs[1]).data;
+    ASSERT_LT(wa.dim(0), w.dim(0)) << name;
+    for (int64_t o = 0; o < wa.dim(0); ++o) {
+      const float* f = wa.data<float>() + o * k;
+      EXPECT_TRUE(std::any_of(f, f + k, [](float v) { return v != 0.f; })) << name << ": kept filter " << o << " is the dead one";
+    }
+  }
+}
+
+TEST(StructuredCriteria, L1KeepsTheLargestFilters) {
+  ir::Graph g = model("small_cnn");
+  const std::string conv = first_conv(g);
+  const Tensor& w = g.value(node_named(g, conv).inputs[1]).data;
+  const int64_t oc = w.dim(0), k = w.numel() / oc;
+  std::vector<double> norm(static_cast<size_t>(oc), 0.0);
+  for (int64_t o = 0; o < oc; ++o)
+    for (int64_t i = 0; i < k; ++i) norm[o] += std::fabs(w.data<float>()[o * k + i]);
+  Spec spec;
+  spec.target = 0.4;
+  const train::Dataset none;
+  const Report r = run(g, none, none, spec);
+  const Tensor& wa = r.graph.value(node_named(r.graph, conv).inputs[1]).data;
+  ASSERT_LT(wa.dim(0), oc);
+  double min_kept = 1e30;
+  for (int64_t o = 0; o < wa.dim(0); ++o) {
+    double n = 0;
+    for (int64_t i = 0; i < k; ++i) n += std::fabs(wa.data<float>()[o * k + i]);
+    min_kept = std::min(min_kept, n);
+  }
+  std::vector<double> sorted = norm;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t removed = static_cast<size_t>(oc - wa.dim(0));
+  EXPECT_NEAR(min_kept, sorted[removed], 1e-4 * sorted[removed]);  // the smallest kept is the next after the removed ones
+}
+
+TEST(StructuredCriteria, RoundToKeepsWholeVectorsOfChannels) {
+  const ir::Graph g = model("resnet20");
+  Spec spec;
+  spec.target = 0.5;
+  spec.round_to = 8;
+  const train::Dataset none;
+  const Report r = run(g, none, none, spec);
+  EXPECT_LE(static_cast<double>(r.macs_after), 0.5 * static_cast<double>(r.macs_before));
+  for (size_t i = 0; i + 1 < r.layers.size(); ++i) {  // all but the classifier
+    EXPECT_EQ(r.layers[i].out_after % 8, 0) << r.layers[i].layer << " keeps " << r.layers[i].out_after;
+  }
+}
+
+TEST(StructuredCheck, RefusesBadInputBeforeAnyWork) {
+  const ir::Graph g = model("small_cnn");
+  const auto kind_of = [&](const Spec& s, int64_t images) {
+    try {
+      check(g, s, images);
+    } catch (const Error& e) {
+      return std::make_pair(e.kind(), std::string(e.what()));
+    }
+    return std::make_pair(ErrorKind::internal, std::string("no error"));
+  };
+  Spec s;
+  s.target = 0.995;  // more than the removable groups hold: the classifier and the input stay
+  auto [k1, m1] = kind_of(s, 100);
+  EXPECT_EQ(k1, ErrorKind::usage);
+  EXPECT_NE(m1.find("cannot lose channels"), std::string::npos) << m1;
+  s.target = 0.5;
+  s.criterion = Criterion::hrank;
+  auto [k2, m2] = kind_of(s, 0);
+  EXPECT_EQ(k2, ErrorKind::bad_input);
+  EXPECT_NE(m2.find("needs training images"), std::string::npos) << m2;
+  s.criterion = Criterion::l1;
+  s.exclude = {"nope"};
+  EXPECT_EQ(kind_of(s, 0).first, ErrorKind::usage);
+  s.exclude = {};
+  s.criterion = Criterion::slimming;  // trains first: needs epochs
+  EXPECT_EQ(kind_of(s, 100).first, ErrorKind::usage);
+  EXPECT_THROW(parse_criterion("magic"), Error);
+}
+
+TEST(StructuredTraining, SlimmingSfpIterativeAndFromScratchRun) {
+  const ir::Graph g = model("small_cnn");
+  const train::Dataset data = blobs(64, 5);
+  for (Criterion c : {Criterion::slimming, Criterion::sfp}) {
+    Spec spec;
+    spec.criterion = c;
+    spec.target = 0.4;
+    spec.prune_epochs = 1;
+    spec.finetune.epochs = 1;
+    spec.finetune.batch = 32;
+    spec.finetune.progress = 0;
+    spec.finetune.out_dir = tmp_dir(criterion_name(c));
+    if (c == Criterion::sfp) {
+      spec.schedule = Schedule::iterative;
+      spec.rounds = 2;
+      spec.from_scratch = true;
+    }
+    const Report r = run(g, data, data, spec);
+    EXPECT_LE(static_cast<double>(r.macs_after), 0.6 * static_cast<double>(r.macs_before)) << criterion_name(c);
+    EXPECT_EQ(r.finetune.size(), c == Criterion::sfp ? 3u : 2u);  // ranking training + one per round
+    if (c == Criterion::sfp) {
+      ASSERT_TRUE(r.scratch.has_value());
+      ASSERT_TRUE(r.scratch_training.has_value());
+      EXPECT_EQ(layer_channels(r.graph, *r.scratch).front().out_after, r.layers.front().out_after);
+    }
+    std::filesystem::remove_all(spec.finetune.out_dir);
+  }
+}
+
+}  // namespace
+}  // namespace leancnn::compress::structured
