@@ -96,9 +96,10 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
   const ir::Graph model = io::load_onnx(p.model_file, ops);
   const st::Spec spec = spec_of(p, s, common, !common.json);
   const int64_t classes = model.value(model.outputs().at(0)).shape.back();
-  const std::string dir = train::resolve_data_dir(p.data);
-  // Checked before the data is read (a data criterion is told it needs data by check's own message).
+  // Checked before the data is even looked for (a data criterion is told it needs data by
+  // check's own message), so a bad flag is named as such whatever --data says.
   st::check(model, spec, st::needs_data(spec.criterion) || st::needs_training(spec.criterion) ? 1 : 0);
+  const std::string dir = train::resolve_data_dir(p.data);
   const train::Dataset train_set = train::load_idx_dataset(dir, train::Split::train, classes);
   const train::Dataset test_set = train::load_idx_dataset(dir, train::Split::test, classes);
   const st::Report r = st::run(model, train_set, test_set, spec);
