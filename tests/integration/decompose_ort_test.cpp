@@ -57,7 +57,7 @@ TEST(DecomposeOrt, EveryMethodsExportRunsInOnnxRuntimeWithOurOutputs) {
     EXPECT_EQ(decomposed, 4);
     const fs::path file = dir.path() / (d::method_name(p.conv) + std::string("_") + d::method_name(p.fc) + ".onnx");
     io::save_onnx(r.graph, file.string());
-    const ir::Graph loaded = io::load_onnx(file.string(), ops::op_table());
+    ir::Graph loaded = io::load_onnx(file.string(), ops::op_table());
 
     Rng rng(5);
     const Tensor input = testing::random_tensor({2, 1, 28, 28}, rng);

@@ -47,7 +47,7 @@ ir::Graph gemm_graph(int64_t n, int64_t k, uint64_t seed) {
   return g;
 }
 
-Tensor run_graph(const ir::Graph& g, const Tensor& x, bool kernels) {
+Tensor run_graph(ir::Graph g, const Tensor& x, bool kernels) {
   runtime::Executor ex(g, ops::op_table(), {.use_kernels = kernels});
   return ex.forward({{"x", x}}).at(0);
 }
@@ -276,7 +276,9 @@ TEST(BudgetProxy, SpectralErrorsMatchTheFactorisations) {
       } else {
         EXPECT_NEAR(proxy[k], e * e, 1e-5) << method_name(m) << " " << k;
       }
-      if (k > 0) EXPECT_GE(proxy[k], proxy[k - 1] - 1e-12);
+      if (k > 0) {
+        EXPECT_GE(proxy[k], proxy[k - 1] - 1e-12);
+      }
     }
   }
 }
