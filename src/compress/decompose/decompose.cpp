@@ -180,8 +180,12 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
       const std::vector<int64_t> r = spec.rank_rule == RankRule::energy ? energy_ranks(g, n, c.method, spec.energy, spec.factor)
                                      : spec.rank_rule == RankRule::vbmf ? vbmf_ranks(g, n, c.method, spec.factor)
                                                                         : ratio_ranks(g, n, c.method, spec.rank_ratio, spec.factor);
-      if (decomposed_cost(g, n, c.method, r).macs >= layer_cost(g, n).macs)
-        rep.layers[c.report].kept_why = "no MAC saving at ranks " + ranks_str(r);
+      // A TT / TR layer is there to save parameters (its MACs can exceed the dense layer's
+      // when n_k r_k > m_k); every other chain must save MACs.
+      const bool by_params = c.method == Method::tt || c.method == Method::tr;
+      const LayerCost chain = decomposed_cost(g, n, c.method, r), dense = layer_cost(g, n);
+      if (by_params ? chain.params >= dense.params : chain.macs >= dense.macs)
+        rep.layers[c.report].kept_why = std::string(by_params ? "no parameter" : "no MAC") + " saving at ranks " + ranks_str(r);
       else c.ranks = r;
     }
   }
