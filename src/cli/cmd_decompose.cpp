@@ -1,6 +1,6 @@
 // `leancnn decompose`: low-rank decomposition of an ONNX model's Conv layers (Tucker-2, CP,
-// channel-wise or spatial SVD) and Gemm layers (truncated SVD) into chains of standard ONNX ops,
-// ranks by energy, ratio or a MACs/params budget, optionally fine-tuned; then the test accuracy
+// channel-wise or spatial SVD) and Gemm layers (truncated SVD, Tensor-Train, Tensor-Ring) into
+// chains of standard ONNX ops, ranks by energy, ratio, VBMF or a MACs/params budget, optionally fine-tuned; then the test accuracy
 // before and after (docs/decomposition.md). The flags only fill a compress::decompose::Spec;
 // decompose.h's run() does the work, as for the recipe's decompose step.
 #include <CLI/CLI.hpp>
@@ -25,12 +25,12 @@ namespace d = compress::decompose;
 
 struct DecomposeCli {
   std::string model_file, out, data = "fashion-mnist";
-  std::string method = "tucker2", rank_rule = "energy", budget_unit = "macs";
+  std::string method = "tucker2", fc_method = "svd", rank_rule = "energy", budget_unit = "macs";
   bool no_fc = false, no_convs = false, decompose_first = false, sensitivity = false;
   double energy = 0.9, rank_ratio = 0.5, budget = 0.5;
   int64_t sens_images = 1000;
   std::vector<std::string> exclude;
-  int hooi_iters = 10, cp_iters = 100;
+  int hooi_iters = 10, cp_iters = 100, tt_cores = 3;
   int64_t epochs = 0, batch = 128;
   float lr = 0.005f;
   int64_t test_images = 0;
@@ -42,6 +42,8 @@ d::Spec spec_of(const DecomposeCli& c, const CommonOptions& common, bool progres
   spec.conv_method = d::parse_method(c.method);
   spec.convs = !c.no_convs;
   spec.fc = !c.no_fc;
+  spec.fc_method = d::parse_method(c.fc_method);
+  spec.factor.tt_cores = c.tt_cores;
   spec.rank_rule = d::parse_rank_rule(c.rank_rule);
   spec.energy = c.energy;
   spec.rank_ratio = c.rank_ratio;
@@ -98,7 +100,7 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
                       {"max_ranks", l.max_ranks},  {"macs", l.before.macs},      {"macs_after", l.after.macs},
                       {"params", l.before.params}, {"params_after", l.after.params}, {"rel_error", l.rel_error},
                       {"kept_why", l.kept_why}});
-  nlohmann::json j = {{"model_file", c.model_file}, {"out_file", c.out},          {"method", c.method},
+  nlohmann::json j = {{"model_file", c.model_file}, {"out_file", c.out},          {"method", c.method}, {"fc_method", c.fc_method},
                       {"rank_rule", c.rank_rule},   {"macs", r.macs_before},      {"macs_after", r.macs_after},
                       {"params", r.params_before},  {"params_after", r.params_after}, {"layers", layers},
                       {"finetune_epochs", c.epochs}};
@@ -140,11 +142,17 @@ Runner register_decompose(CLI::App& app, CommonOptions& common) {
                                       "train split; accuracy: test split)")->capture_default_str();
   cmd->add_option("--method", c->method, "Conv method: tucker2, channel_svd, spatial_svd or cp")
       ->capture_default_str()->check(CLI::IsMember({"tucker2", "channel_svd", "spatial_svd", "cp"}));
-  cmd->add_flag("--no-fc", c->no_fc, "Leave Gemm layers as they are (default: truncated SVD)");
+  cmd->add_option("--fc-method", c->fc_method, "Gemm method: svd (truncated SVD), tt (Tensor-Train matrix) or tr "
+                                               "(Tensor-Ring matrix)")
+      ->capture_default_str()->check(CLI::IsMember({"svd", "tt", "tr"}));
+  cmd->add_option("--tt-cores", c->tt_cores, "tt, tr: cores d (N and K each read as d balanced factors)")
+      ->capture_default_str()->check(CLI::Range(2, 8));
+  cmd->add_flag("--no-fc", c->no_fc, "Leave Gemm layers as they are (default: --fc-method)");
   cmd->add_flag("--no-convs", c->no_convs, "Leave Conv layers as they are");
-  cmd->add_option("--rank-rule", c->rank_rule, "energy (kept singular-value mass), ratio (of the largest rank) or "
-                                               "budget (the model's MACs/params to --budget of the original)")
-      ->capture_default_str()->check(CLI::IsMember({"energy", "ratio", "budget"}));
+  cmd->add_option("--rank-rule", c->rank_rule, "energy (kept singular-value mass), ratio (of the largest rank), "
+                                               "budget (the model's MACs/params to --budget of the original) or vbmf "
+                                               "(analytic empirical VBMF per matrix/unfolding; not for cp)")
+      ->capture_default_str()->check(CLI::IsMember({"energy", "ratio", "budget", "vbmf"}));
   cmd->add_option("--energy", c->energy, "energy: kept share of squared singular values")->capture_default_str()
       ->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--rank-ratio", c->rank_ratio, "ratio: ranks as a fraction of the largest")->capture_default_str()

@@ -23,9 +23,12 @@ std::vector<KeySpec> decompose_keys() {
       {"method", KeyType::string, from_native("tucker2"), -kInf, kInf, false, {"tucker2", "channel_svd", "spatial_svd", "cp"},
        "how k x k Conv layers are factorised (docs/decomposition.md)"},
       {"convs", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "decompose Conv layers"},
-      {"fc", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "decompose Gemm layers by truncated SVD"},
-      {"rank_rule", KeyType::string, from_native("energy"), -kInf, kInf, false, {"energy", "ratio", "budget"},
-       "per-layer kept energy, a fixed ratio of the largest rank, or a model budget through the solver"},
+      {"fc", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "decompose Gemm layers by fc_method"},
+      {"fc_method", KeyType::string, from_native("svd"), -kInf, kInf, false, {"svd", "tt", "tr"},
+       "how Gemm layers are factorised: truncated SVD, Tensor-Train or Tensor-Ring matrix"},
+      {"tt_cores", KeyType::integer, from_native(3), 2, 8, false, {}, "tt, tr: cores d (N and K as d balanced factors)"},
+      {"rank_rule", KeyType::string, from_native("energy"), -kInf, kInf, false, {"energy", "ratio", "budget", "vbmf"},
+       "per-layer kept energy, a fixed ratio of the largest rank, a model budget through the solver, or VBMF"},
       {"energy", KeyType::number, from_native(0.9), 0, 1, true, {}, "energy: kept share of squared singular values"},
       {"rank_ratio", KeyType::number, from_native(0.5), 0, 1, true, {}, "ratio: ranks as a fraction of the largest"},
       {"budget", KeyType::number, from_native(0.5), 0, 0.999, true, {}, "budget: the model's MACs (or params) after / before"},
@@ -48,6 +51,8 @@ d::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_s
   spec.conv_method = d::parse_method(s["method"]);
   spec.convs = s["convs"];
   spec.fc = s["fc"];
+  spec.fc_method = d::parse_method(s["fc_method"]);
+  spec.factor.tt_cores = s["tt_cores"];
   spec.rank_rule = d::parse_rank_rule(s["rank_rule"]);
   spec.energy = s["energy"];
   spec.rank_ratio = s["rank_ratio"];
@@ -79,6 +84,7 @@ StepOutput run_decompose(const ir::Graph& input, const Json& settings, StepConte
   StepOutput out{std::move(r.graph)};
   nlohmann::json diagnostics = r.finetune.empty() ? nlohmann::json::object() : epochs_json(r.finetune.back());
   diagnostics["method"] = s["method"];
+  diagnostics["fc_method"] = s["fc_method"];
   diagnostics["rank_rule"] = s["rank_rule"];
   diagnostics["macs_before"] = r.macs_before;
   diagnostics["macs_after"] = r.macs_after;
@@ -107,7 +113,7 @@ StepOutput run_decompose(const ir::Graph& input, const Json& settings, StepConte
 StepKind decompose_step_kind() {
   StepKind k;
   k.name = "decompose";
-  k.description = "low-rank decomposition (Tucker-2, CP, channel-wise or spatial SVD; SVD for Gemm) with fine-tuning";
+  k.description = "low-rank decomposition (Tucker-2, CP, channel-wise or spatial SVD; SVD, Tensor-Train or Tensor-Ring for Gemm) with fine-tuning";
   k.keys = decompose_keys;
   k.defaults = finetune_defaults;
   k.run = run_decompose;

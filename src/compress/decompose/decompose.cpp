@@ -18,7 +18,8 @@ RankRule parse_rank_rule(const std::string& name) {
   if (name == "energy") return RankRule::energy;
   if (name == "ratio") return RankRule::ratio;
   if (name == "budget") return RankRule::budget;
-  fail(ErrorKind::usage, "rank rule '", name, "' is not one of: energy, ratio, budget");
+  if (name == "vbmf") return RankRule::vbmf;
+  fail(ErrorKind::usage, "rank rule '", name, "' is not one of: energy, ratio, budget, vbmf");
 }
 
 const char* rank_rule_name(RankRule r) {
@@ -26,6 +27,7 @@ const char* rank_rule_name(RankRule r) {
     case RankRule::energy: return "energy";
     case RankRule::ratio: return "ratio";
     case RankRule::budget: return "budget";
+    case RankRule::vbmf: return "vbmf";
   }
   return "?";
 }
@@ -52,7 +54,14 @@ std::string ranks_str(const std::vector<int64_t>& r) {
 }
 
 void check_spec(const Spec& s) {
-  if (s.conv_method == Method::svd) fail(ErrorKind::usage, "svd is the Gemm method; a conv method is one of channel_svd, spatial_svd, tucker2, cp");
+  if (is_fc_method(s.conv_method))
+    fail(ErrorKind::usage, method_name(s.conv_method), " is a Gemm method; a conv method is one of channel_svd, spatial_svd, tucker2, cp");
+  if (!is_fc_method(s.fc_method))
+    fail(ErrorKind::usage, method_name(s.fc_method), " is a Conv method; the Gemm (fc) method is one of svd, tt, tr");
+  if ((s.fc && s.fc_method != Method::svd) && (s.factor.tt_cores < 2 || s.factor.tt_cores > 8))
+    fail(ErrorKind::usage, "tt_cores must be in [2, 8], got ", s.factor.tt_cores);
+  if (s.rank_rule == RankRule::vbmf && s.convs && s.conv_method == Method::cp)
+    fail(ErrorKind::usage, "the vbmf rank rule does not apply to cp (no matrix to read a rank from): use energy, ratio or budget");
   if (!s.convs && !s.fc) fail(ErrorKind::usage, "nothing to decompose: neither Conv nor Gemm layers are selected");
   if (s.rank_rule == RankRule::energy && !(s.energy > 0 && s.energy <= 1)) fail(ErrorKind::usage, "energy must be in (0, 1], got ", s.energy);
   if (s.rank_rule == RankRule::ratio && !(s.rank_ratio > 0 && s.rank_ratio <= 1))
@@ -86,8 +95,11 @@ BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands,
     LayerOptions lo;
     lo.layer = n.name;
     lo.options.push_back({"as is", static_cast<double>(in_unit(base, spec.budget_unit)), 0.0});
-    ladders.push_back(rank_ladder(g, n, c.method, spec.budget_unit));
-    for (const RankOption& r : ladders.back()) {
+    ladders.push_back(rank_ladder(g, n, c.method, spec.budget_unit, spec.factor));
+    // Without sensitivity, every rung's drop comes from the layer's spectra at once.
+    const std::vector<double> proxy = split ? std::vector<double>{} : ladder_errors(g, n, c.method, ladders.back(), spec.factor);
+    for (size_t k = 0; k < ladders.back().size(); ++k) {
+      const RankOption& r = ladders.back()[k];
       double drop;
       if (split) {
         ir::Graph probe = g;
@@ -99,10 +111,9 @@ BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands,
                       n.name.c_str(), method_name(c.method), ranks_str(r.ranks).c_str(), 100 * drop);
         log_line(spec, line);
       } else {
-        const double e = factorisation_error(g, n, c.method, r.ranks, spec.factor);
-        drop = e * e;  // the share of the weight's energy lost: a data-free stand-in for the drop
+        drop = proxy[k];  // the share of the weight's energy lost: a data-free stand-in for the drop
       }
-      lo.options.push_back({c.method == Method::tucker2 ? "ranks " + ranks_str(r.ranks) : "rank " + ranks_str(r.ranks),
+      lo.options.push_back({r.ranks.size() > 1 ? "ranks " + ranks_str(r.ranks) : "rank " + ranks_str(r.ranks),
                             static_cast<double>(in_unit(r.cost, spec.budget_unit)), drop});
     }
     options.push_back(std::move(lo));
@@ -148,13 +159,13 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
     lr.layer = n.name;
     lr.before = lr.after = layer_cost(g, n);
     const bool gemm = ir::is_onnx_op(n, "Gemm");
-    const Method m = gemm ? Method::svd : spec.conv_method;
+    const Method m = gemm ? spec.fc_method : spec.conv_method;
     if (std::find(spec.exclude.begin(), spec.exclude.end(), n.name) != spec.exclude.end()) lr.kept_why = "excluded";
     else if (spec.keep_first && i == 0) lr.kept_why = "first layer kept";
     else if (gemm ? !spec.fc : !spec.convs) lr.kept_why = gemm ? "Gemm layers not selected" : "Conv layers not selected";
     else lr.kept_why = not_applicable(g, n, m);
     if (lr.kept_why.empty()) {
-      lr.max_ranks = max_ranks(g, n, m);
+      lr.max_ranks = max_ranks(g, n, m, spec.factor);
       cands.push_back({layers[i], rep.layers.size(), m, {}});
     }
     rep.layers.push_back(lr);
@@ -167,9 +178,14 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
     for (Candidate& c : cands) {
       const ir::Node& n = g.node(c.node);
       const std::vector<int64_t> r = spec.rank_rule == RankRule::energy ? energy_ranks(g, n, c.method, spec.energy, spec.factor)
-                                                                        : ratio_ranks(g, n, c.method, spec.rank_ratio);
-      if (decomposed_cost(g, n, c.method, r).macs >= layer_cost(g, n).macs)
-        rep.layers[c.report].kept_why = "no MAC saving at ranks " + ranks_str(r);
+                                     : spec.rank_rule == RankRule::vbmf ? vbmf_ranks(g, n, c.method, spec.factor)
+                                                                        : ratio_ranks(g, n, c.method, spec.rank_ratio, spec.factor);
+      // A TT / TR layer is there to save parameters (its MACs can exceed the dense layer's
+      // when n_k r_k > m_k); every other chain must save MACs.
+      const bool by_params = c.method == Method::tt || c.method == Method::tr;
+      const LayerCost chain = decomposed_cost(g, n, c.method, r), dense = layer_cost(g, n);
+      if (by_params ? chain.params >= dense.params : chain.macs >= dense.macs)
+        rep.layers[c.report].kept_why = std::string(by_params ? "no parameter" : "no MAC") + " saving at ranks " + ranks_str(r);
       else c.ranks = r;
     }
   }

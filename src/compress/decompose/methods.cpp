@@ -7,9 +7,11 @@
 
 #include "leancnn/compress/common/layers.h"
 #include "leancnn/compress/decompose/factorize.h"
+#include "leancnn/compress/decompose/tensor_train.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/rewrite.h"
 #include "leancnn/ops/conv.h"
+#include "tt_chain.h"
 
 namespace leancnn::compress::decompose {
 
@@ -19,7 +21,9 @@ Method parse_method(const std::string& name) {
   if (name == "spatial_svd") return Method::spatial_svd;
   if (name == "tucker2") return Method::tucker2;
   if (name == "cp") return Method::cp;
-  fail(ErrorKind::usage, "decomposition method '", name, "' is not one of: svd, channel_svd, spatial_svd, tucker2, cp");
+  if (name == "tt") return Method::tt;
+  if (name == "tr") return Method::tr;
+  fail(ErrorKind::usage, "decomposition method '", name, "' is not one of: svd, channel_svd, spatial_svd, tucker2, cp, tt, tr");
 }
 
 const char* method_name(Method m) {
@@ -29,9 +33,13 @@ const char* method_name(Method m) {
     case Method::spatial_svd: return "spatial_svd";
     case Method::tucker2: return "tucker2";
     case Method::cp: return "cp";
+    case Method::tt: return "tt";
+    case Method::tr: return "tr";
   }
   return "?";
 }
+
+bool is_fc_method(Method m) { return m == Method::svd || m == Method::tt || m == Method::tr; }
 
 namespace {
 const Tensor& weight_of(const ir::Graph& g, const ir::Node& n) { return g.value(n.inputs[1]).data; }
@@ -42,6 +50,21 @@ ops::ConvGeometry geometry(const ir::Graph& g, const ir::Node& n) {
   const ir::Value& src = g.value(n.inputs[0]);
   if (!src.shape_known) fail(ErrorKind::usage, n.label(), ": shapes must be inferred before decomposition");
   return ops::conv_geometry(n, src.shape, weight_of(g, n).shape());
+}
+
+// The TT-matrix modes of a Gemm weight [N, K] in d cores.
+TtModes modes_of(const ir::Node& n, const Tensor& w, int d) {
+  (void)n;
+  return tt_modes(w.dim(0), w.dim(1), d);
+}
+
+TensorTrain tt_factorise(const ir::Graph& g, const ir::Node& n, Method m, const std::vector<int64_t>& ranks) {
+  const std::string why = not_applicable(g, n, m);
+  if (!why.empty()) fail(ErrorKind::usage, n.label(), ": ", method_name(m), " does not apply: ", why);
+  const Tensor& w = weight_of(g, n);
+  const int d = static_cast<int>(m == Method::tt ? ranks.size() + 1 : ranks.size());
+  const TtModes modes = modes_of(n, w, d);
+  return m == Method::tt ? tt_svd_ranks(w, modes, ranks) : tr_svd_ranks(w, modes, ranks);
 }
 
 // One node of a chain: its op, its weight and its attributes (Conv) before the graph holds them.
@@ -79,6 +102,10 @@ void check_rank(const char* what, int64_t r, int64_t hi) {
 }
 
 std::vector<int64_t> expect_ranks(Method m, const std::vector<int64_t>& ranks) {
+  if (m == Method::tt || m == Method::tr) {
+    if (ranks.size() < (m == Method::tt ? 1u : 2u)) fail(ErrorKind::usage, method_name(m), " takes one rank per core boundary, got ", ranks.size());
+    return ranks;
+  }
   const size_t want = m == Method::tucker2 ? 2 : 1;
   if (ranks.size() != want) fail(ErrorKind::usage, method_name(m), " takes ", want, " rank(s), got ", ranks.size());
   return ranks;
@@ -167,7 +194,9 @@ Chain factorise(const ir::Graph& g, const ir::Node& n, Method m, const std::vect
       ch.rel_error = f.rel_error;
       break;
     }
-    case Method::svd: break;
+    case Method::svd:
+    case Method::tt:
+    case Method::tr: break;
   }
   return ch;
 }
@@ -176,7 +205,7 @@ Chain factorise(const ir::Graph& g, const ir::Node& n, Method m, const std::vect
 std::string not_applicable(const ir::Graph& g, const ir::Node& n, Method m) {
   if (!is_weight_layer(g, n)) return "not a Conv or Gemm layer with f32 initializer weights";
   const Tensor& w = weight_of(g, n);
-  if (m == Method::svd) return ir::is_onnx_op(n, "Gemm") ? "" : "svd takes Gemm layers";
+  if (is_fc_method(m)) return ir::is_onnx_op(n, "Gemm") ? "" : std::string(method_name(m)) + " takes Gemm layers";
   if (!ir::is_onnx_op(n, "Conv")) return std::string(method_name(m)) + " takes Conv layers";
   if (w.rank() != 4) return "not a 2-D convolution";
   if (n.attrs.get_int("group", 1) != 1) return "grouped convolution";
@@ -185,9 +214,11 @@ std::string not_applicable(const ir::Graph& g, const ir::Node& n, Method m) {
   return "";
 }
 
-std::vector<int64_t> max_ranks(const ir::Graph& g, const ir::Node& n, Method m) {
+std::vector<int64_t> max_ranks(const ir::Graph& g, const ir::Node& n, Method m, const FactorOptions& options) {
   const Tensor& w = weight_of(g, n);
   switch (m) {
+    case Method::tt: return tt_max_ranks(modes_of(n, w, options.tt_cores));
+    case Method::tr: return tr_max_ranks(modes_of(n, w, options.tt_cores));
     case Method::svd: return {std::min(w.dim(0), w.dim(1))};
     case Method::channel_svd: return {std::min(w.dim(0), w.dim(1) * w.dim(2) * w.dim(3))};
     case Method::spatial_svd: return {std::min(w.dim(1) * w.dim(2), w.dim(0) * w.dim(3))};
@@ -216,6 +247,10 @@ LayerCost decomposed_cost(const ir::Graph& g, const ir::Node& n, Method m, const
     const int64_t p = ranks[0] * (w.dim(0) + w.dim(1));
     return {p, p + bias};
   }
+  if (m == Method::tt || m == Method::tr) {
+    const int d = static_cast<int>(m == Method::tt ? ranks.size() + 1 : ranks.size());
+    return tt_chain_cost(modes_of(n, w, d), ranks, m == Method::tr, bias > 0);
+  }
   const ops::ConvGeometry c = geometry(g, n);
   const int64_t out = c.oh * c.ow, in = c.ih * c.iw, rows = c.oh * c.iw;  // rows: after a kh x 1 conv
   int64_t macs = 0, params = 0;
@@ -239,7 +274,9 @@ LayerCost decomposed_cost(const ir::Graph& g, const ir::Node& n, Method m, const
       params = r * (c.ic + c.kh + c.kw + c.oc);
       macs = in * r * c.ic + rows * r * c.kh + out * r * c.kw + out * c.oc * r;
       break;
-    case Method::svd: break;
+    case Method::svd:
+    case Method::tt:
+    case Method::tr: break;
   }
   return {macs, params + bias};
 }
@@ -247,6 +284,17 @@ LayerCost decomposed_cost(const ir::Graph& g, const ir::Node& n, Method m, const
 Rewrite decompose_layer(ir::Graph& g, ir::NodeId layer, Method m, const std::vector<int64_t>& ranks,
                         const FactorOptions& options) {
   const ir::Node n = g.node(layer);  // a copy: adding nodes may move the node table
+  if (m == Method::tt || m == Method::tr) {
+    const TensorTrain t = tt_factorise(g, n, m, expect_ranks(m, ranks));
+    const TtModes modes = modes_of(n, weight_of(g, n), static_cast<int>(t.cores.size()));
+    const ir::ValueId old_weight = n.inputs[1];
+    g.remove_node(layer);
+    Rewrite rw;
+    rw.rel_error = t.rel_error;
+    rw.nodes = add_tt_chain(g, n.inputs[0], n.outputs.at(0), has_bias(n) ? n.inputs[2] : ir::kNone, t, modes, n.name);
+    ir::release_dead_initializers(g, {old_weight});
+    return rw;
+  }
   Chain ch = factorise(g, n, m, ranks, options);
   const ir::ValueId old_weight = n.inputs[1];
   const ir::ValueId bias = has_bias(n) ? n.inputs[2] : ir::kNone;
@@ -273,6 +321,7 @@ Rewrite decompose_layer(ir::Graph& g, ir::NodeId layer, Method m, const std::vec
 
 double factorisation_error(const ir::Graph& g, const ir::Node& layer, Method m, const std::vector<int64_t>& ranks,
                            const FactorOptions& options) {
+  if (m == Method::tt || m == Method::tr) return tt_factorise(g, layer, m, expect_ranks(m, ranks)).rel_error;
   return factorise(g, layer, m, ranks, options).rel_error;
 }
 

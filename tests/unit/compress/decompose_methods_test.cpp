@@ -166,7 +166,7 @@ TEST(DecomposeMethods, RefuseLayersTheyDoNotApplyTo) {
   EXPECT_THROW(decompose_layer(g, g.topo_order()[0], Method::svd, {2}), Error);
   EXPECT_THROW(decompose_layer(g, g.topo_order()[0], Method::tucker2, {5, 2}), Error);  // r_in > IC
   EXPECT_THROW(decompose_layer(g, g.topo_order()[0], Method::tucker2, {2}), Error);     // two ranks
-  EXPECT_THROW(parse_method("tt"), Error);
+  EXPECT_THROW(parse_method("ht"), Error);  // hierarchical Tucker: not a method
 }
 
 TEST(DecomposeRanks, LadderIsStrictlyCheaperAndEnergyRanksGrowWithEnergy) {

@@ -168,6 +168,7 @@ TEST(Recipe, StepErrors) {
              "a decompose step after a quantize or qat step");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: decompose\n    method: tt\n"), "method");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: decompose\n    budget: 1.5\n"), "budget");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: decompose\n    fc_method: cp\n"), "fc_method");
 }
 
 TEST(Recipe, NotYamlOrNotAMap) {

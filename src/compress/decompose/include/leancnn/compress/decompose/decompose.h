@@ -1,14 +1,16 @@
 // The decomposition family's one entry point (docs/decomposition.md): a Spec (what `leancnn
 // decompose`'s flags and the recipe's decompose step both translate into), run(graph, data,
 // spec), and a Report. Every Conv layer the conv method applies to (and, with `fc`, every Gemm
-// by truncated SVD) is replaced by its low-rank chain of standard ONNX ops (methods.h), at ranks
-// chosen by one rule:
+// by the fc method: truncated SVD, Tensor-Train or Tensor-Ring) is replaced by its low-rank
+// chain of standard ONNX ops (methods.h), at ranks chosen by one rule:
 //   energy  per layer, the kept share of squared singular values (rank_selection.h);
 //   ratio   per layer, a fixed fraction of the largest rank;
+//   vbmf    per layer, analytic empirical VBMF on the factorised matrix or unfoldings (vbmf.h);
 //   budget  the model's MACs or parameters to a fraction of the original: each layer's options
 //           are "as it is" then a ladder of ranks (rank_selection.h), their drops measured with
 //           the shared sensitivity protocol (compress/common/sensitivity.h) or, without it, the
-//           squared relative reconstruction error as a proxy; the shared solver
+//           squared relative reconstruction error as a proxy (from the spectra where they give
+//           it, rank_selection.h's ladder_errors); the shared solver
 //           (compress/common/budget.h) picks one per layer.
 // A layer whose chain would not cost fewer MACs than the layer stays as it is. Then, optionally,
 // fine-tuning of the whole decomposed model (every factor trainable).
@@ -28,15 +30,16 @@
 
 namespace leancnn::compress::decompose {
 
-enum class RankRule { energy, ratio, budget };
-// "energy" | "ratio" | "budget"; Error(usage) otherwise.
+enum class RankRule { energy, ratio, budget, vbmf };
+// "energy" | "ratio" | "budget" | "vbmf"; Error(usage) otherwise.
 RankRule parse_rank_rule(const std::string& name);
 const char* rank_rule_name(RankRule r);
 
 struct Spec {
   Method conv_method = Method::tucker2;  // for Conv layers (svd is not a conv method)
   bool convs = true;                     // decompose Conv layers
-  bool fc = true;                        // decompose Gemm layers by truncated SVD
+  bool fc = true;                        // decompose Gemm layers by fc_method
+  Method fc_method = Method::svd;        // svd, tt or tr
   RankRule rank_rule = RankRule::energy;
   double energy = 0.9;                   // energy: kept share of squared singular values, (0, 1]
   double rank_ratio = 0.5;               // ratio: of the largest rank, (0, 1]
@@ -58,7 +61,7 @@ struct Spec {
 struct LayerReport {
   std::string layer;
   std::string method;              // "" when left as it is
-  std::vector<int64_t> ranks;      // chosen (tucker2: {r_in, r_out})
+  std::vector<int64_t> ranks;      // chosen (tucker2: {r_in, r_out}; tt, tr: methods.h)
   std::vector<int64_t> max_ranks;
   LayerCost before, after;         // after == before when left as it is
   double rel_error = 0;            // of the factorised weight, before fine-tuning

@@ -7,8 +7,12 @@
 //   spatial_svd  Conv kh x kw              -> Conv kh x 1, r filters -> Conv 1 x kw    (Jaderberg et al. 2014, Tai et al. 2016)
 //   tucker2      Conv k x k                -> Conv 1x1 (r_in) -> Conv k x k (r_in -> r_out) -> Conv 1x1 (Kim et al. 2016)
 //   cp           Conv kh x kw              -> Conv 1x1 (R) -> depthwise kh x 1 -> depthwise 1 x kw -> Conv 1x1 (Lebedev et al. 2015)
-// Ranks: one value ({r}) for every method but tucker2, whose ranks are {r_in, r_out} (the order
-// in which the chain meets them).
+//   tt           Gemm [N, K]               -> TT-matrix layer: d cores as Reshape/Transpose/Gemm steps (Novikov et al. 2015)
+//   tr           Gemm [N, K]               -> TR-matrix layer: the same with a ring rank (Zhao et al. 2016, Wang et al. 2018)
+// Ranks: one value ({r}) for svd, channel_svd, spatial_svd and cp; tucker2 {r_in, r_out} (the
+// order in which the chain meets them); tt {r_1, ..., r_{d-1}}; tr {r_0, ..., r_{d-1}}
+// (tensor_train.h). tt and tr read N and K as d balanced factors each (tt_modes, d =
+// FactorOptions::tt_cores).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,10 +22,21 @@
 
 namespace leancnn::compress::decompose {
 
-enum class Method { svd, channel_svd, spatial_svd, tucker2, cp };
-// "svd" | "channel_svd" | "spatial_svd" | "tucker2" | "cp"; Error(usage) otherwise.
+enum class Method { svd, channel_svd, spatial_svd, tucker2, cp, tt, tr };
+// "svd" | "channel_svd" | "spatial_svd" | "tucker2" | "cp" | "tt" | "tr"; Error(usage) otherwise.
 Method parse_method(const std::string& name);
 const char* method_name(Method m);
+// svd, tt and tr factorise Gemm layers; the others Conv layers.
+bool is_fc_method(Method m);
+
+// The factorisation's settings.
+struct FactorOptions {
+  int hooi_iters = 10;     // tucker2
+  int cp_iters = 100;      // cp: ALS sweeps at most
+  double cp_tol = 1e-6;    // cp: stop when the relative error moves less than this
+  uint64_t seed = 0;       // cp: initial columns beyond a mode's size
+  int tt_cores = 3;        // tt, tr: d, the cores (modes per side)
+};
 
 // "" when the method applies to the layer (a weight layer of compress/common/layers.h), else why
 // not: svd takes Gemm layers; the conv methods take ungrouped Conv layers with a kernel larger
@@ -30,24 +45,17 @@ std::string not_applicable(const ir::Graph& g, const ir::Node& layer, Method m);
 
 // The largest meaningful ranks: min of the factorised matrix's sides (svd, channel_svd,
 // spatial_svd), {IC, OC} (tucker2), and for cp the rank at which the chain costs as many MACs
-// as the layer (CP's rank is not bounded by the kernel's sides).
-std::vector<int64_t> max_ranks(const ir::Graph& g, const ir::Node& layer, Method m);
+// as the layer (CP's rank is not bounded by the kernel's sides); tt / tr: tt_max_ranks /
+// tr_max_ranks of the modes.
+std::vector<int64_t> max_ranks(const ir::Graph& g, const ir::Node& layer, Method m, const FactorOptions& options = {});
 
-// MACs (per image) and parameters (weights and bias) of the layer, or of its decomposed chain.
-// The layer's shapes must be inferred.
+// MACs (per image) and parameters (weights and bias) of the layer, or of its decomposed chain
+// (tt / tr: d is the rank count + 1 / the rank count). The layer's shapes must be inferred.
 struct LayerCost {
   int64_t macs = 0, params = 0;
 };
 LayerCost layer_cost(const ir::Graph& g, const ir::Node& layer);
 LayerCost decomposed_cost(const ir::Graph& g, const ir::Node& layer, Method m, const std::vector<int64_t>& ranks);
-
-// The factorisation's settings.
-struct FactorOptions {
-  int hooi_iters = 10;     // tucker2
-  int cp_iters = 100;      // cp: ALS sweeps at most
-  double cp_tol = 1e-6;    // cp: stop when the relative error moves less than this
-  uint64_t seed = 0;       // cp: initial columns beyond a mode's size
-};
 
 // What a rewrite did.
 struct Rewrite {

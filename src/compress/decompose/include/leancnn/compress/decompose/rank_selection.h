@@ -12,12 +12,20 @@ namespace leancnn::compress::decompose {
 
 // svd / channel_svd / spatial_svd: energy_rank of the factorised matrix's singular values;
 // tucker2: energy_rank of each unfolding (input channels, output channels); cp (no singular
-// values): the smallest rank, found by bisection, whose relative error e has 1 - e^2 >= energy.
+// values): the smallest rank, found by bisection, whose relative error e has 1 - e^2 >= energy;
+// tt / tr: TT-SVD / TR-SVD with the lost energy shared among the steps (tensor_train.h).
 std::vector<int64_t> energy_ranks(const ir::Graph& g, const ir::Node& layer, Method m, double energy,
                                   const FactorOptions& options = {});
 
-// ceil(ratio * max rank) per rank (at least 1). Error(usage) unless ratio is in (0, 1].
-std::vector<int64_t> ratio_ranks(const ir::Graph& g, const ir::Node& layer, Method m, double ratio);
+// VBMF (vbmf.h): svd / channel_svd / spatial_svd: evbmf on the factorised matrix; tucker2: on
+// the mode-1 (r_in) and mode-0 (r_out) unfoldings (Kim et al. 2016); tt / tr: on each TT-SVD /
+// TR-SVD step's unfolding. Error(usage) for cp, which has no matrix to read a rank from.
+std::vector<int64_t> vbmf_ranks(const ir::Graph& g, const ir::Node& layer, Method m, const FactorOptions& options = {});
+
+// ceil(ratio * max rank) per rank (at least 1; tt / tr then clamped to what TT-SVD / TR-SVD can
+// reach). Error(usage) unless ratio is in (0, 1].
+std::vector<int64_t> ratio_ranks(const ir::Graph& g, const ir::Node& layer, Method m, double ratio,
+                                 const FactorOptions& options = {});
 
 enum class CostUnit { macs, params };
 
@@ -28,6 +36,16 @@ struct RankOption {
   std::vector<int64_t> ranks;
   LayerCost cost;
 };
-std::vector<RankOption> rank_ladder(const ir::Graph& g, const ir::Node& layer, Method m, CostUnit unit);
+std::vector<RankOption> rank_ladder(const ir::Graph& g, const ir::Node& layer, Method m, CostUnit unit,
+                                    const FactorOptions& options = {});
+
+// The squared relative weight error of each rung (the budget's data-free drop), from one
+// spectrum per layer instead of one factorisation per rung: exact for svd, channel_svd and
+// spatial_svd (the discarded squared singular values, Eckart-Young); for tucker2 the HOSVD
+// bound (sum of both unfoldings' discarded squared singular values, De Lathauwer et al. 2000),
+// which HOOI only improves on; cp, tt and tr factorise each rung (cp has no spectrum; tt/tr
+// layers are FC-sized). Clamped to [0, 1].
+std::vector<double> ladder_errors(const ir::Graph& g, const ir::Node& layer, Method m,
+                                  const std::vector<RankOption>& ladder, const FactorOptions& options = {});
 
 }  // namespace leancnn::compress::decompose
