@@ -17,6 +17,13 @@
 namespace leancnn::compress::decompose {
 
 namespace {
+// "r3", "n0", ...: built by appends (GCC 12 at -O3 warns falsely, -Wrestrict, on "r" + to_string).
+std::string mode_label(char kind, int64_t i) {
+  std::string s(1, kind);
+  s += std::to_string(i);
+  return s;
+}
+
 struct Axis {
   std::string name;
   int64_t size;  // -1: the batch
@@ -50,10 +57,10 @@ bool has(const std::vector<Axis>& axes, const std::string& name) {
 std::vector<Axis> core_axes(const TtModes& modes, const std::vector<int64_t>& ranks, bool ring, size_t k) {
   const size_t d = modes.cores();
   auto rank = [&](size_t i) -> Axis {
-    if (ring) return {"r" + std::to_string(i % d), ranks[i % d]};
-    return {"r" + std::to_string(i), i == 0 || i == d ? 1 : ranks[i - 1]};
+    if (ring) return {mode_label('r', i % d), ranks[i % d]};
+    return {mode_label('r', i), i == 0 || i == d ? 1 : ranks[i - 1]};
   };
-  return {rank(k), {"n" + std::to_string(k), modes.n[k]}, {"m" + std::to_string(k), modes.m[k]}, rank(k + 1)};
+  return {rank(k), {mode_label('n', k), modes.n[k]}, {mode_label('m', k), modes.m[k]}, rank(k + 1)};
 }
 
 // The permutation that moves `to` (a reordering of `from`) into place; empty when identity.
@@ -75,7 +82,7 @@ Plan plan_of(const TtModes& modes, const std::vector<int64_t>& ranks, bool ring)
   Plan plan;
   std::vector<Axis> state = {{"B", -1}};
   for (size_t k = 0; k < d; ++k)
-    if (modes.m[k] > 1) state.push_back({"m" + std::to_string(k), modes.m[k]});
+    if (modes.m[k] > 1) state.push_back({mode_label('m', k), modes.m[k]});
   for (size_t k = d; k-- > 0;) {
     Step s;
     s.core = k;
@@ -103,7 +110,7 @@ Plan plan_of(const TtModes& modes, const std::vector<int64_t>& ranks, bool ring)
   plan.final_view = state;
   std::vector<Axis> want = {{"B", -1}};
   for (size_t k = 0; k < d; ++k)
-    if (modes.n[k] > 1) want.push_back({"n" + std::to_string(k), modes.n[k]});
+    if (modes.n[k] > 1) want.push_back({mode_label('n', k), modes.n[k]});
   plan.final_perm = perm_of(state, want);
   return plan;
 }
