@@ -5,7 +5,8 @@
 // dense one on ResNet-18's layers at batch 1: with AVX-512, 0.3 for stride-1 k x k
 // convolutions, 0.5 for 1x1 ones (strided or not), 0.25 for strided k x k ones (the stem
 // included) and 0.6 for fully connected layers; with AVX2 only (oneDNN's dense k x k code is
-// then slower), 0.5, 0.5, 0.4 and 0.4. Fully connected
+// then slower), 0.5, 0.5, 0.4 and 0.4; stride-1 3x3 layers that Winograd takes when dense
+// (winograd_rule.h) compare against it instead: 0.12 with AVX-512, 0.17 with AVX2. Fully connected
 // layers divide theirs by the batch (the table-lookup product reads its weights once per row).
 #pragma once
 #include <cstdint>
