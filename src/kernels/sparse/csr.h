@@ -1,9 +1,10 @@
-// Sparse weight rows, private to the sparse kernels: the packing done once when a kernel is
-// prepared, and the AVX2 products over it (spmm_avx2.cpp). Each non-zero carries the element
-// offset of its input in the activation buffer the kernel reads (for a GEMM's column c: c times
-// the row stride; for a stride-1 convolution's tap (c, ky, kx) on a zero-padded source:
-// c * plane + ky * row + kx), so one product serves 1x1 convolutions, direct k x k convolutions
-// without an im2col, im2col'd ones and fully connected layers alike.
+// Sparse weight rows of convolutions, private to the sparse kernels: the packing done once when
+// a kernel is prepared, and the products over it (spmm_impl.h, compiled for AVX2 and AVX-512).
+// Each non-zero carries the element offset of its input in the activation buffer the kernel
+// reads (for a 1x1 stride-1 conv's channel c: c * h * w; for tap (c, ky, kx) on the
+// stride-phase split of a zero-padded source: the phase plane's start plus the tap's row and
+// column within it), so one product serves every convolution without an im2col. Fully
+// connected layers have their own packing (lut_rows.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,7 @@
-// The sparse family's kernels (sparse.h's rule decides which layers they take): fp32 Conv /
-// FusedConv and Gemm whose constant weights are mostly zeros (pruned models), as CSR products
-// with dense activations (csr.h, spmm_avx2.cpp). Each names its reason when it declines.
+// The sparse family's kernels (sparse_rule.h decides which layers they take): fp32 Conv /
+// FusedConv and Gemm whose constant weights are mostly zeros (pruned models), as products of
+// sparse rows with dense activations (csr.h, spmm_impl.h; Gemm: lut_rows.h). Each names its
+// reason when it declines.
 #pragma once
 #include "leancnn/kernels/kernel.h"
 
