@@ -54,11 +54,11 @@ std::vector<KeySpec> search_keys() {
 
 search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, const StepContext& ctx) {
   search::SearchSpec spec;
-  spec.space = s["space"];
-  spec.strategy = s["strategy"];
+  spec.space = s["space"].get<std::string>();
+  spec.strategy = s["strategy"].get<std::string>();
   spec.budget = s["budget"];
   spec.seed = ctx.recipe->seed;
-  spec.objective.kind = s["objective"];
+  spec.objective.kind = s["objective"].get<std::string>();
   spec.objective.target_latency_ms = s["target_latency_ms"];
   spec.objective.latency_weight = s["latency_weight"];
   spec.objective.max_latency_ms = s["max_latency_ms"];
@@ -68,7 +68,7 @@ search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, cons
   spec.strategy_options.population = s["population"];
   spec.strategy_options.sample_size = s["sample_size"];
   search::EvalSettings& e = spec.eval;
-  e.data = native(ctx.recipe->data)["dataset"];
+  e.data = native(ctx.recipe->data)["dataset"].get<std::string>();
   const Shape& in = input.value(input.inputs().at(0)).shape;
   e.input = {in[1], in[2], in[3]};
   e.classes = input.value(input.outputs().at(0)).shape.back();
@@ -85,7 +85,7 @@ search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, cons
   e.accel_presets = s["accel"].get<std::vector<std::string>>();
   e.seed = ctx.recipe->seed;
   spec.out_dir = ctx.work_dir;
-  spec.cache_file = s["cache"];
+  spec.cache_file = s["cache"].get<std::string>();
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   return spec;
 }
