@@ -25,7 +25,7 @@ const std::vector<StepKind>& step_kinds() {
       decompose_step_kind(),
       unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
       unavailable("binarize", "binary weights and activations (XNOR-Net, BNN)", "binarization arrives with its own issue"),
-      unavailable("search", "neural architecture search", "architecture search arrives with its own issue"),
+      search_step_kind(),
   };
   return kinds;
 }

@@ -130,6 +130,27 @@ std::string channels_tables(const nlohmann::json& report) {
   return h.empty() ? "<p class=\"empty\">No structured-pruning variant in this run (prune step with structured:).</p>\n" : h;
 }
 
+// The architectures on each search step's Pareto front (accuracy vs latency vs energy); the
+// best one is the step's variant, the others are in the step's work folder (pareto/*.yaml).
+std::string search_front_table(const nlohmann::json& report) {
+  std::string h;
+  for (const auto& v : report["variants"]) {
+    if (!v.contains("search_pareto")) continue;
+    h += str_cat("<p>", escape_html(v.value("name", "")), ": the front of ",
+                 v.value("search_trajectory", nlohmann::json::array()).size(), " evaluations</p>\n");
+    h += "<table class=\"search-front\"><thead><tr><th>step</th><th class=\"l\">hash</th><th class=\"l\">architecture</th>"
+         "<th>val acc</th><th>test acc</th><th>latency ms</th><th>energy µJ</th><th>MMACs</th><th>params</th></tr></thead><tbody>\n";
+    for (const auto& p : v["search_pareto"])
+      h += str_cat("<tr><td>", fmt(p, "step", "%.0f"), "</td><td class=\"l\">", escape_html(p.value("arch_hash", "").substr(0, 12)),
+                   "</td><td class=\"l\">", escape_html(p.value("summary", "")), "</td><td>", fmt(p, "val_acc", "%.4f"),
+                   "</td><td>", fmt(p, "test_acc", "%.4f"), "</td><td>", fmt(p, "latency_ms", "%.4f"), "</td><td>",
+                   fmt(p, "energy_pj", "%.3f", 1e-6), "</td><td>", fmt(p, "macs", "%.3f", 1e-6), "</td><td>",
+                   fmt(p, "params", "%.0f"), "</td></tr>\n");
+    h += "</tbody></table>\n";
+  }
+  return h;
+}
+
 std::string read_lib(const std::string& dir, const std::string& rel) {
   const std::string path = (std::filesystem::path(dir) / rel).string();
   if (!std::filesystem::is_regular_file(path))
@@ -177,6 +198,9 @@ std::string render_html(const Json& report_json, const WebLibs& libs) {
   h += "<h2>Per-layer quantization sensitivity</h2>\n<div id=\"plot-sensitivity\" class=\"plot\"></div>\n";
   h += "<h2>Per-layer weight sparsity</h2>\n<div id=\"plot-layer-sparsity\" class=\"plot\"></div>\n";
   h += "<h2>Per-layer channels (structured pruning)</h2>\n<div class=\"scroll\">" + channels_tables(report) + "</div>\n";
+  h += "<h2>Architecture search: trajectory</h2>\n<div id=\"plot-search-trajectory\" class=\"plot\"></div>\n";
+  h += "<h2>Architecture search: Pareto front</h2>\n<div id=\"plot-search-front\" class=\"plot\"></div>\n";
+  h += search_front_table(report);
   h += "<h2>Steps: settings and diagnostics</h2>\n";
   for (const auto& v : report["variants"]) {
     nlohmann::json d = {{"settings", v.value("settings", nlohmann::json::object())},

@@ -94,6 +94,10 @@ Json build_report(const pipeline::RunResult& run) {
                         {"in_channels", l.value("in_channels_after", int64_t{0})}});
       j["layer_channels"] = rows;
     }
+    // Searched variants: the trajectory and the Pareto front of the search that found them
+    // (the search step's diagnostics) as stable keys of their own, for the plots.
+    for (const char* key : {"search_trajectory", "search_pareto"})
+      if (diagnostics.contains(key) && diagnostics[key].is_array()) j[key] = diagnostics[key];
     variants.push_back(j);
   }
   nlohmann::json report = {{"format", "leancnn.report"},

@@ -239,6 +239,10 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
     std::fprintf(stderr, "epoch %lld/%lld  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.4g  %.0f img/s  %.1fs\n",
                  static_cast<long long>(m.epoch), static_cast<long long>(o.epochs), m.train_loss, m.train_acc, m.test_loss,
                  m.test_acc, m.lr, m.images_per_s, m.seconds);
+    if (o.stop_when && o.stop_when(m)) {
+      result.stopped_early = true;
+      break;
+    }
   }
   result.best_acc = state.best_acc;
   result.best_epoch = state.best_epoch;

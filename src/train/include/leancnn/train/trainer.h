@@ -18,6 +18,8 @@
 
 namespace leancnn::train {
 
+struct EpochMetrics;
+
 struct TrainOptions {
   int64_t epochs = 10;
   int64_t batch = 128;
@@ -32,6 +34,9 @@ struct TrainOptions {
   int64_t stop_after = 0;         // stop (checkpointed) after this many epochs of the schedule; 0: off
   int progress = -1;              // 1: bar, 0: plain lines, -1: bar when stderr is a terminal
   bool use_kernels = true;
+  // Early stopping: called after each epoch's evaluation (and checkpoint); true ends training
+  // there (TrainResult::stopped_early). Null: every epoch runs.
+  std::function<bool(const EpochMetrics&)> stop_when;
 };
 
 // Hooks the compression passes hang on training (DESIGN.md §2: "a pass ... plus, where it
@@ -61,6 +66,7 @@ struct TrainResult {
   double best_acc = 0;
   int64_t best_epoch = 0;
   bool interrupted = false;  // stopped by Ctrl-C after checkpointing
+  bool stopped_early = false;  // TrainOptions::stop_when said so
 };
 
 struct EvalResult {

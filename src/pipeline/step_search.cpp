@@ -1,0 +1,142 @@
+// The search step: neural architecture search (search/search.h) with the recipe's data and the
+// input model's shape and class count; the next variant is the best architecture found, with
+// the weights of its short training (follow with a train step to train it fully). The YAML keys
+// only fill a search::SearchSpec, as `leancnn search` does. The cache lives in the step's work
+// folder, so an interrupted search resumes; the diagnostics carry the trajectory and the Pareto
+// front for the report.
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+#include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
+#include "leancnn/io/onnx.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/pipeline/step.h"
+#include "leancnn/search/search.h"
+
+namespace leancnn::pipeline {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::vector<KeySpec> search_keys() {
+  return {
+      {"space", KeyType::string, from_native("mobile"), -kInf, kInf, false, {"mobile", "macro", "cell"}, "search space"},
+      {"strategy", KeyType::string, from_native("evolution"), -kInf, kInf, false, {"random", "evolution", "tpe", "reinforce"},
+       "search strategy (docs/nas.md)"},
+      {"budget", KeyType::integer, from_native(20), 1, kInf, false, {}, "evaluations"},
+      {"objective", KeyType::string, from_native("accuracy"), -kInf, kInf, false, {"accuracy", "mnasnet"},
+       "accuracy, or MnasNet's acc x (latency/target)^w"},
+      {"target_latency_ms", KeyType::number, from_native(0), 0, kInf, false, {}, "mnasnet: the target latency"},
+      {"latency_weight", KeyType::number, from_native(-0.07), -kInf, kInf, false, {}, "mnasnet: the exponent w"},
+      {"max_latency_ms", KeyType::number, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
+      {"max_energy_pj", KeyType::number, from_native(0), 0, kInf, false, {}, "constraint on the first preset's energy (0 = none)"},
+      {"max_params", KeyType::integer, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
+      {"max_macs", KeyType::integer, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
+      {"train_images", KeyType::integer, from_native(2000), 0, kInf, false, {}, "training images per candidate (0 = all but validation)"},
+      {"val_images", KeyType::integer, from_native(1000), 1, kInf, false, {}, "validation images (the end of the training split)"},
+      {"test_images", KeyType::integer, from_native(1000), -1, kInf, false, {}, "test images (0 = all, -1 = none)"},
+      {"epochs", KeyType::integer, from_native(3), 1, kInf, false, {}, "training epochs per candidate at most"},
+      {"patience", KeyType::integer, from_native(1), 0, kInf, false, {}, "early stopping patience in epochs (0 = off)"},
+      {"batch", KeyType::integer, from_native(64), 1, kInf, false, {}, "training batch"},
+      {"lr", KeyType::number, from_native(0.05), 0, kInf, true, {}, "learning rate (SGD, momentum 0.9, cosine)"},
+      {"latency_iters", KeyType::integer, from_native(30), 1, kInf, false, {}, "timed runs per latency measurement"},
+      {"latency_threads", KeyType::integer, from_native(1), 1, kInf, false, {}, "threads of the measured plan"},
+      {"latency_table", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "estimate from the per-layer table when it can"},
+      {"accel", KeyType::string_list, from_native(nlohmann::json::array({"eyeriss-like"})), -kInf, kInf, false, {},
+       "accelerator presets (the first is the constraint's)"},
+      {"population", KeyType::integer, from_native(16), 2, kInf, false, {}, "evolution: population"},
+      {"sample_size", KeyType::integer, from_native(4), 1, kInf, false, {}, "evolution: tournament size"},
+      {"cache", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a shared evaluation cache file (\"\" = the step's own)"},
+  };
+}
+
+search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, const StepContext& ctx) {
+  search::SearchSpec spec;
+  spec.space = s["space"].get<std::string>();
+  spec.strategy = s["strategy"].get<std::string>();
+  spec.budget = s["budget"];
+  spec.seed = ctx.recipe->seed;
+  spec.objective.kind = s["objective"].get<std::string>();
+  spec.objective.target_latency_ms = s["target_latency_ms"];
+  spec.objective.latency_weight = s["latency_weight"];
+  spec.objective.max_latency_ms = s["max_latency_ms"];
+  spec.objective.max_energy_pj = s["max_energy_pj"];
+  spec.objective.max_params = s["max_params"];
+  spec.objective.max_macs = s["max_macs"];
+  spec.strategy_options.population = s["population"];
+  spec.strategy_options.sample_size = s["sample_size"];
+  search::EvalSettings& e = spec.eval;
+  e.data = native(ctx.recipe->data)["dataset"].get<std::string>();
+  const Shape& in = input.value(input.inputs().at(0)).shape;
+  e.input = {in[1], in[2], in[3]};
+  e.classes = input.value(input.outputs().at(0)).shape.back();
+  e.train_images = s["train_images"];
+  e.val_images = s["val_images"];
+  e.test_images = s["test_images"];
+  e.epochs = s["epochs"];
+  e.patience = s["patience"];
+  e.batch = s["batch"];
+  e.lr = s["lr"];
+  e.latency_iters = s["latency_iters"];
+  e.latency_threads = s["latency_threads"];
+  e.latency_table = s["latency_table"];
+  e.accel_presets = s["accel"].get<std::vector<std::string>>();
+  e.seed = ctx.recipe->seed;
+  spec.out_dir = ctx.work_dir;
+  spec.cache_file = s["cache"].get<std::string>();
+  if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
+  return spec;
+}
+
+nlohmann::json point(const search::EvalResult& r, double score, size_t step) {
+  nlohmann::json accel = nlohmann::json::array();
+  for (const auto& a : r.accel) accel.push_back({{"preset", a.preset}, {"cycles", a.cycles}, {"energy_pj", a.energy_pj}});
+  return {{"step", step + 1},   {"arch_hash", r.arch_hash}, {"summary", r.summary},       {"val_acc", r.val_acc},
+          {"test_acc", r.test_acc}, {"params", r.params},   {"macs", r.macs},             {"latency_ms", r.latency_ms},
+          {"energy_pj", r.energy_pj()}, {"accel", accel},   {"score", score},             {"ok", r.ok()},
+          {"latency_estimated", r.latency_estimated}};
+}
+
+StepOutput run_search_step(const ir::Graph& input, const Json& settings, StepContext& ctx) {
+  const nlohmann::json& s = native(settings);
+  const search::SearchReport r = search::run_search(spec_of(s, input, ctx));
+  if (r.best < 0 || r.best_model.empty())
+    fail(ErrorKind::runtime, "search step: no architecture met the constraints in ", r.trajectory.size(),
+         " evaluations (relax the caps or raise the budget)");
+  StepOutput out{io::load_onnx(r.best_model, ops::op_table())};
+  nlohmann::json trajectory = nlohmann::json::array(), front = nlohmann::json::array();
+  double best = -1e300;
+  for (size_t i = 0; i < r.trajectory.size(); ++i) {
+    nlohmann::json p = point(r.trajectory[i], r.scores[i], i);
+    best = std::max(best, r.scores[i]);
+    p["best_score"] = best;
+    trajectory.push_back(p);
+  }
+  for (size_t i : r.pareto) front.push_back(point(r.trajectory[i], r.scores[i], i));
+  const search::EvalResult& b = r.trajectory[static_cast<size_t>(r.best)];
+  out.diagnostics = from_native({{"space", r.spec.space},
+                                 {"strategy", r.spec.strategy},
+                                 {"budget", r.spec.budget},
+                                 {"evaluations", r.trajectory.size()},
+                                 {"cache_hits", r.cache_hits},
+                                 {"search_seconds", r.seconds},
+                                 {"best", point(b, r.scores[static_cast<size_t>(r.best)], static_cast<size_t>(r.best))},
+                                 {"search_trajectory", trajectory},
+                                 {"search_pareto", front}});
+  return out;
+}
+}  // namespace
+
+StepKind search_step_kind() {
+  StepKind k;
+  k.name = "search";
+  k.description = "neural architecture search (docs/nas.md); the next variant is the best architecture found";
+  k.keys = search_keys;
+  k.defaults = [](const Recipe&) { return Json::object(); };
+  k.run = run_search_step;
+  return k;
+}
+
+}  // namespace leancnn::pipeline

@@ -1,0 +1,49 @@
+// A search run (docs/nas.md): a space, a strategy, an objective and an evaluation budget. The
+// loop proposes, evaluates (through the cached Evaluator: rerunning an interrupted search with
+// the same settings replays the cached evaluations and continues), scores and observes; then
+// the trajectory, the Pareto front and the best architecture are written to the output folder.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "leancnn/core/json.h"
+#include "leancnn/search/evaluator.h"
+#include "leancnn/search/objective.h"
+#include "leancnn/search/strategy.h"
+
+namespace leancnn::search {
+
+struct SearchSpec {
+  std::string space = "mobile";
+  std::string strategy = "evolution";
+  int64_t budget = 20;  // evaluations (proposals; a repeat is a cache hit that still counts)
+  uint64_t seed = 0;    // the strategy's (the evaluations' own seed is eval.seed)
+  EvalSettings eval;
+  Objective objective;
+  StrategyOptions strategy_options;  // its seed is replaced by `seed`
+  std::string out_dir;               // required
+  std::string cache_file;  // "" = out_dir/cache.jsonl (share one between runs to reuse evaluations)
+  std::string table_file;  // "" = out_dir/latency_table.jsonl
+  std::function<void(const std::string&)> log;  // progress lines (may be empty)
+};
+
+struct SearchReport {
+  SearchSpec spec;
+  std::vector<EvalResult> trajectory;  // in evaluation order
+  std::vector<double> scores;
+  std::vector<size_t> pareto;          // indices into trajectory
+  int64_t best = -1;                   // index of the best score among feasible results (-1: none)
+  int64_t cache_hits = 0;
+  double seconds = 0;
+  std::string best_model;              // out_dir/best.onnx when written
+  // search.json's content: settings, trajectory (with the best score so far), front, best.
+  Json to_json() const;
+};
+
+// Error(usage) for bad settings before any evaluation; Error(runtime) when interrupted.
+// Writes out_dir/search.json, best.yaml, best.onnx (the best candidate's trained weights),
+// pareto/<n>_<hash>.yaml and models/<hash>.onnx for every trained candidate.
+SearchReport run_search(const SearchSpec& spec);
+
+}  // namespace leancnn::search

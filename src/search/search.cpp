@@ -1,0 +1,163 @@
+// The search loop (search.h).
+#include "leancnn/search/search.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
+
+namespace leancnn::search {
+
+namespace {
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+void write_text(const fs::path& p, const std::string& text) {
+  const fs::path tmp = p.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) fail(ErrorKind::runtime, "cannot write '", tmp.string(), "'");
+  }
+  fs::rename(tmp, p);
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), f, v);
+  return buf;
+}
+}  // namespace
+
+Json SearchReport::to_json() const {
+  json traj = json::array();
+  double best_so_far = -1e300;
+  for (size_t i = 0; i < trajectory.size(); ++i) {
+    json e = json::parse(trajectory[i].to_json_line());
+    e.erase("id");
+    best_so_far = std::max(best_so_far, scores[i]);
+    e["step"] = i + 1;
+    e["score"] = scores[i];
+    e["best_score"] = best_so_far;
+    e["feasible"] = feasible(spec.objective, trajectory[i]);
+    e["cached"] = trajectory[i].cached;
+    traj.push_back(e);
+  }
+  json objective = {{"kind", spec.objective.kind},
+                    {"target_latency_ms", spec.objective.target_latency_ms},
+                    {"latency_weight", spec.objective.latency_weight},
+                    {"hard_target", spec.objective.hard_target},
+                    {"max_latency_ms", spec.objective.max_latency_ms},
+                    {"max_energy_pj", spec.objective.max_energy_pj},
+                    {"max_params", spec.objective.max_params},
+                    {"max_macs", spec.objective.max_macs}};
+  json j = {{"space", spec.space},
+            {"strategy", spec.strategy},
+            {"budget", spec.budget},
+            {"seed", spec.seed},
+            {"objective", objective},
+            {"eval", native(spec.eval.to_json())},
+            {"trajectory", traj},
+            {"pareto", pareto},
+            {"best", best},
+            {"cache_hits", cache_hits},
+            {"seconds", seconds},
+            {"best_model", best_model}};
+  return from_native(std::move(j));
+}
+
+SearchReport run_search(const SearchSpec& spec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (spec.out_dir.empty()) fail(ErrorKind::usage, "the search needs an output folder");
+  if (spec.budget < 1) fail(ErrorKind::usage, "the search budget must be >= 1 evaluation, got ", spec.budget);
+  validate(spec.objective);
+  const auto space = make_space(spec.space);
+  StrategyOptions so = spec.strategy_options;
+  so.seed = spec.seed;
+  const auto strategy = make_strategy(spec.strategy, *space, so);
+  // Settings problems (a preset name, the data folder) surface here, before any training.
+  const EvalSettings eval = EvalSettings::from_json(spec.eval.to_json());
+  train::load_idx_dataset(train::resolve_data_dir(eval.data), train::Split::test, eval.classes);
+
+  const fs::path out(spec.out_dir);
+  fs::create_directories(out);
+  EvaluatorOptions eo;
+  eo.cache_file = spec.cache_file.empty() ? (out / "cache.jsonl").string() : spec.cache_file;
+  eo.table_file = spec.table_file.empty() ? (out / "latency_table.jsonl").string() : spec.table_file;
+  eo.work_dir = (out / "work").string();
+  eo.models_dir = (out / "models").string();
+  eo.log = spec.log;
+  Evaluator evaluator(eo);
+
+  SearchReport rep;
+  rep.spec = spec;
+  rep.spec.eval = eval;
+  double best_score = -1e300;
+  for (int64_t step = 0; step < spec.budget; ++step) {
+    EvalRequest req;
+    req.id = step;
+    req.arch = strategy->propose();
+    req.settings = eval;
+    EvalResult r = evaluator.evaluate(req);
+    const double s = score(spec.objective, r);
+    strategy->observe(req.arch, s);
+    if (r.cached) ++rep.cache_hits;
+    rep.trajectory.push_back(r);
+    rep.scores.push_back(s);
+    if (feasible(spec.objective, r) && (rep.best < 0 || s > best_score)) {
+      best_score = s;
+      rep.best = step;
+    }
+    if (spec.log) {
+      std::string line = str_cat("[", step + 1, "/", spec.budget, "] ", spec.strategy, " ", r.arch_hash.substr(0, 8), " ");
+      if (!r.ok()) {
+        line += "failed: " + r.error;
+      } else {
+        line += str_cat("val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
+                        r.latency_estimated ? " (table)" : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
+                        fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s),
+                        feasible(spec.objective, r) ? "" : " (infeasible)", "  best ", fmt("%.4f", best_score),
+                        r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));
+      }
+      spec.log(line);
+      spec.log("      " + r.summary);
+    }
+  }
+  rep.pareto = pareto_front(rep.trajectory);
+
+  // The found models: the best as YAML and ONNX, the front as YAML.
+  fs::remove_all(out / "pareto");
+  fs::create_directories(out / "pareto");
+  for (size_t k = 0; k < rep.pareto.size(); ++k) {
+    const EvalResult& r = rep.trajectory[rep.pareto[k]];
+    write_text(out / "pareto" / str_cat(k, "_", r.arch_hash.substr(0, 12), ".yaml"), to_yaml(*space, r.arch));
+  }
+  if (rep.best >= 0) {
+    const EvalResult& b = rep.trajectory[static_cast<size_t>(rep.best)];
+    write_text(out / "best.yaml", to_yaml(*space, b.arch));
+    const fs::path model = out / "models" / (b.arch_hash + ".onnx");
+    if (!fs::exists(model) && b.ok()) {
+      // Its evaluation came from a cache shared with another run's folder: train it again
+      // (the same seed and settings) so that this folder holds its weights.
+      if (spec.log) spec.log(str_cat("training the best architecture again for its weights (", b.arch_hash.substr(0, 8), ")"));
+      EvalRequest req;
+      req.arch = b.arch;
+      req.settings = eval;
+      evaluator.evaluate(req, true);
+    }
+    if (fs::exists(model)) {
+      fs::copy_file(model, out / "best.onnx", fs::copy_options::overwrite_existing);
+      rep.best_model = (out / "best.onnx").string();
+    }
+  }
+  fs::remove_all(out / "work");
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_text(out / "search.json", rep.to_json().dump(2) + "\n");
+  return rep;
+}
+
+}  // namespace leancnn::search

@@ -1,0 +1,68 @@
+// The search step in the runner, on the tiny synthetic data: the next variant is the best
+// architecture found (not the input model), its diagnostics carry the trajectory and the Pareto
+// front, the report gets them as keys of their own, and a second run reuses the step.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
+#include "leancnn/pipeline/recipe.h"
+#include "leancnn/pipeline/runner.h"
+#include "leancnn/report/report.h"
+#include "runner_support.h"
+#include "tiny_data.h"
+
+namespace leancnn::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+using testing::variant;
+
+TEST(RunnerSearch, SearchStepMakesTheBestArchitectureAVariant) {
+  const std::string root = ::testing::TempDir() + "/runner_search";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data", 160, 32);
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  const std::string recipe = "model: {zoo: small_cnn}\ndata: {dataset: " + data +
+                             "}\nsteps:\n  - kind: search\n    space: macro\n    strategy: random\n    budget: 2\n"
+                             "    epochs: 1\n    batch: 32\n    train_images: 96\n    val_images: 64\n    test_images: 16\n"
+                             "    latency_iters: 2\n    accel: [eyeriss-like]\n"
+                             "evaluate: {latency: false, accel: false}\n";
+  const RunResult r = run_recipe(parse_recipe(recipe, "r.yaml", ""), o);
+  ASSERT_EQ(r.variants.size(), 2u);
+  const VariantResult& s = variant(r, "search");
+  EXPECT_NE(s.sha256, variant(r, "input").sha256);
+  const nlohmann::json& d = native(s.diagnostics);
+  EXPECT_EQ(d["space"], "macro");
+  EXPECT_EQ(d["search_trajectory"].size(), 2u);
+  EXPECT_FALSE(d["search_pareto"].empty());
+  EXPECT_GT(d["best"]["latency_ms"].get<double>(), 0.0);
+  EXPECT_GT(d["best"]["energy_pj"].get<double>(), 0.0);
+  const nlohmann::json rep = native(report::build_report(r));
+  bool found = false;
+  for (const auto& v : rep["variants"])
+    if (v["name"] == "search") found = v.contains("search_trajectory") && v.contains("search_pareto");
+  EXPECT_TRUE(found);
+  // Bad settings are named at parse time.
+  EXPECT_THROW(parse_recipe("model: {zoo: small_cnn}\nsteps:\n  - kind: search\n    space: tiny\n", "r.yaml", ""), Error);
+  // The same recipe again: the step is reused.
+  const RunResult again = run_recipe(parse_recipe(recipe, "r.yaml", ""), o);
+  EXPECT_TRUE(variant(again, "search").reused);
+}
+
+// recipes/search.yaml parses as shipped: a search step, then training of what it found.
+TEST(RunnerSearch, ShippedSearchRecipeParses) {
+  const Recipe shipped = load_recipe(std::string(LEANCNN_SOURCE_DIR) + "/recipes/search.yaml");
+  ASSERT_EQ(shipped.steps.size(), 2u);
+  EXPECT_EQ(shipped.steps[0].kind, "search");
+  EXPECT_EQ(native(shipped.steps[0].settings)["strategy"], "evolution");
+  EXPECT_EQ(shipped.steps[1].kind, "train");
+  check_steps(shipped, build_input_model(shipped));
+}
+
+}  // namespace
+}  // namespace leancnn::pipeline
