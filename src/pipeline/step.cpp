@@ -24,7 +24,7 @@ const std::vector<StepKind>& step_kinds() {
       prune_step_kind(),
       decompose_step_kind(),
       unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
-      unavailable("binarize", "binary weights and activations (XNOR-Net, BNN)", "binarization arrives with its own issue"),
+      binarize_step_kind(),
       unavailable("search", "neural architecture search", "architecture search arrives with its own issue"),
   };
   return kinds;
