@@ -16,6 +16,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
+#include "leancnn/train/data_loader.h"
 #include "leancnn/train/dataset.h"
 
 namespace leancnn::cli {
@@ -66,6 +67,8 @@ int64_t file_bytes(const ir::Graph& g, const std::string& path) {
 
 int run_binarize(const BinarizeCli& c, const CommonOptions& common) {
   const ir::Graph model = load_model(c.model_file, c.model, common.seed);
+  const b::Spec spec = spec_of(c, common, !common.json);
+  b::insert_fake_binarize(model, spec);  // settings checked against the model before any data is read
   const bool needs_data = c.epochs > 0 || !c.no_eval;
   train::Dataset train_set, test_set;
   if (needs_data) {
@@ -75,7 +78,6 @@ int run_binarize(const BinarizeCli& c, const CommonOptions& common) {
     if (c.limit_train > 0) train_set = train::subset(train_set, c.limit_train);
     test_set = train::load_idx_dataset(dir, train::Split::test, classes);
   }
-  const b::Spec spec = spec_of(c, common, !common.json);
   const b::Report r = b::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "training interrupted; its checkpoint is in '", spec.train.out_dir,

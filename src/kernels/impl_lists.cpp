@@ -2,7 +2,6 @@
 // its own *_impl_list.cpp. Ops not named here run their reference only.
 #include "leancnn/kernels/impl_lists.h"
 
-#include "binary/xnor_kernels.h"
 #include "impl_list.h"
 
 namespace leancnn::kernels {

@@ -76,6 +76,7 @@ std::vector<Cfg> configs() {
       {1, 64, 8, 9, 9, 1, 1, 2, 1, {0, 0, 0, 0}, true, false},
       {1, 7, 6, 8, 7, 5, 3, 1, 1, {2, 1, 2, 1}, true, false},
       {1, 256, 12, 4, 4, 3, 3, 1, 1, {1, 1, 1, 1}, true, false},
+      {1, 300, 6, 3, 3, 3, 3, 1, 1, {1, 1, 1, 1}, true, true},
   };
 }
 
@@ -99,7 +100,7 @@ void run_all(const std::string& kernel) {
     check_kernel(kernel, conv_case(cfg, seed++), what);
   }
   // Fully connected: X [N, K], W [OC, K].
-  for (int64_t k : {1, 64, 100, 577}) {
+  for (int64_t k : {1, 64, 100, 577, 4500}) {  // 4500: 71 words, past the in-register patch paths
     Rng rng(seed++);
     OpCase c;
     c.op_type = "BinaryConv";
@@ -110,8 +111,8 @@ void run_all(const std::string& kernel) {
   }
 }
 
-constexpr const char* kAvx512 = "xnor_conv_b1_avx512";
-constexpr const char* kAvx2 = "xnor_conv_b1_avx2";
+constexpr const char* kAvx512 = "cpu_binary_conv_b1_avx512";
+constexpr const char* kAvx2 = "cpu_binary_conv_b1_avx2";
 
 TEST(BinaryConvConformance, Avx512MatchesReferenceBitExact) {
   if (!avx512_here()) GTEST_SKIP() << "no AVX-512 VPOPCNTDQ here (or capped)";

@@ -141,15 +141,12 @@ void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, xor_popcount_rows_avx512); }
 void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, xor_popcount_rows_avx2); }
 
 }  // namespace
-}  // namespace leancnn::kernels::binary
 
-namespace leancnn::kernels {
-
-std::vector<Kernel> binary_conv_impl_list() {
-  return {
-      {"xnor_conv_b1_avx512", binary::check_avx512, binary::forward_avx512, nullptr, nullptr, binary::prepare, nullptr},
-      {"xnor_conv_b1_avx2", binary::check_avx2, binary::forward_avx2, nullptr, nullptr, binary::prepare, nullptr},
-  };
+Kernel cpu_binary_conv_b1_avx512() {
+  return {"cpu_binary_conv_b1_avx512", check_avx512, forward_avx512, nullptr, nullptr, prepare, nullptr};
+}
+Kernel cpu_binary_conv_b1_avx2() {
+  return {"cpu_binary_conv_b1_avx2", check_avx2, forward_avx2, nullptr, nullptr, prepare, nullptr};
 }
 
-}  // namespace leancnn::kernels
+}  // namespace leancnn::kernels::binary

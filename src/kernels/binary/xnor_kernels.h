@@ -15,8 +15,8 @@ using XorPopcountRows = void (*)(const uint64_t* a, const uint64_t* w, int64_t w
 void xor_popcount_rows_avx2(const uint64_t* a, const uint64_t* w, int64_t words, int64_t rows, int32_t* out);      // vpshufb nibble LUT
 void xor_popcount_rows_avx512(const uint64_t* a, const uint64_t* w, int64_t words, int64_t rows, int32_t* out);    // VPOPCNTQ
 
-}  // namespace leancnn::kernels::binary
+// The BinaryConv kernels (xnor_conv.cpp): AVX-512 VPOPCNTDQ and AVX2 row products.
+Kernel cpu_binary_conv_b1_avx512();
+Kernel cpu_binary_conv_b1_avx2();
 
-namespace leancnn::kernels {
-std::vector<Kernel> binary_conv_impl_list();  // ai.leancnn BinaryConv
-}  // namespace leancnn::kernels
+}  // namespace leancnn::kernels::binary

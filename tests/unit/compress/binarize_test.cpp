@@ -116,7 +116,7 @@ TEST(Binarize, PackedXnorModelComputesTheTrainingGraphAndRunsOnXnorKernels) {
   for (const runtime::PlanStep& s : plan.steps()) {
     if (s.op_type != "BinaryConv") continue;
     ++xnor;
-    if (cpu_features().avx2) EXPECT_NE(s.kernel.find("xnor_conv_b1"), std::string::npos) << s.name << " " << s.kernel;
+    if (cpu_features().avx2) EXPECT_NE(s.kernel.find("cpu_binary_conv_b1"), std::string::npos) << s.name << " " << s.kernel;
   }
   EXPECT_EQ(xnor, r.binarized);
 }
