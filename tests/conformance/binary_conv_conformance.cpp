@@ -10,6 +10,7 @@
 #include "conformance_util.h"
 #include "kernel_coverage.h"
 #include "leancnn/core/cpu.h"
+#include "leancnn/core/error.h"
 #include "prepared_run.h"
 
 namespace leancnn::testing {

@@ -6,6 +6,7 @@
 // std, s held for IR-Net's error-decay estimator; the identity for TWN.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 

@@ -3,8 +3,10 @@
 // inference errors, and the BinaryConv reference against Conv on sign inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/ir/storage.h"
 #include "leancnn/ops/binary_net.h"
