@@ -52,8 +52,12 @@ void rows_in_registers(const uint64_t* a, const uint64_t* w, int64_t words, int6
         acc[j] = _mm512_add_epi64(
             acc[j], _mm512_popcnt_epi64(_mm512_xor_si512(p[v], _mm512_maskz_loadu_epi64(m[v], w + (r + j) * words + 8 * v))));
     // Each row's total is at most 64 * 8 * NV <= 4096 < 2^16: four rows share one lane sum.
-    const __m512i packed = _mm512_or_si512(_mm512_or_si512(acc[0], _mm512_slli_epi64(acc[1], 16)),
-                                           _mm512_or_si512(_mm512_slli_epi64(acc[2], 32), _mm512_slli_epi64(acc[3], 48)));
+    // The zero-masked shift: g++ 12's plain _mm512_slli_epi64 passes an _mm512_undefined_epi32()
+    // operand that trips -Wmaybe-uninitialized once inlined.
+    const __mmask8 all = 0xff;
+    const __m512i packed = _mm512_or_si512(_mm512_or_si512(acc[0], _mm512_maskz_slli_epi64(all, acc[1], 16)),
+                                           _mm512_or_si512(_mm512_maskz_slli_epi64(all, acc[2], 32),
+                                                           _mm512_maskz_slli_epi64(all, acc[3], 48)));
     const uint64_t s = lane_sum(packed);
     for (int j = 0; j < 4; ++j) out[r + j] = static_cast<int32_t>((s >> (16 * j)) & 0xffffu);
   }
