@@ -49,7 +49,7 @@ Tensor forward(const ir::Graph& g, const Tensor& x) {
 double max_rel_diff(const Tensor& a, const Tensor& b) {
   double m = 0;
   for (int64_t i = 0; i < a.numel(); ++i)
-    m = std::max(m, std::fabs(a.data<float>()[i] - b.data<float>()[i]) / std::max(1.0, std::fabs(b.data<float>()[i])));
+    m = std::max(m, std::fabs(a.data<float>()[i] - b.data<float>()[i]) / std::max(1.0, static_cast<double>(std::fabs(b.data<float>()[i]))));
   return m;
 }
 
@@ -68,8 +68,11 @@ TEST(Binarize, XnorInsertsWeightAndInputBinarizersKeepingFirstAndLast) {
   EXPECT_GT(count_ops(b, "Binarize"), 0);
   EXPECT_GT(dropped, 0);
   EXPECT_EQ(count_ops(b, "Relu"), count_ops(g, "Relu") - dropped);
-  for (ir::NodeId id : b.node_ids())
-    if (b.node(id).op_type == "Binarize") EXPECT_EQ(b.node(id).attrs.get_string("scale", ""), "mean_abs");
+  for (ir::NodeId id : b.node_ids()) {
+    if (b.node(id).op_type == "Binarize") {
+      EXPECT_EQ(b.node(id).attrs.get_string("scale", ""), "mean_abs");
+    }
+  }
   // BinaryConnect binarizes weights only.
   spec.method = Method::binaryconnect;
   const ir::Graph bc = insert_fake_binarize(g, spec);
@@ -116,7 +119,9 @@ TEST(Binarize, PackedXnorModelComputesTheTrainingGraphAndRunsOnXnorKernels) {
   for (const runtime::PlanStep& s : plan.steps()) {
     if (s.op_type != "BinaryConv") continue;
     ++xnor;
-    if (cpu_features().avx2) EXPECT_NE(s.kernel.find("cpu_binary_conv_b1"), std::string::npos) << s.name << " " << s.kernel;
+    if (cpu_features().avx2) {
+      EXPECT_NE(s.kernel.find("cpu_binary_conv_b1"), std::string::npos) << s.name << " " << s.kernel;
+    }
   }
   EXPECT_EQ(xnor, r.binarized);
 }
