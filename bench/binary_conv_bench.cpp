@@ -13,6 +13,7 @@
 #include "leancnn/compress/binarize/binarize.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/rng.h"
+#include "leancnn/ir/passes.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/plan.h"
@@ -62,6 +63,7 @@ ir::Graph layer_graph(const LayerSpec& s, bool binary) {
     g.add_node("Conv", {in, wv, bv}, {y}, a, "layer");
   }
   g.mark_output(y);
+  ir::infer_shapes(g, ops::op_table());  // Plan::compile needs every value's shape
   return g;
 }
 
