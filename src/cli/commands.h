@@ -47,6 +47,7 @@ Runner register_quantize(CLI::App& app, CommonOptions& common);
 Runner register_prune(CLI::App& app, CommonOptions& common);
 Runner register_decompose(CLI::App& app, CommonOptions& common);
 Runner register_search(CLI::App& app, CommonOptions& common);
+Runner register_binarize(CLI::App& app, CommonOptions& common);
 Runner register_run(CLI::App& app, CommonOptions& common);
 Runner register_report(CLI::App& app, CommonOptions& common);
 

@@ -28,6 +28,7 @@ std::string CpuFeatures::summary() const {
   add(avx512f, "avx512f");
   add(avx512bw, "avx512bw");
   add(avx512vnni, "avx512vnni");
+  add(avx512vpopcntdq, "avx512vpopcntdq");
   add(avx_vnni, "avx_vnni");
   return s.empty() ? "baseline" : s;
 }
@@ -44,6 +45,7 @@ const CpuFeatures& detected_cpu_features() {
     c.avx512f = __builtin_cpu_supports("avx512f");
     c.avx512bw = __builtin_cpu_supports("avx512bw");
     c.avx512vnni = __builtin_cpu_supports("avx512vnni");
+    c.avx512vpopcntdq = __builtin_cpu_supports("avx512vpopcntdq");
     // g++ 12 knows no "avxvnni"/"f16c" names for __builtin_cpu_supports: read cpuid directly.
     unsigned a, b, cc, d;
     __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(1), "c"(0));
@@ -100,7 +102,7 @@ CpuIsa max_cpu_isa() {
 CpuFeatures cap_cpu_features(const CpuFeatures& f, CpuIsa isa) {
   CpuFeatures c = f;
   if (isa < CpuIsa::avx512_vnni) c.avx512vnni = false;
-  if (isa < CpuIsa::avx512) c.avx512f = c.avx512bw = false;
+  if (isa < CpuIsa::avx512) c.avx512f = c.avx512bw = c.avx512vpopcntdq = false;
   if (isa < CpuIsa::avx2_vnni) c.avx_vnni = false;
   if (isa < CpuIsa::avx2) c.avx2 = c.fma = c.f16c = false;
   return c;

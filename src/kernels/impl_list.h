@@ -20,6 +20,7 @@ std::vector<Kernel> binary_impl_list(const std::string& op_type);   // Add, Mul
 std::vector<Kernel> qconv_impl_list();                              // QLinearConv, ai.leancnn QLinearFusedConv
 std::vector<Kernel> qgemm_impl_list();                              // QLinearMatMul, ai.leancnn QGemm
 std::vector<Kernel> qadd_impl_list();                               // ai.leancnn QAdd
+std::vector<Kernel> binary_conv_impl_list();                        // ai.leancnn BinaryConv
 std::vector<Kernel> qpool_impl_list(const std::string& op_type);    // ai.leancnn QLinearMaxPool, QLinearGlobalAveragePool
 
 }  // namespace leancnn::kernels

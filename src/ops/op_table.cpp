@@ -20,6 +20,7 @@ const ir::OpTable& op_table() {
       t.add(make());
     t.add(fake_quantize_schema());
     t.add(sparse_to_dense_schema());
+    for (auto make : {binary_weights_schema, binarize_schema, fake_binarize_schema, binary_conv_schema}) t.add(make());
     return t;
   }();
   return table;

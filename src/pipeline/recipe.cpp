@@ -260,7 +260,7 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     recipe_fail(top, steps, "steps", "expected a list of steps (- kind: train ...)");
   std::map<std::string, int> name_count;
   std::set<std::string> names;
-  bool quantized = false, trained = false;
+  bool quantized = false, trained = false, binarized = false;
   for (size_t i = 0; steps.IsDefined() && i < steps.size(); ++i) {
     const YAML::Node s = steps[i];
     Place at{&r.source, str_cat("steps[", i + 1, "]")};
@@ -305,12 +305,21 @@ Recipe parse_recipe(const std::string& yaml_text, const std::string& source, con
     if (kind == "decompose" && quantized)
       recipe_fail(at, s["kind"], "kind", "a decompose step after a quantize or qat step would factorise a quantized (QDQ) model: "
                                          "put it before that step (decompose the float model, then quantize)");
+    if (kind == "binarize" && quantized)
+      recipe_fail(at, s["kind"], "kind", "a binarize step after a quantize or qat step would binarize a quantized (QDQ) model: "
+                                         "binarize the float model instead");
+    if (binarized && kind != "binarize")
+      recipe_fail(at, s["kind"], "kind", str_cat("a ", kind, " step after a binarize step would work on packed binary "
+                                                 "weights: put it before the binarize step (binarize trains itself)"));
+    if (kind == "binarize" && binarized)
+      recipe_fail(at, s["kind"], "kind", "one binarize step per recipe: its variant is packed (compare methods in separate recipes)");
     if (kind == "prune" && native(spec.settings)["prune_schedule"] == "lottery" && trained)
       recipe_fail(at, s["prune_schedule"], "prune_schedule",
                   "a lottery prune step trains the model it is given from its initialisation (its own epochs; the "
                   "ticket is rewound to rewind_epoch of that training): remove the train or finetune step before it");
     if (kind == "train" || kind == "finetune") trained = true;
     if (kind == "quantize" || kind == "qat") quantized = true;
+    if (kind == "binarize") binarized = true;
     r.steps.push_back(spec);
   }
 

@@ -24,7 +24,7 @@ const std::vector<StepKind>& step_kinds() {
       prune_step_kind(),
       decompose_step_kind(),
       unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
-      unavailable("binarize", "binary weights and activations (XNOR-Net, BNN)", "binarization arrives with its own issue"),
+      binarize_step_kind(),
       search_step_kind(),
   };
   return kinds;

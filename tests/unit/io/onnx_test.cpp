@@ -250,6 +250,26 @@ ir::Graph every_op_graph() {
   const ir::ValueId fq_scale = b.constant("fq.scale", Tensor::from_floats({}, {0.1f}), true);
   const ir::ValueId fq_zp = b.constant("fq.zero_point", Tensor::from_ints({}, {3}, DType::u8));
   b.output(b.op("FakeQuantize", {logits, fq_scale, fq_zp}, fq, 1, ir::kLeancnnDomain)[0]);
+  // Binary networks: packed 1-bit weights, activation signs, the training binarizer, BinaryConv.
+  ir::Attributes bw;
+  bw.set("shape", std::vector<int64_t>{2, 3, 1, 1});
+  bw.set("bits", int64_t{1});
+  const ir::ValueId bwv = b.op("BinaryWeights", {b.constant("bin.packed", Tensor::from_ints({1}, {0b101101}, DType::u8)),
+                                                 b.constant("bin.alpha", Tensor::from_floats({2}, {0.5f, 0.25f}))},
+                               bw, 1, ir::kLeancnnDomain)[0];  // f32 [2, 3, 1, 1]
+  ir::Attributes scale;
+  scale.set("scale", std::string("mean_abs"));
+  const ir::ValueId signs = b.op("Binarize", {x}, scale, 1, ir::kLeancnnDomain)[0];
+  b.output(b.op("Conv", {signs, bwv})[0]);  // f32 [1, 2, 8, 8]
+  ir::Attributes fb;
+  fb.set("method", std::string("xnor"));
+  Tensor latent = Tensor::empty({2, 3, 3, 3});
+  Rng(4).fill_uniform(latent, -1.f, 1.f);
+  const ir::ValueId wb = b.op("FakeBinarize", {b.constant("bin.latent", latent, true)}, fb, 1, ir::kLeancnnDomain)[0];
+  ir::Attributes bc;
+  bc.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  bc.set("input_scale", std::string("none"));
+  b.output(b.op("BinaryConv", {x, wb}, bc, 1, ir::kLeancnnDomain)[0]);  // f32 [1, 2, 8, 8]
   return g;
 }
 

@@ -151,7 +151,7 @@ TEST(Recipe, StepErrors) {
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps: {kind: train}\n"), "expected a list of steps");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - epochs: 1\n"), "key 'kind': missing; one of: train, quantize");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: shrink\n"), "unknown step kind 'shrink'");
-  for (const char* later : {"distill", "binarize"}) {
+  for (const char* later : {"distill"}) {
     const std::string e = error_of(std::string("model: {zoo: small_cnn}\nsteps:\n  - kind: ") + later + "\n");
     EXPECT_HAS(e, "line 3");
     EXPECT_HAS(e, "is not available yet");
@@ -167,6 +167,11 @@ TEST(Recipe, StepErrors) {
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n  - kind: decompose\n"),
              "a decompose step after a quantize or qat step");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: decompose\n    method: tt\n"), "method");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: binarize\n    method: xnor2\n"), "method");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: quantize\n  - kind: binarize\n"),
+             "a binarize step after a quantize or qat step");
+  EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: binarize\n  - kind: finetune\n"),
+             "a finetune step after a binarize step");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: decompose\n    budget: 1.5\n"), "budget");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: decompose\n    fc_method: cp\n"), "fc_method");
 }
@@ -197,12 +202,12 @@ TEST(Recipe, FilePathsAreRelativeToTheRecipe) {
 }
 
 TEST(Recipe, EveryStepKindIsListed) {
-  for (const char* k : {"train", "quantize", "finetune", "qat", "prune", "decompose", "search"}) {
+  for (const char* k : {"train", "quantize", "finetune", "qat", "prune", "decompose", "search", "binarize"}) {
     const StepKind* s = find_step_kind(k);
     ASSERT_NE(s, nullptr) << k;
     EXPECT_TRUE(static_cast<bool>(s->run)) << k;
   }
-  for (const char* k : {"distill", "binarize"}) {
+  for (const char* k : {"distill"}) {
     const StepKind* s = find_step_kind(k);
     ASSERT_NE(s, nullptr) << k;
     EXPECT_FALSE(static_cast<bool>(s->run)) << k;

@@ -13,6 +13,7 @@ struct CpuFeatures {
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512vnni = false;
+  bool avx512vpopcntdq = false;  // VPOPCNTQ (Ice Lake, Zen 4): the binary kernels' popcount
   bool avx_vnni = false;
   bool popcnt = false;
   std::string summary() const;  // "avx2 fma popcnt ..."

@@ -62,5 +62,10 @@ ir::OpSchema qlinear_max_pool_schema();
 ir::OpSchema qlinear_global_average_pool_schema();
 // fake_quantize.cpp (domain ai.leancnn)
 ir::OpSchema fake_quantize_schema();
+// binary_weights.cpp, binarize.cpp, fake_binarize.cpp, binary_conv.cpp (domain ai.leancnn)
+ir::OpSchema binary_weights_schema();
+ir::OpSchema binarize_schema();
+ir::OpSchema fake_binarize_schema();
+ir::OpSchema binary_conv_schema();
 
 }  // namespace leancnn::ops

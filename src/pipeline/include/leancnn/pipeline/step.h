@@ -1,6 +1,6 @@
 // Step kinds of a recipe: a registry from the kind's name to its settings schema and the
 // function that turns the previous variant into the next one. Kinds that later issues bring
-// (decompose, distill, binarize, search) are listed as not available yet, so that a
+// (distill, search) are listed as not available yet, so that a
 // recipe naming them fails at parse time with a clear message instead of running a stub.
 #pragma once
 #include <functional>
@@ -62,5 +62,6 @@ StepKind qat_step_kind();
 StepKind prune_step_kind();
 StepKind decompose_step_kind();
 StepKind search_step_kind();
+StepKind binarize_step_kind();
 
 }  // namespace leancnn::pipeline

@@ -25,6 +25,12 @@ int fold_batch_norm(ir::Graph& g, const ir::OpTable& ops);
 // next, become one ai.leancnn FusedConv node (docs/ops.md): y = act(conv(X, W) + B + Z).
 int fuse_conv_epilogues(ir::Graph& g, const ir::OpTable& ops);
 
+// ai.leancnn Binarize -> Conv (group 1) | Gemm (transB, 1-D C) whose initializer weights are
+// binary (each row ±alpha, BatchNormalization folded or not) become one ai.leancnn BinaryConv
+// (docs/binarization.md), run by the XNOR-popcount kernels; a Binarize left unread is removed.
+// Runs after fold_batch_norm and before fuse_conv_epilogues.
+int fuse_binary_layers(ir::Graph& g, const ir::OpTable& ops);
+
 // QDQ patterns DQ(x) -> Conv|Gemm(DQ(W s8), DQ(B s32)) [-> Relu | Clip] -> QuantizeLinear lowered
 // to ai.leancnn QLinearFusedConv / QGemm (integer kernels, requantization fused; a Gemm without
 // the Q gets an f32 output), DQ(a) + DQ(b) [-> Relu] -> Q to ai.leancnn QAdd (bit-exact),
