@@ -24,6 +24,7 @@ const char* key_type_name(KeyType t) {
     case KeyType::string: return "a string";
     case KeyType::string_list: return "a list of strings";
     case KeyType::number_map: return "a map of names to numbers";
+    case KeyType::section: return "a map of keys";
   }
   return "?";
 }

@@ -13,7 +13,9 @@
 namespace leancnn::pipeline {
 
 // number_map: a map from names to numbers ({conv1: 0.3, fc1: 0.9}); min/max apply to each number.
-enum class KeyType { integer, number, boolean, string, string_list, number_map };
+// section: a nested map checked against KeySpec::keys (defaults filled in), e.g. a step's
+// `distill:`; with a null default the key is absent from the settings unless given.
+enum class KeyType { integer, number, boolean, string, string_list, number_map, section };
 const char* key_type_name(KeyType t);
 
 // One key of a recipe section: its type, default, allowed values and one line of help.
@@ -27,6 +29,7 @@ struct KeySpec {
   std::vector<std::string> choices;   // strings and list items: the allowed values (empty: any)
   std::string doc;
   bool max_exclusive = false;         // numbers: value must be < max instead of <=
+  std::vector<KeySpec> keys = {};     // section: its keys
 };
 
 // The fixed sections (every key documented in docs/recipes.md).
