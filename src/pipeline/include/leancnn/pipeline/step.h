@@ -61,5 +61,6 @@ StepKind quantize_step_kind();
 StepKind qat_step_kind();
 StepKind prune_step_kind();
 StepKind decompose_step_kind();
+StepKind distill_step_kind();
 
 }  // namespace leancnn::pipeline
