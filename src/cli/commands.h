@@ -46,6 +46,7 @@ Runner register_infer(CLI::App& app, CommonOptions& common);
 Runner register_quantize(CLI::App& app, CommonOptions& common);
 Runner register_prune(CLI::App& app, CommonOptions& common);
 Runner register_decompose(CLI::App& app, CommonOptions& common);
+Runner register_distill(CLI::App& app, CommonOptions& common);
 Runner register_run(CLI::App& app, CommonOptions& common);
 Runner register_report(CLI::App& app, CommonOptions& common);
 

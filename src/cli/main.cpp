@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   add(cli::register_quantize(app, common));
   add(cli::register_prune(app, common));
   add(cli::register_decompose(app, common));
+  add(cli::register_distill(app, common));
   add(cli::register_run(app, common));
   add(cli::register_report(app, common));
   try {
