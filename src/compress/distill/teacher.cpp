@@ -35,7 +35,8 @@ std::vector<std::string> stage_ends(const ir::Graph& g) {
   for (ir::NodeId n : g.topo_order())
     for (ir::ValueId o : g.node(n).outputs) {
       const Shape& s = g.value(o).shape;
-      if (s.size() != 4) continue;
+      // A 1 x 1 map is a pooled vector (GlobalAveragePool before the classifier), not a stage.
+      if (s.size() != 4 || (s[2] == 1 && s[3] == 1)) continue;
       const Shape hw{s[2], s[3]};
       if (groups.empty() || groups.back().first != hw) groups.push_back({hw, g.value(o).name});
       else groups.back().second = g.value(o).name;
