@@ -19,8 +19,7 @@ ir::Graph deep_copy(const ir::Graph& g);
 // inferred. Error(bad_input) naming `what` when absent or not [N, C, H, W].
 ir::ValueId find_layer_value(const ir::Graph& g, const std::string& name, const std::string& what);
 
-// The last feature map of each spatial size in topological order, the deepest size and 1 x 1
-// (globally pooled) maps excluded
+// The last feature map of each spatial size in topological order, the deepest size excluded
 // (the default layers of self_aux; stage ends of a ResNet). Shapes must be inferred.
 std::vector<std::string> stage_ends(const ir::Graph& g);
 
