@@ -48,6 +48,7 @@ Runner register_prune(CLI::App& app, CommonOptions& common);
 Runner register_decompose(CLI::App& app, CommonOptions& common);
 Runner register_search(CLI::App& app, CommonOptions& common);
 Runner register_binarize(CLI::App& app, CommonOptions& common);
+Runner register_distill(CLI::App& app, CommonOptions& common);
 Runner register_run(CLI::App& app, CommonOptions& common);
 Runner register_report(CLI::App& app, CommonOptions& common);
 

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   add(cli::register_decompose(app, common));
   add(cli::register_search(app, common));
   add(cli::register_binarize(app, common));
+  add(cli::register_distill(app, common));
   add(cli::register_run(app, common));
   add(cli::register_report(app, common));
   try {

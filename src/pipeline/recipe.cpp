@@ -42,6 +42,9 @@ std::string join(const std::vector<std::string>& v) {
 
 std::string scalar_of(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string(n.IsMap() ? "<a map>" : "<a list>"); }
 
+nlohmann::json read_section(const YAML::Node& map, const std::vector<KeySpec>& keys, const Place& at,
+                            const nlohmann::json& base = nlohmann::json::object(), const std::set<std::string>& skip = {});
+
 // A value of a key, converted and checked against its spec.
 nlohmann::json read_value(const KeySpec& k, const YAML::Node& n, const Place& at) {
   auto bad = [&](const std::string& why) { recipe_fail(at, n, k.name, why); };
@@ -101,7 +104,12 @@ nlohmann::json read_value(const KeySpec& k, const YAML::Node& n, const Place& at
       }
       return map;
     }
-    case KeyType::section: {  // scalars only; the step checks the keys and their values
+    case KeyType::section: {
+      if (!k.keys.empty()) {
+        if (!n.IsMap()) bad(str_cat("expected a map of keys (", k.name, ": {key: value, ...}), got '", scalar_of(n), "'"));
+        return read_section(n, k.keys, Place{at.source, at.path + (at.path.empty() ? "" : " ") + k.name});
+      }
+      // Without keys: scalars only; the step checks the keys and their values.
       nlohmann::json map = nlohmann::json::object();
       if (!n.IsMap()) bad(str_cat("expected a map of settings, got '", scalar_of(n), "'"));
       for (const auto& kv : n) {
@@ -143,7 +151,7 @@ nlohmann::json read_value(const KeySpec& k, const YAML::Node& n, const Place& at
 // A map section: unknown keys are errors, known keys are checked, absent keys come from `base`
 // (when it has them) or from the spec's default. `skip` keys are read by the caller.
 nlohmann::json read_section(const YAML::Node& map, const std::vector<KeySpec>& keys, const Place& at,
-                            const nlohmann::json& base = nlohmann::json::object(), const std::set<std::string>& skip = {}) {
+                            const nlohmann::json& base, const std::set<std::string>& skip) {
   nlohmann::json out = nlohmann::json::object();
   for (const KeySpec& k : keys) {
     if (base.contains(k.name)) out[k.name] = base[k.name];

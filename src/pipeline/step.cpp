@@ -23,7 +23,7 @@ const std::vector<StepKind>& step_kinds() {
       qat_step_kind(),
       prune_step_kind(),
       decompose_step_kind(),
-      unavailable("distill", "knowledge distillation from a teacher", "distillation arrives with its own issue"),
+      distill_step_kind(),
       binarize_step_kind(),
       search_step_kind(),
   };

@@ -8,6 +8,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
+#include "distill_settings.h"
 #include "train_settings.h"
 
 namespace leancnn::pipeline {
@@ -43,6 +44,7 @@ std::vector<KeySpec> decompose_keys() {
       {"finetune", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "fine-tune the decomposed model (the train keys)"},
   };
   keys.insert(keys.end(), own.begin(), own.end());
+  keys.push_back(distill_section_key());
   return keys;
 }
 
@@ -76,6 +78,7 @@ StepOutput run_decompose(const ir::Graph& input, const Json& settings, StepConte
   const train::Dataset& train_set = needs_train ? ctx.train_set() : none;
   const train::Dataset& test_set = s["finetune"].get<bool>() ? ctx.test_set() : none;
   d::Spec spec = spec_of(s, ctx, train_set.size());
+  if (s["finetune"].get<bool>()) spec.finetune_losses = distill_hooks(s, input, ctx);
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   d::Report r = d::run(input, train_set, test_set, spec);
   if (r.interrupted)
@@ -117,6 +120,9 @@ StepKind decompose_step_kind() {
   k.keys = decompose_keys;
   k.defaults = finetune_defaults;
   k.run = run_decompose;
+  k.check = [](const ir::Graph&, const Json& settings, const Recipe& recipe) {
+    return check_distill_key(native(settings), recipe);
+  };
   return k;
 }
 

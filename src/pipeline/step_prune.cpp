@@ -11,6 +11,7 @@
 #include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
 #include "step_prune_structured.h"
+#include "distill_settings.h"
 #include "train_settings.h"
 
 namespace leancnn::pipeline {
@@ -58,6 +59,7 @@ std::vector<KeySpec> prune_keys() {
   std::vector<KeySpec> keys = train_keys();
   const std::vector<KeySpec> own = own_keys();
   keys.insert(keys.end(), own.begin(), own.end());
+  keys.push_back(distill_section_key());  // distils the fine-tuning (not the lottery's dense training)
   return keys;
 }
 
@@ -133,6 +135,7 @@ StepOutput run_prune(const ir::Graph& input, const Json& settings, StepContext& 
   if (!s["structured"].empty()) return run_structured_prune(input, s, ctx);
   const train::Dataset& train_set = ctx.train_set();
   p::Spec spec = spec_of(s, ctx, train_set.size());
+  spec.finetune_losses = distill_hooks(s, input, ctx);
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   p::Report r = p::run(input, train_set, ctx.test_set(), spec);
   if (r.interrupted)
@@ -170,7 +173,11 @@ StepKind prune_step_kind() {
   k.keys = prune_keys;
   k.defaults = finetune_defaults;
   k.run = run_prune;
-  k.check = check_prune;
+  k.check = [](const ir::Graph& model, const Json& settings, const Recipe& recipe) {
+    std::vector<SettingProblem> problems = check_prune(model, settings, recipe);
+    for (SettingProblem& p : check_distill_key(native(settings), recipe)) problems.push_back(std::move(p));
+    return problems;
+  };
   return k;
 }
 

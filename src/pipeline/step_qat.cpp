@@ -8,6 +8,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/pipeline/step.h"
+#include "distill_settings.h"
 #include "train_settings.h"
 
 namespace leancnn::pipeline {
@@ -31,6 +32,7 @@ std::vector<KeySpec> qat_keys() {
       {"calibration_images", KeyType::integer, from_native(256), 1, kInf, false, {}, "training images for the initial scales"},
   };
   keys.insert(keys.end(), own.begin(), own.end());
+  keys.push_back(distill_section_key());
   return keys;
 }
 
@@ -47,6 +49,7 @@ StepOutput run_qat(const ir::Graph& input, const Json& settings, StepContext& ct
   spec.calib_images = s["calibration_images"];
   spec.seed = ctx.recipe->seed;
   spec.train = train_options(s, ctx, train_set.size());
+  spec.losses = distill_hooks(s, input, ctx);
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   q::QatReport r = q::run_qat(input, train_set, ctx.test_set(), spec);
   if (r.train.interrupted)
@@ -70,6 +73,9 @@ StepKind qat_step_kind() {
   k.keys = qat_keys;
   k.defaults = finetune_defaults;
   k.run = run_qat;
+  k.check = [](const ir::Graph&, const Json& settings, const Recipe& recipe) {
+    return check_distill_key(native(settings), recipe);
+  };
   return k;
 }
 

@@ -2,6 +2,7 @@
 // checkpointing into the step's work folder so that an interrupted run resumes.
 #include <cstdio>
 
+#include "distill_settings.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/step.h"
@@ -64,16 +65,30 @@ StepOutput run_training(const ir::Graph& input, const Json& settings, StepContex
   StepOutput out{input};
   const train::Dataset& train_set = ctx.train_set();
   const train::Dataset& test_set = ctx.test_set();
-  const train::TrainOptions o = train_options(native(settings), ctx, train_set.size());
-  const train::TrainResult r = train::train_model(out.model, ops::op_table(), train_set, test_set, o);
+  const nlohmann::json& s = native(settings);
+  const train::TrainOptions o = train_options(s, ctx, train_set.size());
+  train::TrainHooks hooks;
+  hooks.losses = distill_hooks(s, out.model, ctx);
+  const train::TrainResult r = train::train_model(out.model, ops::op_table(), train_set, test_set, o, hooks);
   if (r.interrupted)
     fail(ErrorKind::runtime, "training interrupted; its checkpoint is in '", ctx.work_dir,
          "': run the same recipe again to resume");
   nlohmann::json diagnostics = epochs_json(r);
   diagnostics["train_images"] = train_set.size();
   diagnostics["resumed"] = ctx.resume;
+  if (s.contains("distill")) diagnostics["distill"] = s["distill"];
   out.diagnostics = from_native(std::move(diagnostics));
   return out;
+}
+
+std::vector<KeySpec> train_step_keys() {
+  std::vector<KeySpec> keys = train_keys();
+  keys.push_back(distill_section_key());
+  return keys;
+}
+
+std::vector<SettingProblem> check_training(const ir::Graph&, const Json& settings, const Recipe& recipe) {
+  return check_distill_key(native(settings), recipe);
 }
 
 }  // namespace
@@ -82,9 +97,10 @@ StepKind train_step_kind() {
   StepKind k;
   k.name = "train";
   k.description = "train the model (the recipe's train settings; any key may be overridden in the step)";
-  k.keys = [] { return train_keys(); };
+  k.keys = train_step_keys;
   k.defaults = [](const Recipe& r) { return r.train; };
   k.run = run_training;
+  k.check = check_training;
   return k;
 }
 
@@ -92,9 +108,10 @@ StepKind finetune_step_kind() {
   StepKind k;
   k.name = "finetune";
   k.description = "fine-tune the previous variant (defaults: the train settings with 1 epoch and a tenth of the lr)";
-  k.keys = [] { return train_keys(); };
+  k.keys = train_step_keys;
   k.defaults = finetune_defaults;
   k.run = run_training;
+  k.check = check_training;
   return k;
 }
 

@@ -155,6 +155,15 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
     model = load_checkpoint_model(ckpt_dir, ops);
   }
   LossGraph t = with_loss(model, ops, o.label_smoothing);
+  const ir::ValueId hard_loss = t.loss;
+  for (const LossHook& h : hooks.losses) {
+    LossGraphView view{t.g, ops, t.g.inputs().at(0), t.logits, t.g.find_value("labels"), t.loss};
+    t.loss = h.extend(view);
+    if (!t.g.valid_value(t.loss) || !t.g.value(t.loss).shape.empty())
+      fail(ErrorKind::internal, "a loss hook returned a value that is not a scalar");
+  }
+  if (t.loss != hard_loss) t.g.mark_output(t.loss);  // outputs: logits, cross-entropy, total
+  const size_t loss_out = t.loss == hard_loss ? 1 : 2;
   runtime::Executor exec(t.g, ops, {.training = true, .use_kernels = o.use_kernels, .seed = o.seed});
   std::unique_ptr<Optimizer> opt = make_optimizer(exec.params(), o.optimizer);
   if (o.resume) {
@@ -184,8 +193,11 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
     while (auto b = loader.next()) {
       const int64_t global_step = epoch * steps_per_epoch + step;
       opt->set_lr(lr_at(sched, global_step));
-      std::vector<Tensor> out = exec.forward({{in, b->images}, {"labels", b->labels}});
-      float loss = out[1].at(0);
+      std::map<std::string, Tensor> feeds{{in, b->images}, {"labels", b->labels}};
+      for (const LossHook& h : hooks.losses)
+        if (h.feed) h.feed(*b, feeds);
+      std::vector<Tensor> out = exec.forward(feeds);
+      float loss = out[loss_out].at(0);
       if (!std::isfinite(loss)) {
         if (bar) std::fputc('\n', stderr);
         fail(ErrorKind::runtime, "the loss became ", loss, " at epoch ", epoch + 1, ", step ", step + 1,
@@ -229,11 +241,14 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
     result.epochs.push_back(m);
     state.epoch = epoch + 1;
     state.metrics_jsonl += m.json() + "\n";
-    if (m.test_acc > state.best_acc) {
+    const bool best = m.test_acc > state.best_acc;
+    if (best) {
       state.best_acc = m.test_acc;
       state.best_epoch = m.epoch;
       io::save_onnx(model, o.out_dir + "/best.onnx");
     }
+    for (const LossHook& h : hooks.losses)
+      if (h.on_epoch_end) h.on_epoch_end(m, model, best);
     save_checkpoint(ckpt_dir, model, *opt, state);
     io::write_file_atomic(o.out_dir + "/metrics.jsonl", state.metrics_jsonl);
     std::fprintf(stderr, "epoch %lld/%lld  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.4g  %.0f img/s  %.1fs\n",

@@ -211,7 +211,7 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
   rep.params_after = after.params;
 
   if (spec.finetune.epochs > 0) {
-    rep.finetune.push_back(train::train_model(g, ops, train_set, test_set, spec.finetune));
+    rep.finetune.push_back(train::train_model(g, ops, train_set, test_set, spec.finetune, train::TrainHooks{{}, {}, spec.finetune_losses}));
     rep.interrupted = rep.finetune.back().interrupted;
   }
   return rep;

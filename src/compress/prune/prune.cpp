@@ -88,6 +88,7 @@ train::TrainResult finetune(ir::Graph& g, const std::vector<Target>& ts, std::ve
                             const train::Dataset& train_set, const train::Dataset& test_set, const Spec& spec,
                             const train::TrainOptions& options) {
   train::TrainHooks hooks;
+  hooks.losses = spec.finetune_losses;
   if (spec.schedule == Schedule::gradual) {
     const int64_t steps_per_epoch = (train_set.size() + options.batch - 1) / options.batch;
     const double ramp_steps = std::max(1.0, spec.ramp * static_cast<double>(steps_per_epoch * options.epochs));

@@ -31,6 +31,7 @@ QatReport run_qat(const ir::Graph& float_graph, const train::Dataset& train_set,
   }
   train::TrainOptions to = spec.train;
   train::TrainHooks hooks;
+  hooks.losses = spec.losses;
   const std::vector<std::string> scales = qat_scale_params(model);
   if (!scales.empty()) {  // learned step sizes: no weight decay, kept positive
     to.optimizer.no_decay.insert(to.optimizer.no_decay.end(), scales.begin(), scales.end());

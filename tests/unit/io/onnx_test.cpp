@@ -185,6 +185,7 @@ ir::Graph every_op_graph() {
   std::vector<ir::ValueId> parts = b.split(y, {1, 3}, 1);
   y = b.concat({parts[1], parts[0]}, 1);
   y = b.add(y, b.global_avg_pool(y));
+  const ir::ValueId feature_map = y;  // 1x4x2x2
   ir::ValueId logits = b.linear(b.dropout(b.reshape(y, {0, -1}), 0.3f), 5);
   b.output(b.softmax(b.flatten(logits, 1), -1));
   ir::Attributes ls;
@@ -194,6 +195,7 @@ ir::Graph every_op_graph() {
   t.set("temperature", 3.f);
   b.output(b.op("KLDivergence", {logits, teacher}, t, 1, ir::kLeancnnDomain)[0]);
   b.output(b.op("MSELoss", {logits, teacher}, {}, 1, ir::kLeancnnDomain)[0]);
+  b.output(b.op("AttentionMap", {feature_map}, {}, 1, ir::kLeancnnDomain)[0]);  // 1x4 (attention transfer)
   // The int8 runtime's ops: QuantizeLinear / DequantizeLinear, the integer ops, 4-bit weights.
   const ir::ValueId qs = b.constant("q.scale", Tensor::from_floats({}, {0.05f}));
   const ir::ValueId qz = b.constant("q.zero_point", Tensor::from_ints({}, {128}, DType::u8));

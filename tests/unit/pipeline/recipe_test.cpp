@@ -151,11 +151,6 @@ TEST(Recipe, StepErrors) {
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps: {kind: train}\n"), "expected a list of steps");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - epochs: 1\n"), "key 'kind': missing; one of: train, quantize");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: shrink\n"), "unknown step kind 'shrink'");
-  for (const char* later : {"distill"}) {
-    const std::string e = error_of(std::string("model: {zoo: small_cnn}\nsteps:\n  - kind: ") + later + "\n");
-    EXPECT_HAS(e, "line 3");
-    EXPECT_HAS(e, "is not available yet");
-  }
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: train\n  - kind: train\n    name: train\n"),
              "'train' is used by an earlier step");
   EXPECT_HAS(error_of("model: {zoo: small_cnn}\nsteps:\n  - kind: train\n    name: a/b\n"), "key 'name': 'a/b' must be");
@@ -202,16 +197,10 @@ TEST(Recipe, FilePathsAreRelativeToTheRecipe) {
 }
 
 TEST(Recipe, EveryStepKindIsListed) {
-  for (const char* k : {"train", "quantize", "finetune", "qat", "prune", "decompose", "search", "binarize"}) {
+  for (const char* k : {"train", "quantize", "finetune", "qat", "prune", "decompose", "search", "binarize", "distill"}) {
     const StepKind* s = find_step_kind(k);
     ASSERT_NE(s, nullptr) << k;
     EXPECT_TRUE(static_cast<bool>(s->run)) << k;
-  }
-  for (const char* k : {"distill"}) {
-    const StepKind* s = find_step_kind(k);
-    ASSERT_NE(s, nullptr) << k;
-    EXPECT_FALSE(static_cast<bool>(s->run)) << k;
-    EXPECT_FALSE(s->unavailable.empty());
   }
   EXPECT_EQ(find_step_kind("nope"), nullptr);
 }

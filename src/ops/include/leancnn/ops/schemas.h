@@ -43,6 +43,7 @@ ir::OpSchema softmax_schema();
 ir::OpSchema softmax_cross_entropy_schema();
 ir::OpSchema kl_div_schema();
 ir::OpSchema mse_loss_schema();
+ir::OpSchema attention_map_schema();  // ai.leancnn: attention transfer's normalised spatial map
 // quantize_linear.cpp
 ir::OpSchema quantize_linear_schema();
 ir::OpSchema dequantize_linear_schema();

@@ -13,7 +13,9 @@
 namespace leancnn::pipeline {
 
 // number_map: a map from names to numbers ({conv1: 0.3, fc1: 0.9}); min/max apply to each number.
-// section: a nested map of scalar settings (e.g. prune's `structured:` block), checked by the step.
+// section: a nested map. With KeySpec::keys, checked against them (defaults filled in), e.g. a
+// step's `distill:`, and with a null default absent from the settings unless given; without
+// keys, a map of scalar settings the step checks itself (prune's `structured:` block).
 enum class KeyType { integer, number, boolean, string, string_list, number_map, section };
 const char* key_type_name(KeyType t);
 
@@ -28,6 +30,7 @@ struct KeySpec {
   std::vector<std::string> choices;   // strings and list items: the allowed values (empty: any)
   std::string doc;
   bool max_exclusive = false;         // numbers: value must be < max instead of <=
+  std::vector<KeySpec> keys = {};     // section: its keys
 };
 
 // The fixed sections (every key documented in docs/recipes.md).

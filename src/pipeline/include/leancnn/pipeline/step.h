@@ -63,5 +63,6 @@ StepKind prune_step_kind();
 StepKind decompose_step_kind();
 StepKind search_step_kind();
 StepKind binarize_step_kind();
+StepKind distill_step_kind();
 
 }  // namespace leancnn::pipeline

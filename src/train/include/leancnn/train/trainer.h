@@ -5,6 +5,7 @@
 // checkpoint stays).
 #pragma once
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,41 @@ struct TrainOptions {
 // pruning masks. Straight-through estimators are ops (their backward), not hooks.
 using ParamHook = std::function<void(std::vector<runtime::Param>&)>;
 using Regularizer = std::function<double(std::vector<runtime::Param>&)>;
+
+struct EpochMetrics;
+
+// The training graph as a loss hook sees it: the model copy with the loss added (the model's
+// initializers share storage, so training it trains the model), the student's input, logits and
+// labels, and the loss so far (a scalar). Any model value (an intermediate feature map) is found
+// by name with graph.find_value.
+struct LossGraphView {
+  ir::Graph& graph;
+  const ir::OpTable& ops;
+  ir::ValueId input = ir::kNone, logits = ir::kNone, labels = ir::kNone;
+  ir::ValueId loss = ir::kNone;  // the scalar loss so far (cross-entropy, then earlier hooks' terms)
+};
+
+// A loss term added to training (distillation, auxiliary heads, activation regularisers).
+// extend() runs once before training: it may add graph inputs (teacher values, fed per batch by
+// feed()), nodes and trainable initializers (a FitNets regressor, an auxiliary head: trained with
+// the model by the same optimizer, never saved with it), and returns the new total loss, e.g.
+// (1 - a) * view.loss + a * KL(student, teacher). The executor's backward then differentiates the
+// whole thing, so a hook needs no hand-written gradient. feed() runs on every training batch
+// before the forward and adds a tensor for each input extend() declared. on_epoch_end() runs
+// after each epoch's evaluation with the model and whether it became the best so far (a
+// self-distillation teacher refreshes itself there). Hooks run in list order.
+// The extra parameters are not part of the checkpoint's model: on --resume they start from their
+// initial values again (their optimizer state, which follows all parameters, is restored).
+struct LossHook {
+  std::function<ir::ValueId(LossGraphView&)> extend;
+  std::function<void(const Batch&, std::map<std::string, Tensor>& feeds)> feed;  // may be empty
+  std::function<void(const EpochMetrics&, const ir::Graph& model, bool best)> on_epoch_end;  // may be empty
+};
+
 struct TrainHooks {
   std::vector<Regularizer> regularizers;
   std::vector<ParamHook> after_step;
+  std::vector<LossHook> losses;
 };
 
 struct EpochMetrics {

@@ -55,6 +55,7 @@ struct Spec {
     o.epochs = 0;
     return o;
   }();
+  std::vector<train::LossHook> finetune_losses;  // extra loss terms of the fine-tuning (distillation)
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
 };
 

@@ -66,6 +66,9 @@ struct Spec {
     o.epochs = 0;
     return o;
   }();
+  // Extra loss terms of every fine-tuning but the lottery's dense training (distillation:
+  // compress::distill::make_hooks), with the masks held as always.
+  std::vector<train::LossHook> finetune_losses;
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
 };
 

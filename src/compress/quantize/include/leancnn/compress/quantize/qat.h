@@ -84,6 +84,7 @@ struct QatSpec {
   int64_t calib_images = 256;
   uint64_t seed = 0;
   train::TrainOptions train;     // the fine-tuning; train.out_dir receives its checkpoints
+  std::vector<train::LossHook> losses;  // extra loss terms of the fine-tuning (distillation)
   // Convert the best epoch's checkpoint (train.out_dir/best.onnx, chosen by the trainer's test
   // accuracy) instead of the last epoch's graph.
   bool from_best_epoch = false;
