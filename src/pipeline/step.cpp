@@ -1,19 +1,8 @@
-// The step registry (step.h): the available kinds and those later issues bring.
+// The step registry (step.h): every step kind (a kind a later issue brings is listed with
+// StepKind::unavailable set, so a recipe naming it fails at parse time; none is pending now).
 #include "leancnn/pipeline/step.h"
 
 namespace leancnn::pipeline {
-
-namespace {
-StepKind unavailable(const std::string& name, const std::string& description, const std::string& why) {
-  StepKind k;
-  k.name = name;
-  k.description = description;
-  k.keys = [] { return std::vector<KeySpec>{}; };
-  k.defaults = [](const Recipe&) { return Json::object(); };
-  k.unavailable = why;
-  return k;
-}
-}  // namespace
 
 const std::vector<StepKind>& step_kinds() {
   static const std::vector<StepKind> kinds = {
