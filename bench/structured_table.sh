@@ -5,6 +5,8 @@
 # threads, median) of every variant from the recipe runner's report.json.
 # Usage: bench/structured_table.sh MODEL.onnx [EPOCHS=20] [OUT=runs/structured_table] [FRACTION=0.5] [CRITERIA...]
 #   e.g. bench/structured_table.sh /work/assets/r20/model.onnx 20 runs/st 0.5 l1 fpgm hrank thinet
+# Env: ROUND_TO (channel multiple, default 1: ResNet-20's 16-channel layers overshoot the target
+# at 8), THREADS (training threads, default all cores).
 # Small check: LIMIT=2000 (training images) TEST_LIMIT=1000 bench/structured_table.sh MODEL 1 /tmp/st 0.5 l1
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +40,7 @@ steps:
     batch: 128
     weight_decay: 5e-4
     augment: [crop, flip]
-    structured: {criterion: $c, target: flops, fraction: $fraction, round_to: 8, ${extra}from_scratch: $scratch}
+    structured: {criterion: $c, target: flops, fraction: $fraction, round_to: ${ROUND_TO:-1}, ${extra}from_scratch: $scratch}
 evaluate:
   accuracy: true
 $limit_test
@@ -46,7 +48,7 @@ $limit_test
   accel: false
 EOF
   echo "== $c" >&2
-  build/leancnn run "$out/$c.yaml" -o "$out/$c" --force
+  build/leancnn run "$out/$c.yaml" -o "$out/$c" --force --threads "${THREADS:-0}"
 done
 python3 - "$out" "${criteria[@]}" <<'PY'
 import json, sys

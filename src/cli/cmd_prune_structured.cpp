@@ -39,6 +39,7 @@ st::Spec spec_of(const PruneShared& p, const StructuredCli& s, const CommonOptio
   spec.thinet_samples = s.thinet_samples;
   spec.reconstruct = !s.no_reconstruct;
   spec.slimming_lambda = s.slimming_lambda;
+  spec.group_lasso_lambda = s.group_lasso_lambda;
   spec.prune_epochs = s.prune_epochs;
   spec.schedule = st::parse_schedule(p.schedule);
   spec.rounds = p.rounds;
@@ -69,8 +70,9 @@ void add_structured_options(CLI::App& cmd, StructuredCli& s) {
                                      "shrinks (docs/structured_pruning.md); needs --remove-flops or --remove-params");
   cmd.add_option("--criterion", s.criterion, "--structured: l1, l2 (filter norm), fpgm (geometric median), hrank (feature-map "
                                              "rank), apoz (zero activations), thinet (next-layer reconstruction), slimming "
-                                             "(BN gamma with L1 training), sfp (soft filter pruning), layer (whole residual blocks)")
-      ->capture_default_str()->check(CLI::IsMember({"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer"}));
+                                             "(BN gamma with L1 training), sfp (soft filter pruning), layer (whole residual blocks), nisp "
+                                             "(importance propagated from the classifier), group_lasso (group-LASSO training)")
+      ->capture_default_str()->check(CLI::IsMember(st::criterion_names()));
   cmd.add_option("--remove-flops", s.remove_flops, "--structured: fraction of the MACs to remove, in (0, 1)");
   cmd.add_option("--remove-params", s.remove_params, "--structured: fraction of the parameters to remove, in (0, 1)");
   cmd.add_option("--max-ratio", s.max_ratio, "--structured: most a group (layer) may lose")->capture_default_str()->check(CLI::Range(0.01, 0.99));
@@ -83,7 +85,9 @@ void add_structured_options(CLI::App& cmd, StructuredCli& s) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_flag("--no-reconstruct", s.no_reconstruct, "--structured thinet: skip the least-squares rescaling");
   cmd.add_option("--slimming-lambda", s.slimming_lambda, "--structured slimming: L1 weight on BN gamma")->capture_default_str();
-  cmd.add_option("--prune-epochs", s.prune_epochs, "--structured slimming/sfp: training epochs before pruning")
+  cmd.add_option("--group-lasso-lambda", s.group_lasso_lambda, "--structured group_lasso: weight of the group-LASSO penalty")
+      ->capture_default_str();
+  cmd.add_option("--prune-epochs", s.prune_epochs, "--structured slimming/sfp/group_lasso: training epochs before pruning")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd.add_flag("--from-scratch", s.from_scratch, "--structured: also train the pruned architecture from a fresh "
                                                  "initialisation (Liu et al. 2019), reported beside the fine-tuned one");

@@ -22,6 +22,7 @@ struct StructuredCli {
   int64_t thinet_samples = 4096;
   bool no_reconstruct = false;
   double slimming_lambda = 1e-4;
+  double group_lasso_lambda = 1e-3;
   int64_t prune_epochs = 0;
   bool from_scratch = false;
   int64_t bench_iters = 50;

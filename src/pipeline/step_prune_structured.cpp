@@ -73,6 +73,7 @@ st::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_
   spec.thinet_samples = get("thinet_samples");
   spec.reconstruct = get("reconstruct");
   spec.slimming_lambda = get("slimming_lambda");
+  spec.group_lasso_lambda = get("group_lasso_lambda");
   spec.prune_epochs = get("prune_epochs");
   spec.from_scratch = get("from_scratch");
   const std::string schedule = s["prune_schedule"];
@@ -92,7 +93,7 @@ st::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_
 const std::vector<KeySpec>& structured_keys() {
   static const std::vector<KeySpec> keys = {
       {"criterion", KeyType::string, from_native("l1"), -kInf, kInf, false,
-       {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer"}, "how channels (or, layer: residual blocks) are ranked (docs/structured_pruning.md)"},
+       st::criterion_names(), "how channels (or, layer: residual blocks) are ranked (docs/structured_pruning.md)"},
       {"target", KeyType::string, from_native("flops"), -kInf, kInf, false, {"flops", "params"}, "what fraction removes"},
       {"fraction", KeyType::number, from_native(0.5), 0, 1, true, {}, "fraction of the MACs (or params) removed", true},
       {"max_ratio", KeyType::number, from_native(0.9), 0, 1, true, {}, "most channels any group may lose", true},
@@ -101,7 +102,8 @@ const std::vector<KeySpec>& structured_keys() {
       {"thinet_samples", KeyType::integer, from_native(4096), 16, kInf, false, {}, "thinet: output entries sampled per next layer"},
       {"reconstruct", KeyType::boolean, from_native(true), -kInf, kInf, false, {}, "thinet: least-squares rescaling of the kept channels"},
       {"slimming_lambda", KeyType::number, from_native(1e-4), 0, kInf, false, {}, "slimming: L1 weight on BN gamma"},
-      {"prune_epochs", KeyType::integer, from_native(0), 0, kInf, false, {}, "slimming, sfp: training epochs before pruning"},
+      {"group_lasso_lambda", KeyType::number, from_native(1e-3), 0, kInf, false, {}, "group_lasso: weight of the group-LASSO penalty"},
+      {"prune_epochs", KeyType::integer, from_native(0), 0, kInf, false, {}, "slimming, sfp, group_lasso: training epochs before pruning"},
       {"from_scratch", KeyType::boolean, from_native(false), -kInf, kInf, false, {},
        "also train the pruned architecture from scratch (Liu et al. 2019), as a diagnostic row"},
   };

@@ -60,9 +60,9 @@ std::vector<double> fpgm_distances(const Tensor& w) {
   return d;
 }
 
-// The value a unit's source writes after its BN and zero-preserving activation: the feature
-// map HRank and APoZ look at.
-ir::ValueId activated(const ir::Graph& g, ir::NodeId source) {
+}  // namespace
+
+ir::ValueId activated_value(const ir::Graph& g, ir::NodeId source) {
   ir::ValueId v = g.node(source).outputs[0];
   for (;;) {
     const ir::NodeId c = ir::sole_consumer(g, v);
@@ -74,8 +74,6 @@ ir::ValueId activated(const ir::Graph& g, ir::NodeId source) {
     v = n.outputs[0];
   }
 }
-
-}  // namespace
 
 std::vector<double> weight_scores(const ir::Graph& g, const ChannelGraph& cg, Criterion c) {
   std::map<ir::NodeId, std::vector<double>> fpgm;
@@ -105,7 +103,7 @@ std::vector<double> activation_scores(const ir::Graph& g, const ChannelGraph& cg
   std::map<ir::ValueId, std::vector<int>> watch;
   for (size_t u = 0; u < cg.units.size(); ++u)
     for (auto& [node, oc] : cg.units[u].sources) {
-      const ir::ValueId v = activated(g, node);
+      const ir::ValueId v = activated_value(g, node);
       auto& chans = watch.try_emplace(v, std::vector<int>(static_cast<size_t>(g.value(v).shape[1]), -1)).first->second;
       chans[static_cast<size_t>(oc)] = static_cast<int>(u);
     }
@@ -144,6 +142,57 @@ std::vector<double> activation_scores(const ir::Graph& g, const ChannelGraph& cg
   }
   for (size_t u = 0; u < sum.size(); ++u) sum[u] = count[u] > 0 ? sum[u] / count[u] : 0.0;
   return sum;
+}
+
+// Group LASSO (Wen et al. 2016, "Learning Structured Sparsity in Deep Neural Networks"): the
+// term λ Σ_unit ||θ_unit||₂ over every producer entry of a unit (its filters, biases, BN γ and β)
+// and its gradient λ θ / ||θ_unit||₂, which drives whole units towards zero together.
+train::Regularizer group_lasso(const ir::Graph& s, const ChannelGraph& cg, const std::vector<bool>& frozen, double lambda) {
+  struct Slices {
+    std::string name;
+    int64_t outer = 1, inner = 1;
+    std::vector<int> units;  // per index along the axis: unit, or -1 (not penalised)
+  };
+  std::vector<Slices> tensors;
+  for (const TensorAxis& a : cg.tensors) {
+    if (!a.producer) continue;
+    Slices t{s.value(a.value).name, 1, 1, a.units};
+    const Tensor& d = s.value(a.value).data;
+    for (int i = 0; i < a.axis; ++i) t.outer *= d.dim(i);
+    for (int i = a.axis + 1; i < d.rank(); ++i) t.inner *= d.dim(i);
+    for (int& u : t.units)
+      if (u >= 0 && frozen[static_cast<size_t>(cg.units[static_cast<size_t>(u)].group)]) u = -1;
+    tensors.push_back(std::move(t));
+  }
+  const size_t units = cg.units.size();
+  return [tensors, units, lambda](std::vector<runtime::Param>& params) {
+    std::map<std::string, runtime::Param*> by_name;
+    for (runtime::Param& p : params)
+      if (p.grad.defined()) by_name[p.name] = &p;
+    std::vector<double> sq(units, 0.0);
+    auto visit = [&](auto&& fn) {
+      for (const Slices& t : tensors) {
+        auto it = by_name.find(t.name);
+        if (it == by_name.end()) continue;
+        const int64_t n = static_cast<int64_t>(t.units.size());
+        for (int64_t o = 0; o < t.outer; ++o)
+          for (int64_t c = 0; c < n; ++c)
+            if (t.units[static_cast<size_t>(c)] >= 0)
+              for (int64_t i = 0; i < t.inner; ++i) fn(*it->second, t.units[static_cast<size_t>(c)], (o * n + c) * t.inner + i);
+      }
+    };
+    visit([&](runtime::Param& p, int u, int64_t k) {
+      const double w = p.value.data<float>()[k];
+      sq[static_cast<size_t>(u)] += w * w;
+    });
+    double term = 0;
+    for (double v : sq) term += lambda * std::sqrt(v);
+    visit([&](runtime::Param& p, int u, int64_t k) {
+      const double norm = std::sqrt(sq[static_cast<size_t>(u)]);
+      if (norm > 0) p.grad.data<float>()[k] += static_cast<float>(lambda * p.value.data<float>()[k] / norm);
+    });
+    return term;
+  };
 }
 
 }  // namespace leancnn::compress::structured::detail

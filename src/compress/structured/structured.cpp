@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <numeric>
 
@@ -21,19 +22,22 @@
 namespace leancnn::compress::structured {
 
 namespace {
-const char* kCriteria[] = {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer"};
+const char* kCriteria[] = {"l1", "l2", "fpgm", "hrank", "apoz", "thinet", "slimming", "sfp", "layer", "nisp", "group_lasso"};
 }
 
 Criterion parse_criterion(const std::string& name) {
   for (size_t i = 0; i < std::size(kCriteria); ++i)
     if (name == kCriteria[i]) return static_cast<Criterion>(i);
-  fail(ErrorKind::usage, "structured pruning criterion '", name, "' is not one of: l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp, layer");
+  fail(ErrorKind::usage, "structured pruning criterion '", name, "' is not one of: l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp, layer, nisp, group_lasso");
 }
 const char* criterion_name(Criterion c) { return kCriteria[static_cast<size_t>(c)]; }
+std::vector<std::string> criterion_names() { return {std::begin(kCriteria), std::end(kCriteria)}; }
 bool needs_data(Criterion c) {
   return c == Criterion::hrank || c == Criterion::apoz || c == Criterion::thinet || c == Criterion::layer;
 }
-bool needs_training(Criterion c) { return c == Criterion::slimming || c == Criterion::sfp; }
+bool needs_training(Criterion c) {
+  return c == Criterion::slimming || c == Criterion::sfp || c == Criterion::group_lasso;
+}
 
 TargetKind parse_target_kind(const std::string& name) {
   if (name == "flops" || name == "macs") return TargetKind::flops;
@@ -151,12 +155,14 @@ std::vector<double> scores_for(const ir::Graph& g, const ChannelGraph& cg, const
     case Criterion::hrank:
     case Criterion::apoz: return detail::activation_scores(g, cg, spec.criterion, calib);
     case Criterion::thinet: return detail::thinet_scores(g, cg, calib, spec.thinet_samples, spec.seed);
+    case Criterion::nisp: return detail::nisp_scores(g, cg);
     default: (void)train_set; return detail::weight_scores(g, cg, spec.criterion);
   }
 }
 
-// Training before pruning that shapes the ranking: slimming (L1 on BN γ, Liu et al. 2017) or SFP
-// (after every epoch the lowest-L2 filters at the target ratio are zeroed and keep training).
+// Training before pruning that shapes the ranking: slimming (L1 on BN γ, Liu et al. 2017), group
+// LASSO (above) or SFP (after every epoch the lowest-L2 filters at the target ratio are zeroed and
+// keep training).
 train::TrainResult ranking_training(ir::Graph& g, const train::Dataset& train_set, const train::Dataset& test_set,
                                     const Spec& spec, double ratio) {
   const ir::Graph s = shaped(g);
@@ -187,6 +193,8 @@ train::TrainResult ranking_training(ir::Graph& g, const train::Dataset& train_se
       }
       return term;
     });
+  } else if (spec.criterion == Criterion::group_lasso) {
+    hooks.regularizers.push_back(detail::group_lasso(s, cg, frozen, spec.group_lasso_lambda));
   } else {
     const int64_t steps = std::max<int64_t>(1, train_set.size() / to.batch);
     auto step = std::make_shared<int64_t>(0);

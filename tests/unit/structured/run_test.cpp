@@ -75,7 +75,7 @@ TEST_P(EveryCriterion, ReachesTheMacTargetAndRuns) {
   EXPECT_EQ(p.top1.size(), 32u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Structured, EveryCriterion, ::testing::Values("l1", "l2", "fpgm", "hrank", "apoz", "thinet"));
+INSTANTIATE_TEST_SUITE_P(Structured, EveryCriterion, ::testing::Values("l1", "l2", "fpgm", "hrank", "apoz", "thinet", "nisp"));
 
 // A channel whose filter, bias and BN are zero is dead: every criterion that looks at weights,
 // activations or the next layer's output removes it first.
@@ -176,10 +176,10 @@ TEST(StructuredCheck, RefusesBadInputBeforeAnyWork) {
   EXPECT_THROW(parse_criterion("magic"), Error);
 }
 
-TEST(StructuredTraining, SlimmingSfpIterativeAndFromScratchRun) {
+TEST(StructuredTraining, SlimmingSfpGroupLassoIterativeAndFromScratchRun) {
   const ir::Graph g = model("small_cnn");
   const train::Dataset data = blobs(64, 5);
-  for (Criterion c : {Criterion::slimming, Criterion::sfp}) {
+  for (Criterion c : {Criterion::slimming, Criterion::sfp, Criterion::group_lasso}) {
     Spec spec;
     spec.criterion = c;
     spec.target = 0.4;

@@ -14,6 +14,10 @@
 //   slimming  |BN γ| after training with an L1 penalty on γ (Liu et al. 2017);
 //   sfp       soft filter pruning: during training the lowest-L2 filters are zeroed after every
 //             epoch but keep training; the last zeroed set is removed (He et al. 2018);
+//   nisp      importance of the classifier's outputs propagated back through |W| and BN scales
+//             to every channel, data-free (Yu et al. 2018);
+//   group_lasso  training with a group-LASSO penalty λ Σ_unit ||unit's filters, biases, BN γ/β||₂
+//             (Wen et al. 2016), then the lowest filter L2 norms go;
 //   layer     layer (block) pruning: whole identity residual blocks go, those whose branch adds
 //             the least to its input first (blocks.h), until the target is met.
 // Criteria that read activations take calibration images from the training set, never the test set.
@@ -35,12 +39,14 @@
 
 namespace leancnn::compress::structured {
 
-enum class Criterion { l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp, layer };
-// "l1" | "l2" | "fpgm" | "hrank" | "apoz" | "thinet" | "slimming" | "sfp" | "layer"; Error(usage) otherwise.
+enum class Criterion { l1, l2, fpgm, hrank, apoz, thinet, slimming, sfp, layer, nisp, group_lasso };
+// "l1" | "l2" | "fpgm" | "hrank" | "apoz" | "thinet" | "slimming" | "sfp" | "layer" | "nisp" |
+// "group_lasso"; Error(usage) otherwise.
 Criterion parse_criterion(const std::string& name);
 const char* criterion_name(Criterion c);
+std::vector<std::string> criterion_names();  // every criterion's name, in enum order
 bool needs_data(Criterion c);      // hrank, apoz, thinet, layer: calibration images
-bool needs_training(Criterion c);  // slimming, sfp: a training run before the pruning
+bool needs_training(Criterion c);  // slimming, sfp, group_lasso: a training run before the pruning
 
 enum class TargetKind { flops, params };
 TargetKind parse_target_kind(const std::string& name);  // "flops" | "params"
@@ -61,7 +67,8 @@ struct Spec {
   int64_t thinet_samples = 4096;       // thinet: output positions sampled per consumer layer
   bool reconstruct = true;             // thinet: least-squares rescaling of the kept channels
   double slimming_lambda = 1e-4;       // slimming: L1 weight on BN γ during the sparsity training
-  int64_t prune_epochs = 0;            // slimming, sfp: epochs of the training that ranks channels
+  double group_lasso_lambda = 1e-3;    // group_lasso: weight of the group-LASSO penalty
+  int64_t prune_epochs = 0;            // slimming, sfp, group_lasso: epochs of the training that ranks channels
   Schedule schedule = Schedule::one_shot;
   int rounds = 3;                      // iterative
   bool from_scratch = false;           // also train the pruned architecture from a fresh initialisation
