@@ -1,7 +1,10 @@
 // The before/after accuracy of the compression commands (before_after.h).
 #include "before_after.h"
 
+#include <algorithm>
 #include <cstdio>
+
+#include "leancnn/core/error.h"
 
 #include "leancnn/train/predict.h"
 
@@ -15,6 +18,16 @@ void add_before_after(nlohmann::json& j, const ir::Graph& before, const ir::Grap
   j["float_acc"] = b.accuracy;
   j[after_key] = a.accuracy;
   j["drop"] = b.accuracy - a.accuracy;
+}
+
+void check_images_fit(const ir::Graph& model, const train::Dataset& d, const std::string& data) {
+  const ir::Value& in = model.value(model.inputs().at(0));
+  const Shape& img = d.images.shape();
+  if (in.shape.size() == img.size() && std::equal(in.shape.begin() + 1, in.shape.end(), img.begin() + 1)) return;
+  Shape want(in.shape.begin() + (in.shape.empty() ? 0 : 1), in.shape.end()), have(img.begin() + 1, img.end());
+  fail(ErrorKind::usage, "--data '", data, "': its images are ", shape_str(have), " but the model's input '", in.name, "' is ",
+       shape_str(want), "; give --data a folder of IDX files of that shape, or leave out what needs data (--epochs 0 "
+       "--no-eval, and a criterion or rank rule that reads no images)");
 }
 
 void print_before_after(const nlohmann::json& j, const std::string& after_key) {

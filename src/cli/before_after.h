@@ -16,6 +16,11 @@ namespace leancnn::cli {
 void add_before_after(nlohmann::json& j, const ir::Graph& before, const ir::Graph& after, const train::Dataset& test,
                       int64_t limit, const std::string& after_key);
 
+// Error(usage), before any work, when the images of `data` (the --data value) do not have the
+// model's input shape: it names both shapes and the way out (matching data, or the flags that
+// need no data).
+void check_images_fit(const ir::Graph& model, const train::Dataset& d, const std::string& data);
+
 // "  test accuracy on N images: before A, after B (drop D points)" from those fields.
 void print_before_after(const nlohmann::json& j, const std::string& after_key);
 

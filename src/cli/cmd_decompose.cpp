@@ -85,6 +85,7 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
     const std::string dir = train::resolve_data_dir(c.data);
     train_set = train::load_idx_dataset(dir, train::Split::train, classes);
     test_set = train::load_idx_dataset(dir, train::Split::test, classes);
+    check_images_fit(model, train_set, c.data);
   }
   const d::Spec spec = spec_of(c, common, !common.json);
   const d::Report r = d::run(model, train_set, test_set, spec);

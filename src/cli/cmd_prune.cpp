@@ -135,6 +135,7 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   const std::string dir = train::resolve_data_dir(c.data);
   const train::Dataset train_set = train::load_idx_dataset(dir, train::Split::train, classes);
   const train::Dataset test_set = train::load_idx_dataset(dir, train::Split::test, classes);
+  check_images_fit(model, train_set, c.data);
   const p::Report r = p::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "fine-tuning interrupted; its checkpoint is in '", spec.finetune.out_dir,

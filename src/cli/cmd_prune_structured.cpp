@@ -103,9 +103,15 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
   // Checked before the data is even looked for (a data criterion is told it needs data by
   // check's own message), so a bad flag is named as such whatever --data says.
   st::check(model, spec, st::needs_data(spec.criterion) || st::needs_training(spec.criterion) ? 1 : 0);
-  const std::string dir = train::resolve_data_dir(p.data);
-  const train::Dataset train_set = train::load_idx_dataset(dir, train::Split::train, classes);
-  const train::Dataset test_set = train::load_idx_dataset(dir, train::Split::test, classes);
+  const bool needs_data = st::needs_data(spec.criterion) || st::needs_training(spec.criterion) || spec.finetune.epochs > 0 ||
+                          spec.from_scratch || !p.no_eval;
+  train::Dataset train_set, test_set;
+  if (needs_data) {
+    const std::string dir = train::resolve_data_dir(p.data);
+    train_set = train::load_idx_dataset(dir, train::Split::train, classes);
+    test_set = train::load_idx_dataset(dir, train::Split::test, classes);
+    check_images_fit(model, train_set, p.data);
+  }
   const st::Report r = st::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "training interrupted; rerun the same command (the checkpoint is in '", spec.finetune.out_dir, "')");

@@ -91,5 +91,24 @@ TEST_F(PruneStructuredCli, WritesASmallerModelAndReportsIt) {
   EXPECT_EQ(ir::summarize(g, ops::op_table()).macs, j["macs"].get<int64_t>());
 }
 
+// A model whose input is not the data's images (an imported 3x32x32 network, Fashion-MNIST's
+// 1x28x28): with fine-tuning or evaluation asked for, the command fails before any work and says
+// how to go on; data-free (--epochs 0 --no-eval, l1) it prunes without reading any data.
+// Regression: the shapes used to clash only at the fine-tuning, after the pruning.
+TEST_F(PruneStructuredCli, DataOfTheWrongShapeFailsFirstAndDataFreePruningNeedsNone) {
+  const std::string data = pipeline::testing::write_tiny_idx(dir_ + "/data");
+  const std::string rgb = dir_ + "/resnet18.onnx", out = dir_ + "/pruned18.onnx";
+  io::save_onnx(models::build_model("resnet18", {.input = {3, 32, 32}, .classes = 10, .seed = 1}, ops::op_table()), rgb);
+  Result r = run_cli("prune " + rgb + " -o " + out + " --data " + data + " --structured --remove-flops 0.3");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("its images are 1x28x28 but the model's input 'input' is 3x32x32"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--epochs 0 --no-eval"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  r = run_cli("prune " + rgb + " -o " + out + " --data " + dir_ + "/no_data --structured --remove-flops 0.3 --epochs 0 --no-eval");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const ir::Graph pruned = io::load_onnx(out, ops::op_table());
+  EXPECT_LT(ir::summarize(pruned, ops::op_table()).macs, 0.71 * ir::summarize(io::load_onnx(rgb, ops::op_table()), ops::op_table()).macs);
+}
+
 }  // namespace
 }  // namespace leancnn
