@@ -200,12 +200,13 @@ Runner register_prune(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--layer-sparsity", c->layer_sparsity, "LAYER=FRACTION: this layer's own fraction (repeatable; "
                                                          "unlisted layers get --sparsity)");
   cmd->add_option("--ratios", c->ratios, "Per-layer fractions: uniform, sensitivity (one-layer probes on held-out "
-                                         "training images + the budget solver) or gmm (Gaussian-mixture split)")
+                                         "training images + the budget solver) or gmm (Gaussian-mixture split); "
+                                         "--structured: per-group ratios, uniform or sensitivity")
       ->capture_default_str()->check(CLI::IsMember({"uniform", "sensitivity", "gmm"}));
   cmd->add_option("--target", c->target, "--ratios sensitivity: what --sparsity is the fraction removed of: sparsity "
                                          "(pruned weights), params (all parameters) or macs")
       ->capture_default_str()->check(CLI::IsMember({"sparsity", "params", "macs"}));
-  cmd->add_option("--sens-images", c->sens_images, "--ratios sensitivity: held-out training images")
+  cmd->add_option("--sens-images", c->sens_images, "--ratios sensitivity: held-out training images (also --structured)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--rewind-epoch", c->rewind_epoch, "lottery: rewind the surviving weights to this epoch (0 = the "
                                                      "initialisation; without --rewind-from the model is the "
@@ -239,12 +240,12 @@ Runner register_prune(CLI::App& app, CommonOptions& common) {
   add_common_options(*cmd, common);
   return [c, st, &common] {
     if (!st->on) {
-      if (st->remove_flops > 0 || st->remove_params > 0)
-        fail(ErrorKind::usage, "--remove-flops and --remove-params are structured-pruning targets: add --structured");
+      if (st->remove_flops > 0 || st->remove_params > 0 || st->remove_latency > 0)
+        fail(ErrorKind::usage, "--remove-flops, --remove-params and --remove-latency are structured-pruning targets: add --structured");
       return run_prune(*c, common);
     }
-    const PruneShared shared{c->model_file, c->out, c->data, c->schedule, c->rounds, c->exclude,
-                             c->epochs,     c->batch, c->lr, c->test_images, c->no_eval};
+    const PruneShared shared{c->model_file, c->out,     c->data, c->schedule,     c->ratios,  c->sens_images, c->rounds,
+                             c->exclude,    c->epochs,  c->batch, c->lr,          c->test_images, c->no_eval};
     return run_structured_prune(shared, *st, common);
   };
 }

@@ -26,12 +26,19 @@ namespace st = compress::structured;
 st::Spec spec_of(const PruneShared& p, const StructuredCli& s, const CommonOptions& common, bool progress) {
   st::Spec spec;
   spec.criterion = st::parse_criterion(s.criterion);
-  if ((s.remove_flops > 0) == (s.remove_params > 0))
-    fail(ErrorKind::usage, "--structured needs one target: --remove-flops FRACTION or --remove-params FRACTION");
-  spec.target_kind = s.remove_params > 0 ? st::TargetKind::params : st::TargetKind::flops;
-  spec.target = s.remove_params > 0 ? s.remove_params : s.remove_flops;
-  if (!(spec.target > 0 && spec.target < 1))
-    fail(ErrorKind::usage, s.remove_params > 0 ? "--remove-params" : "--remove-flops", ": ", spec.target, " must be in (0, 1)");
+  if ((s.remove_flops != 0) + (s.remove_params != 0) + (s.remove_latency != 0) != 1)
+    fail(ErrorKind::usage, "--structured needs one target: --remove-flops FRACTION, --remove-params FRACTION or "
+         "--remove-latency FRACTION");
+  const char* flag = "--remove-flops";
+  spec.target_kind = st::TargetKind::flops;
+  spec.target = s.remove_flops;
+  if (s.remove_params != 0) spec.target_kind = st::TargetKind::params, spec.target = s.remove_params, flag = "--remove-params";
+  if (s.remove_latency != 0) spec.target_kind = st::TargetKind::latency, spec.target = s.remove_latency, flag = "--remove-latency";
+  if (!(spec.target > 0 && spec.target < 1)) fail(ErrorKind::usage, flag, ": ", spec.target, " must be in (0, 1)");
+  if (p.ratios == "gmm") fail(ErrorKind::usage, "--ratios gmm splits weight magnitudes; --structured takes uniform or sensitivity");
+  spec.ratios = st::parse_ratios(p.ratios);
+  spec.sensitivity.images = p.sens_images;
+  spec.sensitivity.seed = common.seed;
   spec.max_ratio = s.max_ratio;
   spec.round_to = s.round_to;
   spec.exclude = p.exclude;
@@ -75,6 +82,8 @@ void add_structured_options(CLI::App& cmd, StructuredCli& s) {
       ->capture_default_str()->check(CLI::IsMember(st::criterion_names()));
   cmd.add_option("--remove-flops", s.remove_flops, "--structured: fraction of the MACs to remove, in (0, 1)");
   cmd.add_option("--remove-params", s.remove_params, "--structured: fraction of the parameters to remove, in (0, 1)");
+  cmd.add_option("--remove-latency", s.remove_latency,
+                 "--structured: fraction of the batch-1 latency to remove, in (0, 1) (measured on this machine, --threads)");
   cmd.add_option("--max-ratio", s.max_ratio, "--structured: most a group (layer) may lose")->capture_default_str()->check(CLI::Range(0.01, 0.99));
   cmd.add_option("--round-to", s.round_to, "--structured: keep a multiple of this many channels per layer (8: whole "
                                            "AVX2 vectors, so fewer FLOPs become less latency)")
@@ -102,8 +111,10 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
   const int64_t classes = model.value(model.outputs().at(0)).shape.back();
   // Checked before the data is even looked for (a data criterion is told it needs data by
   // check's own message), so a bad flag is named as such whatever --data says.
-  st::check(model, spec, st::needs_data(spec.criterion) || st::needs_training(spec.criterion) ? 1 : 0);
-  const bool needs_data = st::needs_data(spec.criterion) || st::needs_training(spec.criterion) || spec.finetune.epochs > 0 ||
+  const bool reads_training_images =
+      st::needs_data(spec.criterion) || st::needs_training(spec.criterion) || spec.ratios == st::Ratios::sensitivity;
+  st::check(model, spec, reads_training_images ? 2 : 0);
+  const bool needs_data = reads_training_images || spec.finetune.epochs > 0 ||
                           spec.from_scratch || !p.no_eval;
   train::Dataset train_set, test_set;
   if (needs_data) {
@@ -125,6 +136,7 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
   nlohmann::json j = {{"model_file", p.model_file}, {"out_file", p.out}, {"structured", true},
                       {"criterion", s.criterion}, {"target", st::target_kind_name(spec.target_kind)},
                       {"target_fraction", spec.target}, {"schedule", p.schedule}, {"ratio", r.ratio},
+                      {"ratios", p.ratios},
                       {"params_before", r.params_before}, {"params", r.params_after},
                       {"macs_before", r.macs_before}, {"macs", r.macs_after},
                       {"finetune_epochs", p.epochs}, {"layers", layers}};

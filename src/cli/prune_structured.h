@@ -15,7 +15,7 @@ namespace leancnn::cli {
 struct StructuredCli {
   bool on = false;
   std::string criterion = "l1";
-  double remove_flops = 0, remove_params = 0;  // one of them, in (0, 1)
+  double remove_flops = 0, remove_params = 0, remove_latency = 0;  // one of them, in (0, 1)
   double max_ratio = 0.9;
   int64_t round_to = 1;
   int64_t calib_images = 256;
@@ -31,6 +31,8 @@ struct StructuredCli {
 // The shared flags cmd_prune.cpp owns.
 struct PruneShared {
   std::string model_file, out, data, schedule;
+  std::string ratios = "uniform";  // uniform | sensitivity (gmm is unstructured only)
+  int64_t sens_images = 1000;
   int rounds = 3;
   std::vector<std::string> exclude;
   int64_t epochs = 1, batch = 128;

@@ -68,6 +68,9 @@ st::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_
   spec.target_kind = st::parse_target_kind(get("target"));
   spec.target = get("fraction");
   spec.max_ratio = get("max_ratio");
+  spec.ratios = st::parse_ratios(get("ratios"));
+  spec.sensitivity.images = get("sensitivity_images");
+  spec.sensitivity.seed = ctx.recipe->seed;
   spec.round_to = get("round_to");
   spec.calibration_images = get("calibration_images");
   spec.thinet_samples = get("thinet_samples");
@@ -94,9 +97,13 @@ const std::vector<KeySpec>& structured_keys() {
   static const std::vector<KeySpec> keys = {
       {"criterion", KeyType::string, from_native("l1"), -kInf, kInf, false,
        st::criterion_names(), "how channels (or, layer: residual blocks) are ranked (docs/structured_pruning.md)"},
-      {"target", KeyType::string, from_native("flops"), -kInf, kInf, false, {"flops", "params"}, "what fraction removes"},
+      {"target", KeyType::string, from_native("flops"), -kInf, kInf, false, {"flops", "params", "latency"},
+       "what fraction removes (latency: batch-1 median of the compiled plan, measured)"},
       {"fraction", KeyType::number, from_native(0.5), 0, 1, true, {}, "fraction of the MACs (or params) removed", true},
       {"max_ratio", KeyType::number, from_native(0.9), 0, 1, true, {}, "most channels any group may lose", true},
+      {"ratios", KeyType::string, from_native("uniform"), -kInf, kInf, false, {"uniform", "sensitivity"},
+       "per-group ratios: one uniform ratio, or chosen by each group's measured sensitivity under the budget"},
+      {"sensitivity_images", KeyType::integer, from_native(1000), 1, kInf, false, {}, "ratios sensitivity: held-out training images"},
       {"round_to", KeyType::integer, from_native(1), 1, kInf, false, {}, "keep a multiple of this many channels per layer (8: whole SIMD vectors)"},
       {"calibration_images", KeyType::integer, from_native(256), 1, kInf, false, {}, "hrank, apoz, thinet: training images read"},
       {"thinet_samples", KeyType::integer, from_native(4096), 16, kInf, false, {}, "thinet: output entries sampled per next layer"},
@@ -143,6 +150,7 @@ StepOutput run_structured_prune(const ir::Graph& input, const nlohmann::json& s,
   d["fraction"] = spec.target;
   d["schedule"] = st::schedule_name(spec.schedule);
   d["ratio"] = r.ratio;
+  d["ratios"] = st::ratios_name(spec.ratios);
   d["params_before"] = r.params_before;
   d["macs_before"] = r.macs_before;
   d["params_after"] = r.params_after;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <numeric>
 
+#include "choice.h"
 #include "criteria.h"
 #include "leancnn/compress/common/layers.h"
 #include "leancnn/compress/structured/blocks.h"
@@ -42,9 +43,19 @@ bool needs_training(Criterion c) {
 TargetKind parse_target_kind(const std::string& name) {
   if (name == "flops" || name == "macs") return TargetKind::flops;
   if (name == "params") return TargetKind::params;
-  fail(ErrorKind::usage, "structured pruning target '", name, "' is not one of: flops, params");
+  if (name == "latency") return TargetKind::latency;
+  fail(ErrorKind::usage, "structured pruning target '", name, "' is not one of: flops, params, latency");
 }
-const char* target_kind_name(TargetKind t) { return t == TargetKind::flops ? "flops" : "params"; }
+const char* target_kind_name(TargetKind t) {
+  return t == TargetKind::flops ? "flops" : t == TargetKind::params ? "params" : "latency";
+}
+
+Ratios parse_ratios(const std::string& name) {
+  if (name == "uniform") return Ratios::uniform;
+  if (name == "sensitivity") return Ratios::sensitivity;
+  fail(ErrorKind::usage, "structured pruning ratios '", name, "' is not one of: uniform, sensitivity");
+}
+const char* ratios_name(Ratios r) { return r == Ratios::uniform ? "uniform" : "sensitivity"; }
 
 Schedule parse_schedule(const std::string& name) {
   if (name == "one_shot") return Schedule::one_shot;
@@ -61,93 +72,10 @@ ir::Graph shaped(const ir::Graph& g) {
   return s;
 }
 
-double cost(const ir::Graph& g, TargetKind t) {
-  const ir::Summary s = ir::summarize(g, ops::op_table());
-  return static_cast<double>(t == TargetKind::flops ? s.macs : s.params);
-}
-
 void log_line(const Spec& spec, const std::string& line) {
   if (spec.log) spec.log(line);
 }
 
-// Groups the Spec leaves whole: not removable, or an excluded layer's output group.
-std::vector<bool> frozen_groups(const ChannelGraph& cg, const Spec& spec) {
-  std::vector<bool> frozen(cg.groups.size(), false);
-  for (size_t i = 0; i < cg.groups.size(); ++i) {
-    frozen[i] = !cg.groups[i].removable || cg.groups[i].units.size() < 2;
-    for (const std::string& layer : spec.exclude)
-      for (const std::string& s : cg.groups[i].sources) frozen[i] = frozen[i] || s == layer;
-  }
-  return frozen;
-}
-
-// floor(ratio * units), each group keeping one; with round_to > 1 the kept count is rounded up to
-// a multiple of round_to (SIMD kernels run whole vectors of channels) where the group has more.
-int64_t removed_count(size_t units, double ratio, int64_t round_to) {
-  const int64_t n = static_cast<int64_t>(units);
-  int64_t k = std::clamp<int64_t>(static_cast<int64_t>(std::floor(ratio * static_cast<double>(n) + 1e-9)), 0, n - 1);
-  if (round_to > 1 && n > round_to) k = n - std::min(n, (n - k + round_to - 1) / round_to * round_to);
-  return k;
-}
-
-// The units to remove at `ratio`: per unfrozen group, its lowest-scoring ones.
-std::set<int> choose(const ChannelGraph& cg, const std::vector<bool>& frozen, const std::vector<double>& scores, double ratio,
-                     int64_t round_to) {
-  std::set<int> out;
-  for (size_t i = 0; i < cg.groups.size(); ++i) {
-    if (frozen[i]) continue;
-    std::vector<int> units = cg.groups[i].units;
-    std::stable_sort(units.begin(), units.end(), [&](int a, int b) { return scores[a] < scores[b]; });
-    const int64_t k = removed_count(units.size(), ratio, round_to);
-    out.insert(units.begin(), units.begin() + k);
-  }
-  return out;
-}
-
-struct RatioChoice {
-  double ratio = 0, cost = 0;
-  bool met = false;
-};
-
-// The least uniform ratio whose pruned model costs at most `budget`. The cost changes only where
-// some group's count floor(ratio * units) steps, at ratios k / units; those are searched by
-// bisection (the cost falls as the ratio grows). Which units go does not change the cost, so the
-// first ones stand in.
-RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
-                        double budget) {
-  const std::vector<double> flat(cg.units.size(), 0.0);
-  const double max_ratio = spec.max_ratio;
-  const auto cost_at = [&](double r) {
-    return cost(remove_units(g, cg, choose(cg, frozen, flat, r, spec.round_to)), spec.target_kind);
-  };
-  std::vector<double> steps;
-  for (size_t i = 0; i < cg.groups.size(); ++i) {
-    if (frozen[i]) continue;
-    const size_t n = cg.groups[i].units.size();
-    for (size_t k = 1; k < n; ++k) {
-      const double r = static_cast<double>(k) / static_cast<double>(n);
-      if (r <= max_ratio) steps.push_back(r);
-    }
-  }
-  std::sort(steps.begin(), steps.end());
-  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
-  steps.push_back(max_ratio);
-  RatioChoice best{max_ratio, cost_at(max_ratio), false};
-  if (best.cost > budget) return best;
-  best.met = true;
-  size_t lo = 0, hi = steps.size() - 1;  // steps[hi] meets the budget
-  while (lo < hi) {
-    const size_t mid = (lo + hi) / 2;
-    const double c = cost_at(steps[mid]);
-    if (c <= budget) {
-      hi = mid;
-      best = {steps[mid], c, true};
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return best;
-}
 
 std::vector<double> scores_for(const ir::Graph& g, const ChannelGraph& cg, const train::Dataset& train_set, const Spec& spec,
                                const Tensor& calib) {
@@ -240,20 +168,34 @@ ir::Graph prune_blocks(const ir::Graph& g, const Tensor& calib, const Spec& spec
   return out;
 }
 
-// One round of channel pruning: the uniform ratio that meets the budget, the criterion's lowest units removed.
+// One round of channel pruning: the uniform ratio (or the per-group ratios by sensitivity) that
+// meets the budget, the criterion's lowest units removed.
 ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Tensor& calib, const Spec& spec, double budget,
                          Report& rep) {
   const ChannelGraph cg = analyze(g);
   const std::vector<bool> frozen = frozen_groups(cg, spec);
-  const RatioChoice rc = solve_ratio(g, cg, frozen, spec, budget);
   const std::vector<double> scores = scores_for(g, cg, train_set, spec, calib);
-  const std::set<int> removed = choose(cg, frozen, scores, rc.ratio, spec.round_to);
+  std::set<int> removed;
+  char line[160];
+  std::optional<SensitivityChoice> sc;
+  if (spec.ratios == Ratios::sensitivity) {
+    sc = solve_sensitivity(g, cg, frozen, scores, spec, budget, train_set);
+    if (!sc->met) log_line(spec, "prune: the sensitivity choice misses the budget; the uniform ratio is used");
+  }
+  if (sc && sc->met) {
+    removed = sc->removed;
+    rep.group_ratios = sc->ratios;
+    std::snprintf(line, sizeof line, "prune: ratios by sensitivity, %zu channels removed, predicted drop %.2f points",
+                  removed.size(), 100 * sc->predicted_drop);
+  } else {
+    const RatioChoice rc = solve_ratio(g, cg, frozen, spec, budget);
+    removed = choose(cg, frozen, scores, rc.ratio, spec.round_to);
+    rep.ratio = rc.ratio;
+    std::snprintf(line, sizeof line, "prune: ratio %.3f per group, %zu channels removed", rc.ratio, removed.size());
+  }
+  log_line(spec, line);
   if (spec.criterion == Criterion::thinet && spec.reconstruct)
     g = shaped(detail::thinet_reconstruct(g, cg, removed, calib, spec.thinet_samples, spec.seed + 1));
-  rep.ratio = rc.ratio;
-  char line[160];
-  std::snprintf(line, sizeof line, "prune: ratio %.3f per group, %zu channels removed", rc.ratio, removed.size());
-  log_line(spec, line);
   return remove_units(g, cg, removed);
 }
 
@@ -294,6 +236,13 @@ void check(const ir::Graph& float_graph, const Spec& spec, int64_t train_images)
          "data and prune_epochs >= 1");
   if (spec.criterion == Criterion::thinet && spec.thinet_samples < 16)
     fail(ErrorKind::usage, "thinet_samples must be >= 16, got ", spec.thinet_samples);
+  if (spec.ratios == Ratios::sensitivity && train_images < 2)
+    fail(ErrorKind::bad_input, "ratios sensitivity probes every group on held-out training images: it needs training data "
+         "(--data), and none were given");
+  if (spec.ratios == Ratios::sensitivity && spec.sensitivity.images < 1)
+    fail(ErrorKind::usage, "sensitivity_images must be >= 1, got ", spec.sensitivity.images);
+  if (spec.ratios == Ratios::sensitivity && spec.criterion == Criterion::layer)
+    fail(ErrorKind::usage, "ratios sensitivity chooses channel ratios per group; the layer criterion removes whole blocks");
   if (spec.from_scratch && spec.finetune.epochs <= 0)
     fail(ErrorKind::usage, "from_scratch trains the pruned architecture: it needs fine-tuning epochs (> 0)");
   const ir::Graph g = shaped(float_graph);

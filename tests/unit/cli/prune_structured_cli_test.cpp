@@ -56,8 +56,12 @@ TEST_F(PruneStructuredCli, BadFlagsFailBeforeTheData) {
   const std::string base = "prune " + model_ + " -o " + dir_ + "/out.onnx --data " + dir_ + "/no_data ";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--remove-flops 0.5", "add --structured"},
-      {"--structured", "needs one target: --remove-flops FRACTION or --remove-params FRACTION"},
+      {"--structured", "needs one target: --remove-flops FRACTION, --remove-params FRACTION or --remove-latency FRACTION"},
       {"--structured --remove-flops 0.5 --remove-params 0.5", "needs one target"},
+      {"--structured --remove-flops 0.5 --remove-latency 0.3", "needs one target"},
+      {"--structured --remove-latency 1.5", "--remove-latency: 1.5 must be in (0, 1)"},
+      {"--structured --remove-flops 0.5 --ratios magic", "--ratios"},
+      {"--structured --remove-flops 0.5 --ratios gmm", "--structured takes uniform or sensitivity"},
       {"--structured --remove-flops 1.5", "--remove-flops: 1.5 must be in (0, 1)"},
       {"--structured --remove-flops 0.995", "cannot lose channels"},
       {"--structured --remove-flops 0.5 --criterion magic", "--criterion"},
@@ -99,6 +103,7 @@ TEST_F(PruneStructuredCli, DataOfTheWrongShapeFailsFirstAndDataFreePruningNeedsN
   const std::string data = pipeline::testing::write_tiny_idx(dir_ + "/data");
   const std::string rgb = dir_ + "/resnet18.onnx", out = dir_ + "/pruned18.onnx";
   io::save_onnx(models::build_model("resnet18", {.input = {3, 32, 32}, .classes = 10, .seed = 1}, ops::op_table()), rgb);
+  fs::remove(out);  // from an earlier run of this test
   Result r = run_cli("prune " + rgb + " -o " + out + " --data " + data + " --structured --remove-flops 0.3");
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("its images are 1x28x28 but the model's input 'input' is 3x32x32"), std::string::npos) << r.err;

@@ -28,6 +28,22 @@ train::Dataset blobs(int64_t n, uint64_t seed) {
   return d;
 }
 
+// Noise with a bright band of rows whose position and height vary per image: images a random
+// network tells apart (on plain noise it predicts nearly one class for all).
+train::Dataset banded(int64_t n, uint64_t seed) {
+  train::Dataset d = blobs(n, seed);
+  Rng rng(seed + 1);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t top = rng.below(24), height = 1 + rng.below(5);
+    uint8_t* im = d.images.data<uint8_t>() + i * 784;
+    for (int64_t p = 0; p < 784; ++p) {
+      const int64_t row = p / 28;
+      im[p] = static_cast<uint8_t>(row >= top && row < top + height ? 255 : im[p] / 4);
+    }
+  }
+  return d;
+}
+
 ir::Graph model(const std::string& name) {
   return models::build_model(name, {.input = {1, 28, 28}, .classes = 10, .seed = 2}, ops::op_table());
 }
@@ -203,6 +219,74 @@ TEST(StructuredTraining, SlimmingSfpGroupLassoIterativeAndFromScratchRun) {
     }
     std::filesystem::remove_all(spec.finetune.out_dir);
   }
+}
+
+// Ratios by sensitivity: small_cnn with half of fc1's hidden units dead (zero rows and biases),
+// on images labelled by the model itself (so the dense model is 100 % right and any change of a
+// prediction is a drop). Removing the dead units loses nothing; removing channels of the convs
+// changes predictions. Under a budget the dead units alone meet, the solver prunes fc1 only,
+// where a uniform ratio prunes every group.
+TEST(StructuredSensitivity, RatiosFollowTheMeasuredDrops) {
+  ir::Graph g = model("small_cnn");
+  const ir::Node& fc1 = node_named(g, "fc1");
+  Tensor& w = g.value(fc1.inputs[1]).data;
+  Tensor& b = g.value(fc1.inputs[2]).data;
+  const int64_t in = w.dim(1);
+  for (int64_t j = 0; j < 64; ++j) {
+    std::fill_n(w.data<float>() + j * in, in, 0.f);
+    b.data<float>()[j] = 0.f;
+  }
+  train::Dataset data = banded(400, 9);
+  const train::Predictions own = train::predict(g, data, train::Engine::plan, 0);
+  for (int64_t i = 0; i < data.size(); ++i) data.labels.data<int64_t>()[i] = own.top1[static_cast<size_t>(i)];
+  Spec spec;
+  spec.target = 0.04;  // fc1 is ~9.5 % of the MACs: its dead half is more than enough
+  spec.ratios = Ratios::sensitivity;
+  spec.sensitivity.images = 200;
+  const Report r = run(g, data, data, spec);
+  EXPECT_LE(static_cast<double>(r.macs_after), 0.96 * static_cast<double>(r.macs_before));
+  for (const LayerChannels& l : r.layers) {
+    if (l.layer == "conv1" || l.layer == "conv2") {
+      EXPECT_EQ(l.out_after, l.out_before) << l.layer << " lost channels whose removal changes predictions";
+    }
+    if (l.layer == "fc1") {
+      EXPECT_LT(l.out_after, l.out_before);
+      EXPECT_GE(l.out_after, 64);  // only dead units went
+    }
+  }
+  ASSERT_EQ(r.group_ratios.size(), analyze(g).groups.size());
+  // The pruned model predicts exactly what the dense one does.
+  const train::Predictions after = train::predict(r.graph, data, train::Engine::plan, 0);
+  EXPECT_EQ(after.top1, own.top1);
+  // Uniform under the same budget takes some of every group.
+  spec.ratios = Ratios::uniform;
+  const Report u = run(g, data, data, spec);
+  EXPECT_LT(u.layers.front().out_after, u.layers.front().out_before);
+}
+
+TEST(StructuredSensitivity, NeedsTrainingImagesAndChannelCriteria) {
+  const ir::Graph g = model("small_cnn");
+  Spec spec;
+  spec.ratios = Ratios::sensitivity;
+  EXPECT_THROW(check(g, spec, 0), Error);
+  spec.criterion = Criterion::layer;
+  EXPECT_THROW(check(g, spec, 100), Error);
+  EXPECT_EQ(parse_ratios("sensitivity"), Ratios::sensitivity);
+  EXPECT_THROW(parse_ratios("magic"), Error);
+}
+
+// A latency target: measured plan latency is the cost; the pruned model is smaller in MACs and,
+// by the same measurement, no slower than the budget allows up to timing noise (a loose bound:
+// speed itself is checked by bench/structured_table.sh, not by tests).
+TEST(StructuredLatency, ALatencyTargetPrunesByMeasuredTime) {
+  const ir::Graph g = models::build_model("vgg_small", {.input = {1, 28, 28}, .classes = 10, .seed = 2}, ops::op_table());
+  Spec spec;
+  spec.target_kind = TargetKind::latency;
+  spec.target = 0.4;
+  EXPECT_EQ(parse_target_kind("latency"), TargetKind::latency);
+  const Report r = run(g, {}, {}, spec);
+  EXPECT_LT(static_cast<double>(r.macs_after), 0.8 * static_cast<double>(r.macs_before));
+  EXPECT_GT(r.ratio, 0.1);
 }
 
 }  // namespace

@@ -22,8 +22,9 @@
 //             the least to its input first (blocks.h), until the target is met.
 // Criteria that read activations take calibration images from the training set, never the test set.
 //
-// Per-group ratios are one uniform ratio, found by bisection so that the pruned model's MACs or
-// parameters are at most (1 - target) of the dense model's. Schedules: one_shot (prune, then
+// Per-group ratios are one uniform ratio, found by bisection so that the pruned model's MACs,
+// parameters or measured latency are at most (1 - target) of the dense model's, or chosen per
+// group by sensitivity under the same budget (choice.h). Schedules: one_shot (prune, then
 // fine-tune) or iterative (`rounds` rounds of prune a part + fine-tune). from_scratch trains the
 // pruned architecture from a fresh initialisation as well (Liu et al. 2019, "rethinking").
 #pragma once
@@ -32,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "leancnn/compress/common/sensitivity.h"
 #include "leancnn/compress/structured/groups.h"
 #include "leancnn/ir/graph.h"
 #include "leancnn/train/dataset.h"
@@ -48,9 +50,16 @@ std::vector<std::string> criterion_names();  // every criterion's name, in enum 
 bool needs_data(Criterion c);      // hrank, apoz, thinet, layer: calibration images
 bool needs_training(Criterion c);  // slimming, sfp, group_lasso: a training run before the pruning
 
-enum class TargetKind { flops, params };
-TargetKind parse_target_kind(const std::string& name);  // "flops" | "params"
+// latency: the compiled plan's batch-1 median latency at the current thread count, measured.
+enum class TargetKind { flops, params, latency };
+TargetKind parse_target_kind(const std::string& name);  // "flops" | "params" | "latency"
 const char* target_kind_name(TargetKind t);
+
+// How the per-group ratios are chosen: one uniform ratio, or by sensitivity (each group probed
+// alone on held-out training images, then compress/common's budget solver).
+enum class Ratios { uniform, sensitivity };
+Ratios parse_ratios(const std::string& name);  // "uniform" | "sensitivity"
+const char* ratios_name(Ratios r);
 
 enum class Schedule { one_shot, iterative };
 Schedule parse_schedule(const std::string& name);  // "one_shot" | "iterative"
@@ -61,6 +70,8 @@ struct Spec {
   TargetKind target_kind = TargetKind::flops;
   double target = 0.5;                 // fraction of the dense model's MACs (or params) removed, in (0, 1)
   double max_ratio = 0.9;              // no group loses more than this fraction of its channels
+  Ratios ratios = Ratios::uniform;
+  SensitivityProtocol sensitivity;     // ratios sensitivity: the held-out training images
   int64_t round_to = 1;                // kept channels rounded up to a multiple of this (8: whole AVX2 vectors)
   std::vector<std::string> exclude;    // layers whose output group keeps every channel
   int64_t calibration_images = 256;    // hrank, apoz, thinet: training images (a seeded sample)
@@ -102,6 +113,7 @@ struct Report {
   int64_t params_before = 0, params_after = 0;
   int64_t macs_before = 0, macs_after = 0;
   double ratio = 0;                       // the uniform per-group ratio chosen (last round)
+  std::vector<double> group_ratios;       // ratios sensitivity: per group of the last round's model
   std::vector<std::string> removed_blocks;  // layer: the residual blocks removed (their Adds' names)
   std::vector<train::TrainResult> finetune;  // sparsity training (slimming/sfp) first, then one per round
   std::optional<train::TrainResult> scratch_training;

@@ -1,0 +1,196 @@
+// Which units go under a budget (choice.h).
+#include "choice.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "leancnn/compress/common/budget.h"
+#include "leancnn/compress/common/sensitivity.h"
+#include "leancnn/ir/summary.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/runtime/benchmark.h"
+#include "leancnn/runtime/plan.h"
+
+namespace leancnn::compress::structured {
+
+double latency_ms(const ir::Graph& g) {
+  runtime::Plan plan = runtime::Plan::compile(g);
+  Shape input = g.value(g.inputs().at(0)).shape;
+  input[0] = 1;
+  runtime::BenchmarkOptions o;
+  o.warmup = 3;
+  o.iters = 5;
+  const double first = runtime::benchmark_plan(plan, input, o).median_ms;
+  // About 0.2 s of timed runs per measurement, 5 to 100 of them.
+  o.warmup = 0;
+  o.iters = std::clamp<int64_t>(static_cast<int64_t>(200.0 / std::max(first, 1e-3)), 5, 100);
+  return runtime::benchmark_plan(plan, input, o).median_ms;
+}
+
+double cost(const ir::Graph& g, TargetKind t) {
+  if (t == TargetKind::latency) return latency_ms(g);
+  const ir::Summary s = ir::summarize(g, ops::op_table());
+  return static_cast<double>(t == TargetKind::flops ? s.macs : s.params);
+}
+
+// Groups the Spec leaves whole: not removable, or an excluded layer's output group.
+std::vector<bool> frozen_groups(const ChannelGraph& cg, const Spec& spec) {
+  std::vector<bool> frozen(cg.groups.size(), false);
+  for (size_t i = 0; i < cg.groups.size(); ++i) {
+    frozen[i] = !cg.groups[i].removable || cg.groups[i].units.size() < 2;
+    for (const std::string& layer : spec.exclude)
+      for (const std::string& s : cg.groups[i].sources) frozen[i] = frozen[i] || s == layer;
+  }
+  return frozen;
+}
+
+// floor(ratio * units), each group keeping one; with round_to > 1 the kept count is rounded up to
+// a multiple of round_to (SIMD kernels run whole vectors of channels) where the group has more.
+int64_t removed_count(size_t units, double ratio, int64_t round_to) {
+  const int64_t n = static_cast<int64_t>(units);
+  int64_t k = std::clamp<int64_t>(static_cast<int64_t>(std::floor(ratio * static_cast<double>(n) + 1e-9)), 0, n - 1);
+  if (round_to > 1 && n > round_to) k = n - std::min(n, (n - k + round_to - 1) / round_to * round_to);
+  return k;
+}
+
+// The units to remove at `ratio`: per unfrozen group, its lowest-scoring ones.
+std::set<int> choose(const ChannelGraph& cg, const std::vector<bool>& frozen, const std::vector<double>& scores, double ratio,
+                     int64_t round_to) {
+  std::set<int> out;
+  for (size_t i = 0; i < cg.groups.size(); ++i) {
+    if (frozen[i]) continue;
+    std::vector<int> units = cg.groups[i].units;
+    std::stable_sort(units.begin(), units.end(), [&](int a, int b) { return scores[a] < scores[b]; });
+    const int64_t k = removed_count(units.size(), ratio, round_to);
+    out.insert(units.begin(), units.begin() + k);
+  }
+  return out;
+}
+
+// The least uniform ratio whose pruned model costs at most `budget`. The cost changes only where
+// some group's count floor(ratio * units) steps, at ratios k / units; those are searched by
+// bisection (the cost falls as the ratio grows). Which units go does not change the cost, so the
+// first ones stand in.
+RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
+                        double budget) {
+  const std::vector<double> flat(cg.units.size(), 0.0);
+  const double max_ratio = spec.max_ratio;
+  const auto cost_at = [&](double r) {
+    return cost(remove_units(g, cg, choose(cg, frozen, flat, r, spec.round_to)), spec.target_kind);
+  };
+  std::vector<double> steps;
+  for (size_t i = 0; i < cg.groups.size(); ++i) {
+    if (frozen[i]) continue;
+    const size_t n = cg.groups[i].units.size();
+    for (size_t k = 1; k < n; ++k) {
+      const double r = static_cast<double>(k) / static_cast<double>(n);
+      if (r <= max_ratio) steps.push_back(r);
+    }
+  }
+  std::sort(steps.begin(), steps.end());
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  steps.push_back(max_ratio);
+  RatioChoice best{max_ratio, cost_at(max_ratio), false};
+  if (best.cost > budget) return best;
+  best.met = true;
+  size_t lo = 0, hi = steps.size() - 1;  // steps[hi] meets the budget
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    const double c = cost_at(steps[mid]);
+    if (c <= budget) {
+      hi = mid;
+      best = {steps[mid], c, true};
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// `frozen` with every group but `keep` frozen too.
+std::vector<bool> only_group(const std::vector<bool>& frozen, size_t keep) {
+  std::vector<bool> f(frozen.size(), true);
+  f[keep] = frozen[keep];
+  return f;
+}
+
+}  // namespace
+
+SensitivityChoice solve_sensitivity(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen,
+                                    const std::vector<double>& scores, const Spec& spec, double budget,
+                                    const train::Dataset& train_set) {
+  const SensitivitySplit split = split_for_sensitivity(train_set, spec.sensitivity);
+  const double base = held_out_accuracy(g, split.held_out);
+  const double dense = cost(g, spec.target_kind);
+  // Per unfrozen group, the ratios k/8 up to max_ratio that remove a different number of units,
+  // each probed alone: its cost is the whole model's with only that group pruned.
+  std::vector<LayerOptions> options;
+  std::vector<size_t> group_of;
+  std::vector<std::vector<double>> ratio_of;
+  size_t probes = 0, done = 0;
+  for (size_t i = 0; i < cg.groups.size(); ++i)
+    if (!frozen[i]) probes += static_cast<size_t>(std::floor(spec.max_ratio * 8 + 1e-9));
+  for (size_t i = 0; i < cg.groups.size(); ++i) {
+    if (frozen[i]) continue;
+    LayerOptions lo;
+    lo.layer = cg.groups[i].name;
+    lo.options.push_back({"ratio 0", dense, 0.0});
+    std::vector<double> ratios{0.0};
+    int64_t last = 0;
+    for (int k = 1; k <= 8 && k / 8.0 <= spec.max_ratio + 1e-9; ++k) {
+      const double r = k / 8.0;
+      ++done;
+      const int64_t n = removed_count(cg.groups[i].units.size(), r, spec.round_to);
+      if (n == last) continue;
+      last = n;
+      const ir::Graph probe = remove_units(g, cg, choose(cg, only_group(frozen, i), scores, r, spec.round_to));
+      const double acc = held_out_accuracy(probe, split.held_out);
+      char label[32];
+      std::snprintf(label, sizeof label, "ratio %.3f", r);
+      lo.options.push_back({label, cost(probe, spec.target_kind), base - acc});
+      ratios.push_back(r);
+      if (spec.log) {
+        char line[256];
+        std::snprintf(line, sizeof line, "prune: sensitivity [%zu/%zu] %s at ratio %.3f: accuracy %.4f (drop %.2f points)", done,
+                      probes, lo.layer.c_str(), r, acc, 100 * (base - acc));
+        spec.log(line);
+      }
+    }
+    options.push_back(std::move(lo));
+    group_of.push_back(i);
+    ratio_of.push_back(std::move(ratios));
+  }
+  SensitivityChoice out;
+  out.ratios.assign(cg.groups.size(), 0.0);
+  if (options.empty()) return out;
+  // The options' costs are whole-model costs with one group changed: summed over the groups they
+  // count the dense cost (n - 1) times too much. The savings of two neighbouring groups overlap
+  // (a conv between them loses rows and columns), so the sum overstates what a choice saves;
+  // the real cost is measured and the budget tightened by the excess until it is met.
+  const double n = static_cast<double>(options.size());
+  double target = budget;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const BudgetChoice bc = solve_budget(options, (n - 1) * dense + target);
+    std::set<int> removed;
+    for (size_t j = 0; j < options.size(); ++j) {
+      const double r = ratio_of[j][static_cast<size_t>(bc.option[j])];
+      out.ratios[group_of[j]] = r;
+      if (r <= 0) continue;
+      const std::set<int> part = choose(cg, only_group(frozen, group_of[j]), scores, r, spec.round_to);
+      removed.insert(part.begin(), part.end());
+    }
+    out.removed = removed;
+    out.cost = cost(remove_units(g, cg, removed), spec.target_kind);
+    out.predicted_drop = bc.predicted_drop;
+    out.met = out.cost <= budget;
+    if (out.met || !bc.met) break;
+    target -= out.cost - budget;
+    if (target <= 0) break;
+  }
+  return out;
+}
+
+}  // namespace leancnn::compress::structured

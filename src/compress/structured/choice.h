@@ -1,0 +1,57 @@
+// Private to compress/structured: which units go under a budget. The cost of a model in the
+// target's unit (MACs, parameters or measured batch-1 latency), the groups the Spec leaves whole,
+// the uniform ratio that meets a budget and the per-group ratios chosen by sensitivity.
+#pragma once
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "leancnn/compress/structured/groups.h"
+#include "leancnn/compress/structured/structured.h"
+#include "leancnn/train/dataset.h"
+
+namespace leancnn::compress::structured {
+
+// Batch-1 median latency of the compiled plan (ms, the current thread count, ~0.2 s of runs).
+double latency_ms(const ir::Graph& g);
+// MACs, parameters or latency_ms of a shape-inferred graph.
+double cost(const ir::Graph& g, TargetKind t);
+
+// Groups the Spec leaves whole: not removable, or an excluded layer's output group.
+std::vector<bool> frozen_groups(const ChannelGraph& cg, const Spec& spec);
+
+// floor(ratio * units), each group keeping one; with round_to > 1 the kept count is rounded up to
+// a multiple of round_to (SIMD kernels run whole vectors of channels) where the group has more.
+int64_t removed_count(size_t units, double ratio, int64_t round_to);
+
+// The units to remove at `ratio`: per unfrozen group, its lowest-scoring ones.
+std::set<int> choose(const ChannelGraph& cg, const std::vector<bool>& frozen, const std::vector<double>& scores, double ratio,
+                     int64_t round_to);
+
+struct RatioChoice {
+  double ratio = 0, cost = 0;
+  bool met = false;
+};
+
+// The least uniform ratio whose pruned model costs at most `budget` (bisection over the ratios
+// where some group's count steps).
+RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
+                        double budget);
+
+struct SensitivityChoice {
+  std::set<int> removed;       // the units to remove
+  std::vector<double> ratios;  // per group (0 for frozen ones)
+  double cost = 0;             // of the pruned model
+  double predicted_drop = 0;   // sum of the chosen probes' drops
+  bool met = false;
+};
+
+// Per-group ratios by sensitivity (compress/common/sensitivity.h's protocol on held-out training
+// images): every unfrozen group is probed alone at ratios k/8 up to max_ratio (the criterion's
+// lowest units removed), and compress/common's budget solver picks one ratio per group, the
+// least accuracy lost per unit of cost saved first, until the pruned model costs at most `budget`.
+SensitivityChoice solve_sensitivity(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen,
+                                    const std::vector<double>& scores, const Spec& spec, double budget,
+                                    const train::Dataset& train_set);
+
+}  // namespace leancnn::compress::structured
