@@ -48,7 +48,7 @@ $limit_test
   accel: false
 EOF
   echo "== $c" >&2
-  build/leancnn run "$out/$c.yaml" -o "$out/$c" --force --threads "${THREADS:-0}"
+  ${LEANCNN:-build/leancnn} run "$out/$c.yaml" -o "$out/$c" --force --threads "${THREADS:-0}"
 done
 python3 - "$out" "${criteria[@]}" <<'PY'
 import json, sys

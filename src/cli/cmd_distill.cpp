@@ -72,6 +72,9 @@ dst::Spec spec_of(const DistillCli& c, const CommonOptions& common) {
   spec.train.progress = c.no_progress || common.json ? 0 : -1;
   if (!common.json) spec.log = [](const std::string& line) { std::cerr << line << "\n"; };
   dst::validate(spec);
+  for (const std::string& t : c.teachers)
+    if (!std::filesystem::is_regular_file(t))
+      fail(ErrorKind::usage, "--teacher '", t, "': no such file (give the teacher's ONNX file)");
   return spec;
 }
 
