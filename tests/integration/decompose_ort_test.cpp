@@ -30,11 +30,8 @@ struct MethodPair {
 };
 
 TEST(DecomposeOrt, EveryMethodsExportRunsInOnnxRuntimeWithOurOutputs) {
-  const std::string node = testing::ort::find_node();
-  const std::string why = testing::ort::peer_missing(node);
-  if (!why.empty()) GTEST_SKIP() << why;
-  const int saved_threads = num_threads();
-  set_num_threads(1);
+  LEANCNN_REQUIRE_ORT(node);
+  const ThreadScope one_thread(1);
   testing::ort::TempDir dir;
   const ir::Graph g = models::build_model("small_cnn", {.input = {1, 28, 28}, .classes = 10, .seed = 3}, ops::op_table());
   const MethodPair pairs[] = {{d::Method::channel_svd, d::Method::svd},
@@ -74,7 +71,6 @@ TEST(DecomposeOrt, EveryMethodsExportRunsInOnnxRuntimeWithOurOutputs) {
     EXPECT_LE(d_ref, testing::ort::kTolerance) << "reference Executor vs ONNX Runtime";
     std::printf("  %-22s max rel diff vs ONNX Runtime: plan %.3g, reference %.3g\n", name.c_str(), d_plan, d_ref);
   }
-  set_num_threads(saved_threads);
 }
 
 }  // namespace

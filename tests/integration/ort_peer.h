@@ -76,6 +76,14 @@ class TempDir {
   fs::path path_;
 };
 
+// In a test body: `node_var` names node on PATH, or the test is skipped saying why the peer
+// cannot run.
+#define LEANCNN_REQUIRE_ORT(node_var)                                                            \
+  const std::string node_var = ::leancnn::testing::ort::find_node();                             \
+  if (const std::string why_##node_var = ::leancnn::testing::ort::peer_missing(node_var);        \
+      !why_##node_var.empty())                                                                   \
+  GTEST_SKIP() << why_##node_var
+
 // Runs `model` in ONNX Runtime on `input`; the output has `out_shape`. Fails the test with ONNX
 // Runtime's message (naming the node or attribute it rejects) and returns an undefined Tensor
 // when it cannot load or run the file.

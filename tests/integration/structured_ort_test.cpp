@@ -22,6 +22,7 @@
 #include "leancnn/runtime/plan.h"
 #include "op_harness.h"
 #include "ort_peer.h"
+#include "structured_fixtures.h"
 
 namespace leancnn {
 namespace {
@@ -29,34 +30,12 @@ namespace {
 namespace st = compress::structured;
 namespace fs = std::filesystem;
 
-// Random BN statistics and affine parameters (a fresh zoo BN would hide mistakes).
-void randomize_bn(ir::Graph& g) {
-  Rng rng(7);
-  for (ir::NodeId id : g.node_ids()) {
-    ir::Node& n = g.node(id);
-    if (n.op_type != "BatchNormalization") continue;
-    rng.fill_uniform(g.value(n.inputs[1]).data, 0.5f, 1.5f);
-    rng.fill_uniform(g.value(n.inputs[2]).data, -0.3f, 0.3f);
-    rng.fill_uniform(g.value(n.inputs[3]).data, -0.2f, 0.2f);
-    rng.fill_uniform(g.value(n.inputs[4]).data, 0.5f, 2.f);
-  }
-}
 
 Tensor execute(ir::Graph g, const Tensor& x) {
   runtime::Executor exec(g, ops::op_table());
   return exec.forward({{g.value(g.inputs()[0]).name, x}}).at(0);
 }
 
-// The first `ratio` of each removable group's units.
-std::set<int> first_units(const st::ChannelGraph& cg, double ratio) {
-  std::set<int> out;
-  for (const st::Group& gr : cg.groups) {
-    if (!gr.removable) continue;
-    const size_t k = std::min(gr.units.size() - 1, static_cast<size_t>(ratio * static_cast<double>(gr.units.size())));
-    out.insert(gr.units.begin(), gr.units.begin() + static_cast<std::ptrdiff_t>(k));
-  }
-  return out;
-}
 
 // Prunes g by L1 at 30 % and 50 % of its MACs, saves each, and compares ONNX Runtime on the file
 // with the plan; `masked_oracle` also compares the pruned graph with the dense one masked.
@@ -87,7 +66,7 @@ void prune_and_compare(const std::string& node, const std::string& name, const i
                 100.0 * (1 - static_cast<double>(r.macs_after) / static_cast<double>(r.macs_before)), 100 * fraction, d);
     if (masked_oracle) {
       const st::ChannelGraph cg = st::analyze(g);
-      const std::set<int> removed = first_units(cg, fraction);
+      const std::set<int> removed = testing::first_units(cg, fraction);
       const double m = testing::max_rel_diff(execute(st::remove_units(g, cg, removed), x), execute(st::mask_units(g, cg, removed), x));
       EXPECT_LE(m, 1e-4) << "pruned vs dense-masked at " << fraction;
     }
@@ -100,11 +79,8 @@ struct ZooCase {
 };
 
 TEST(StructuredOrt, EveryZooModelPrunedAt30And50PercentRunsInOnnxRuntimeWithOurOutputs) {
-  const std::string node = testing::ort::find_node();
-  const std::string why = testing::ort::peer_missing(node);
-  if (!why.empty()) GTEST_SKIP() << why;
-  const int saved_threads = num_threads();
-  set_num_threads(1);
+  LEANCNN_REQUIRE_ORT(node);
+  const ThreadScope one_thread(1);
   testing::ort::TempDir dir;
   const ZooCase cases[] = {{"resnet20", {1, 28, 28}},         {"resnet56", {1, 28, 28}},       {"resnet18", {3, 32, 32}},
                            {"vgg_small", {1, 28, 28}},        {"lenet5", {1, 28, 28}},         {"small_cnn", {1, 28, 28}},
@@ -112,20 +88,16 @@ TEST(StructuredOrt, EveryZooModelPrunedAt30And50PercentRunsInOnnxRuntimeWithOurO
                            {"squeezenet1_1", {3, 64, 64}}};
   for (const ZooCase& c : cases) {
     ir::Graph g = models::build_model(c.name, {.input = c.input, .classes = 10, .seed = 1}, ops::op_table());
-    randomize_bn(g);
+    testing::randomize_batch_norms(g);
     prune_and_compare(node, c.name, g, c.input, dir.path(), false);
   }
-  set_num_threads(saved_threads);
 }
 
 TEST(StructuredOrt, TorchvisionResnet18AndMobilenetV2ImportedPruneAndRunInOnnxRuntime) {
-  const std::string node = testing::ort::find_node();
-  const std::string why = testing::ort::peer_missing(node);
-  if (!why.empty()) GTEST_SKIP() << why;
+  LEANCNN_REQUIRE_ORT(node);
   if (std::system("/usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "no PyTorch: apt-get install python3-torch python3-torchvision (bench/peers/install.sh)";
-  const int saved_threads = num_threads();
-  set_num_threads(1);
+  const ThreadScope one_thread(1);
   testing::ort::TempDir dir;
   for (const char* name : {"resnet18", "mobilenet_v2"}) {
     const fs::path file = dir.path() / (std::string("tv_") + name + ".onnx");
@@ -149,7 +121,6 @@ TEST(StructuredOrt, TorchvisionResnet18AndMobilenetV2ImportedPruneAndRunInOnnxRu
     const ir::Graph g = io::load_onnx(file.string(), ops::op_table());
     prune_and_compare(node, std::string("torchvision_") + name, g, {3, 64, 64}, dir.path(), true);
   }
-  set_num_threads(saved_threads);
 }
 
 }  // namespace

@@ -98,8 +98,7 @@ std::vector<double> weight_scores(const ir::Graph& g, const ChannelGraph& cg, Cr
   return scores;
 }
 
-std::vector<double> activation_scores(const ir::Graph& g, const ChannelGraph& cg, Criterion c, const Tensor& images) {
-  // The values to watch and, per value, which unit each channel feeds.
+std::map<ir::ValueId, std::vector<int>> watched_channels(const ir::Graph& g, const ChannelGraph& cg) {
   std::map<ir::ValueId, std::vector<int>> watch;
   for (size_t u = 0; u < cg.units.size(); ++u)
     for (auto& [node, oc] : cg.units[u].sources) {
@@ -107,6 +106,11 @@ std::vector<double> activation_scores(const ir::Graph& g, const ChannelGraph& cg
       auto& chans = watch.try_emplace(v, std::vector<int>(static_cast<size_t>(g.value(v).shape[1]), -1)).first->second;
       chans[static_cast<size_t>(oc)] = static_cast<int>(u);
     }
+  return watch;
+}
+
+std::vector<double> activation_scores(const ir::Graph& g, const ChannelGraph& cg, Criterion c, const Tensor& images) {
+  const std::map<ir::ValueId, std::vector<int>> watch = watched_channels(g, cg);
   std::vector<double> sum(cg.units.size(), 0.0), count(cg.units.size(), 0.0);
   ir::Graph copy = g;
   runtime::ExecutorOptions eo;

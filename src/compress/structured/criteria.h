@@ -2,6 +2,7 @@
 // ThiNet's least-squares reconstruction. structured.h lists each criterion with its paper.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -19,6 +20,9 @@ Tensor calibration_images(const train::Dataset& train_set, int64_t count, uint64
 // The value a unit's source writes after its BN and zero-preserving activation: the feature
 // map HRank, APoZ and NISP look at.
 ir::ValueId activated_value(const ir::Graph& g, ir::NodeId source);
+
+// Per activated value of every unit's source, which unit each of its channels feeds (-1: none).
+std::map<ir::ValueId, std::vector<int>> watched_channels(const ir::Graph& g, const ChannelGraph& cg);
 
 // l1, l2, fpgm, slimming (|γ| of the unit's BNs; filter L2 where a unit has none), sfp and group_lasso (= l2).
 std::vector<double> weight_scores(const ir::Graph& g, const ChannelGraph& cg, Criterion c);

@@ -78,15 +78,7 @@ ir::Graph linearise(const ir::Graph& g) {
 }  // namespace
 
 std::vector<double> nisp_scores(const ir::Graph& g, const ChannelGraph& cg) {
-  // The values to probe (each unit's source output after its BN and activation) and, per
-  // value, which unit each channel feeds.
-  std::map<ir::ValueId, std::vector<int>> watch;
-  for (size_t u = 0; u < cg.units.size(); ++u)
-    for (auto& [node, oc] : cg.units[u].sources) {
-      const ir::ValueId v = activated_value(g, node);
-      auto& chans = watch.try_emplace(v, std::vector<int>(static_cast<size_t>(g.value(v).shape[1]), -1)).first->second;
-      chans[static_cast<size_t>(oc)] = static_cast<int>(u);
-    }
+  const std::map<ir::ValueId, std::vector<int>> watch = watched_channels(g, cg);
   ir::Graph lin = linearise(g);
   std::map<ir::ValueId, std::string> probes;
   for (auto& [v, chans] : watch) {

@@ -3,11 +3,11 @@
 // (no epochs, no evaluation) writes the packed model and reports its layers and size as JSON.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include "cli_run.h"
 #include "leancnn/io/file.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/models/zoo.h"
@@ -18,25 +18,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using testing::cli::Result;
 
-std::string test_dir() {
-  return ::testing::TempDir() + "/binarize_cli_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
+std::string test_dir() { return testing::cli::test_dir("binarize_cli"); }
 
-Result run_cli(const std::string& args) {
-  const std::string dir = test_dir();
-  const std::string out = dir + "/stdout.txt", err = dir + "/stderr.txt";
-  const int status = std::system((std::string(LEANCNN_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = io::read_file(out);
-  r.err = io::read_file(err);
-  return r;
-}
+Result run_cli(const std::string& args) { return testing::cli::run_leancnn(args, test_dir()); }
 
 class BinarizeCli : public ::testing::Test {
  protected:

@@ -3,12 +3,12 @@
 // input); good flags reach the Spec (per-layer fractions, the GMM rule) and the JSON output.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 
 #include "../pipeline/tiny_data.h"
+#include "cli_run.h"
 #include "leancnn/io/file.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ir/builder.h"
@@ -20,26 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using testing::cli::Result;
 
-// A folder of the running test's own: ctest runs the tests of this file in parallel processes.
-std::string test_dir() {
-  return ::testing::TempDir() + "/prune_cli_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
+std::string test_dir() { return testing::cli::test_dir("prune_cli"); }
 
-Result run_cli(const std::string& args) {
-  const std::string dir = test_dir();
-  const std::string out = dir + "/stdout.txt", err = dir + "/stderr.txt";
-  const int status = std::system((std::string(LEANCNN_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = io::read_file(out);
-  r.err = io::read_file(err);
-  return r;
-}
+Result run_cli(const std::string& args) { return testing::cli::run_leancnn(args, test_dir()); }
 
 class PruneCli : public ::testing::Test {
  protected:

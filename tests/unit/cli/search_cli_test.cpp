@@ -2,12 +2,12 @@
 // (exit 3) before any data is read, --decode to ONNX, and the worker protocol through a pipe.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 
 #include "../pipeline/tiny_data.h"
+#include "cli_run.h"
 #include "leancnn/io/file.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/op_table.h"
@@ -17,27 +17,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using testing::cli::Result;
 
-std::string test_dir() {
-  return ::testing::TempDir() + "/search_cli_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
+std::string test_dir() { return testing::cli::test_dir("search_cli"); }
 
 // `args` may hold a pipe: the shell runs it.
-Result run_cli(const std::string& args) {
-  const std::string dir = test_dir();
-  fs::create_directories(dir);
-  const std::string out = dir + "/stdout.txt", err = dir + "/stderr.txt";
-  const int status = std::system(("( " + args + " ) >" + out + " 2>" + err).c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = io::read_file(out);
-  r.err = io::read_file(err);
-  return r;
-}
+Result run_cli(const std::string& args) { return testing::cli::run_shell(args, test_dir()); }
 
 const std::string kBin = LEANCNN_BIN;
 

@@ -14,23 +14,14 @@
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/executor.h"
+#include "structured_fixtures.h"
 
 namespace leancnn::compress::structured {
 namespace {
 
-// Random BN statistics and affine parameters, so that a masked channel is zero only because its
-// γ and β are (a fresh zoo BN would hide mistakes behind mean 0, var 1).
 ir::Graph randomized(const std::string& name, const Shape& input) {
   ir::Graph g = models::build_model(name, {.input = input, .classes = 10, .seed = 1}, ops::op_table());
-  Rng rng(7);
-  for (ir::NodeId id : g.node_ids()) {
-    ir::Node& n = g.node(id);
-    if (n.op_type != "BatchNormalization") continue;
-    rng.fill_uniform(g.value(n.inputs[1]).data, 0.5f, 1.5f);
-    rng.fill_uniform(g.value(n.inputs[2]).data, -0.3f, 0.3f);
-    rng.fill_uniform(g.value(n.inputs[3]).data, -0.2f, 0.2f);
-    rng.fill_uniform(g.value(n.inputs[4]).data, 0.5f, 2.f);
-  }
+  testing::randomize_batch_norms(g);
   return g;
 }
 
@@ -39,16 +30,6 @@ Tensor run(ir::Graph g, const Tensor& x) {
   return exec.forward({{g.value(g.inputs()[0]).name, x}}).at(0);
 }
 
-// The first `ratio` of each removable group's units.
-std::set<int> first_units(const ChannelGraph& cg, double ratio) {
-  std::set<int> out;
-  for (const Group& gr : cg.groups) {
-    if (!gr.removable) continue;
-    const size_t k = std::min(gr.units.size() - 1, static_cast<size_t>(ratio * static_cast<double>(gr.units.size())));
-    out.insert(gr.units.begin(), gr.units.begin() + static_cast<std::ptrdiff_t>(k));
-  }
-  return out;
-}
 
 struct ZooCase {
   std::string name;
@@ -73,7 +54,7 @@ TEST_P(StructuredZoo, RemovedChannelsEqualTheDenseModelMasked) {
   Rng(3).fill_uniform(x, 0.f, 1.f);
   const ir::Summary dense = ir::summarize(g, ops::op_table());
   for (double ratio : {0.3, 0.5}) {
-    const std::set<int> removed = first_units(cg, ratio);
+    const std::set<int> removed = testing::first_units(cg, ratio);
     ASSERT_FALSE(removed.empty());
     const ir::Graph pruned = remove_units(g, cg, removed);
     const ir::Summary s = ir::summarize(pruned, ops::op_table());
