@@ -143,7 +143,7 @@ Runner register_distill(CLI::App& app, CommonOptions& common) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--alpha", c->alpha, "Weight of the soft loss, the hard loss gets 1 - alpha (default: the method's; kd 0.9)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--beta", c->beta, "Weight of the feature term (default: fitnets 100, attention 1000)")->check(CLI::PositiveNumber);
+  cmd->add_option("--beta", c->beta, "Weight of the feature term (default: fitnets 10, attention 1000)")->check(CLI::PositiveNumber);
   cmd->add_option("--layer", c->layers, "fitnets/attention: STUDENT_LAYER:TEACHER_LAYER (same HxW); self_aux: STUDENT_LAYER; repeatable");
   cmd->add_option("--peers", c->peers, "dml/kdcl: students trained together")->capture_default_str()->check(CLI::Range(2, 16));
   cmd->add_flag("--scratch", c->scratch, "Also train the student from scratch with the same settings (the baseline)");

@@ -33,7 +33,7 @@ std::vector<KeySpec> distill_method_keys(bool online) {
        "teacher ONNX file(s), relative to the recipe (kd, fitnets, attention; several: their mean logits)"},
       {"temperature", KeyType::number, {}, 0, kInf, true, {}, "softmax temperature T of the soft loss (default: the method's)"},
       {"alpha", KeyType::number, {}, 0, 1, false, {}, "weight of the soft loss; the hard loss gets 1 - alpha (default: the method's)"},
-      {"beta", KeyType::number, {}, 0, kInf, true, {}, "weight of the feature term (fitnets 100, attention 1000 by default)"},
+      {"beta", KeyType::number, {}, 0, kInf, true, {}, "weight of the feature term (fitnets 10, attention 1000 by default)"},
       {"layers", KeyType::string_list, from_native(nlohmann::json::array()), -kInf, kInf, false, {},
        "fitnets/attention: STUDENT_LAYER:TEACHER_LAYER pairs (same H x W); self_aux: student layers (default: stage ends)"},
   };

@@ -47,7 +47,7 @@ LayerPair parse_layer_pair(const std::string& text);
 struct Spec {
   Method method = Method::kd;
   std::vector<std::string> teachers;  // ONNX files (kd, fitnets, attention); several: mean logits
-  // 0 / -1 / 0: the method's default (docs/distillation.md: kd T 4, alpha 0.9; fitnets beta 100;
+  // 0 / -1 / 0: the method's default (docs/distillation.md: kd T 4, alpha 0.9; fitnets beta 10;
   // attention beta 1000; dml T 1, alpha 0.5; kdcl T 2, alpha 0.5; self_best T 4, alpha 0.5;
   // self_aux T 3, alpha 0.3).
   float temperature = 0;              // T of the soft loss (> 0)
