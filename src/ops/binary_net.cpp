@@ -34,8 +34,15 @@ int packed_code(const uint8_t* packed, int64_t i, int bits) {
 
 float mean_abs_scale(const float* x, int64_t n) {
   if (n <= 0) return 0.f;
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::fabs(static_cast<double>(x[i]));
+  // Eight partial sums (element i into sum i % 8), added pairwise at the end: the order is fixed,
+  // so every caller gets the same bits, and the adds no longer wait on each other (one chain
+  // of n dependent double adds took 13 us of a 40 us binary layer).
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) part[k] += std::fabs(static_cast<double>(x[i + k]));
+  for (int k = 0; i < n; ++i, ++k) part[k] += std::fabs(static_cast<double>(x[i]));
+  const double sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   return static_cast<float>(sum / static_cast<double>(n));
 }
 

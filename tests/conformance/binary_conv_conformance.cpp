@@ -1,6 +1,7 @@
 // The XNOR-popcount kernels of ai.leancnn BinaryConv (kernels/binary) against the reference, bit
 // for bit: 1x1, 3x3 and 5x3 filters, strides, symmetric and asymmetric padding (padded taps add
-// 0), dilation, channel counts around the 64-bit word (1, 3, 63, 64, 65, 130), batch 1 and 3,
+// 0), dilation, channel counts around the 64-bit word (1, 3, 63, 64, 65, 130) and below it
+// (16, 24, 32, 40: dense patches), output channels around the 8- and 16-channel blocks, batch 1-3,
 // with and without bias and XNOR-Net's mean |x| input scale, 2-D (fully connected) calls; each
 // unprepared and prepared (the weights NaN after prepare). Rows of zero weights (alpha 0) too.
 #include <gtest/gtest.h>
@@ -78,6 +79,11 @@ std::vector<Cfg> configs() {
       {1, 7, 6, 8, 7, 5, 3, 1, 1, {2, 1, 2, 1}, true, false},
       {1, 256, 12, 4, 4, 3, 3, 1, 1, {1, 1, 1, 1}, true, false},
       {1, 300, 6, 3, 3, 3, 3, 1, 1, {1, 1, 1, 1}, true, true},
+      // Dense patch packing: several taps per word (16, 32), taps straddling words (24, 40).
+      {1, 16, 16, 9, 10, 3, 3, 1, 1, {1, 1, 1, 1}, true, true},
+      {2, 24, 11, 7, 7, 3, 3, 2, 1, {1, 1, 1, 1}, false, false},
+      {1, 32, 24, 6, 5, 3, 3, 1, 1, {0, 1, 2, 1}, true, false},
+      {1, 40, 40, 5, 5, 3, 3, 1, 2, {2, 2, 2, 2}, true, true},
   };
 }
 

@@ -1,12 +1,14 @@
 // ai.leancnn BinaryConv by XNOR-popcount (leancnn/ops/binary_conv.h), 3x3, 1x1, any stride,
-// padding and dilation, and 2-D (fully connected). The filters are packed once (prepare) as
-// [oc][ky][kx][ic / 64 words], bit 1 = +1, channel-padding bits 0; each sample's signs as
-// [iy][ix][ic / 64 words] the same way. One output pixel gathers its taps' words into one patch
-// (the taps outside the input as zero words) and takes popcount(patch XOR filter) for every
-// output channel at once (xnor_popcount_*.cpp). Padding bits are 0 on both sides and so never
-// disagree; a tap outside the input adds popcount(filter tap) disagreements, which are taken
-// back from per-(oc, tap) counts, so that dot = ic * valid_taps - 2 * disagreements is the
-// reference's exact integer and the output the same f32 expression (binary_conv_output).
+// padding and dilation, and 2-D (fully connected). The signs of a patch (one output pixel's
+// taps x input channels) are packed densely, bit t * ic + c = tap t, channel c, 1 = +1, so a
+// 3x3 patch over 16 channels takes 3 words, not 9 word-per-tap ones; the filters are packed the
+// same way once (prepare) and stored transposed, word-major with the output channels in lanes
+// (xnor_kernels.h), so a tile of patches meets them with no horizontal sums. Each sample's signs
+// are packed per pixel as [iy][ix][ic / 64 words] first and each patch is assembled from them.
+// A tap outside the input contributes zero bits to the patch, hence popcount(filter tap)
+// disagreements, which are taken back from per-(oc, tap) counts, so that dot = ic * valid_taps
+// - 2 * disagreements is the reference's exact integer and the output the same f32 expression
+// (binary_conv_output).
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -21,11 +23,13 @@ namespace leancnn::kernels::binary {
 namespace {
 
 struct PackedFilters {
-  Shape src_shape;               // the input shape the geometry is for
+  Shape src_shape;                // the input shape the geometry is for
   ops::ConvGeometry g;
-  int64_t cw = 0;                // 64-bit words per tap (channels / 64, rounded up)
-  std::vector<uint64_t> bits;    // [oc][kh * kw][cw]
-  std::vector<int32_t> tap_ones; // [oc][kh * kw]: popcount of each filter tap
+  int64_t cw = 0;                 // 64-bit words per pixel of the packed input (channels / 64, rounded up)
+  int64_t words = 0;              // 64-bit words per dense patch (taps * channels / 64, rounded up)
+  int64_t ocp = 0;                // output channels rounded up to kOcBlock
+  std::vector<uint64_t> bits;     // [words][ocp], dense patch bits of each filter, transposed
+  std::vector<int32_t> tap_ones;  // [oc][kh * kw]: popcount of each filter tap
   std::vector<float> alpha, bias;
 };
 
@@ -38,6 +42,49 @@ std::string check_weights(const ir::ForwardCtx& ctx) {
   return "";
 }
 
+// ORs the low `nbits` bits of v (the higher ones zero) into the bit string dst at bit `pos`.
+inline void put_bits(uint64_t* dst, int64_t pos, uint64_t v, int64_t nbits) {
+  const int64_t word = pos / 64, shift = pos % 64;
+  dst[word] |= v << shift;
+  if (shift != 0 && shift + nbits > 64) dst[word + 1] |= v >> (64 - shift);
+}
+
+// Where each tap's channel words go in a dense patch (bit t * ic + 64 j), and each tap's pixel
+// offset from a window's top-left pixel, in packed-input pixels.
+struct Placement {
+  std::vector<int64_t> word, shift, nbits;  // per (tap, j < cw)
+  std::vector<int64_t> tap_offset;          // per tap: (ky * dil_h * iw + kx * dil_w) * cw
+};
+
+Placement placement(const ops::ConvGeometry& g, int64_t cw) {
+  Placement pl;
+  const int64_t taps = g.kh * g.kw;
+  for (int64_t t = 0; t < taps; ++t) {
+    pl.tap_offset.push_back(((t / g.kw) * g.dil_h * g.iw + (t % g.kw) * g.dil_w) * cw);
+    for (int64_t j = 0; j < cw; ++j) {
+      const int64_t pos = t * g.ic + 64 * j;
+      pl.word.push_back(pos / 64);
+      pl.shift.push_back(pos % 64);
+      pl.nbits.push_back(std::min<int64_t>(64, g.ic - 64 * j));
+    }
+  }
+  return pl;
+}
+
+// ORs tap t's channel words (ic bits in cw words, the higher bits zero) into a dense patch.
+inline void put_tap(uint64_t* patch, const uint64_t* px, int64_t t, int64_t ic, int64_t cw, const Placement& pl) {
+  if (ic % 64 == 0) {
+    std::memcpy(patch + t * cw, px, static_cast<size_t>(cw) * 8);
+    return;
+  }
+  for (int64_t j = 0, k = t * cw; j < cw; ++j, ++k) {
+    const uint64_t v = px[j];
+    const int64_t w = pl.word[static_cast<size_t>(k)], sh = pl.shift[static_cast<size_t>(k)];
+    patch[w] |= v << sh;
+    if (sh != 0 && sh + pl.nbits[static_cast<size_t>(k)] > 64) patch[w + 1] |= v >> (64 - sh);
+  }
+}
+
 std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   auto p = std::make_shared<PackedFilters>();
   p->src_shape = ctx.inputs[0].shape();
@@ -46,17 +93,24 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   ops::binary_row_scales(w, p->alpha);
   const int64_t taps = g.kh * g.kw;
   p->cw = (g.ic + 63) / 64;
-  p->bits.assign(static_cast<size_t>(g.oc * taps * p->cw), 0);
+  p->words = (taps * g.ic + 63) / 64;
+  p->ocp = (g.oc + kOcBlock - 1) / kOcBlock * kOcBlock;
+  p->bits.assign(static_cast<size_t>(p->words * p->ocp), 0);
   p->tap_ones.assign(static_cast<size_t>(g.oc * taps), 0);
   const float* wt = w.data<float>();
-  for (int64_t oc = 0; oc < g.oc; ++oc)
+  std::vector<uint64_t> row(static_cast<size_t>(p->words));
+  for (int64_t oc = 0; oc < g.oc; ++oc) {
+    std::fill(row.begin(), row.end(), 0);
     for (int64_t ic = 0; ic < g.ic; ++ic)
       for (int64_t t = 0; t < taps; ++t)
         if (ops::sign_bit(wt[(oc * g.ic + ic) * taps + t])) {
-          p->bits[static_cast<size_t>((oc * taps + t) * p->cw + ic / 64)] |= uint64_t{1} << (ic % 64);
+          put_bits(row.data(), t * g.ic + ic, 1, 1);
           ++p->tap_ones[static_cast<size_t>(oc * taps + t)];
         }
-  p->bias.assign(static_cast<size_t>(g.oc), 0.f);
+    for (int64_t k = 0; k < p->words; ++k) p->bits[static_cast<size_t>(k * p->ocp + oc)] = row[static_cast<size_t>(k)];
+  }
+  p->alpha.resize(static_cast<size_t>(p->ocp), 0.f);  // padded channels: outputs computed, never stored
+  p->bias.assign(static_cast<size_t>(p->ocp), 0.f);
   if (ctx.inputs.size() > 2 && ctx.inputs[2].defined()) {
     const Tensor b = ctx.inputs[2].clone();
     std::copy(b.data<float>(), b.data<float>() + g.oc, p->bias.begin());
@@ -64,7 +118,7 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   return p;
 }
 
-void run(ir::ForwardCtx& ctx, XorPopcountRows rows_fn) {
+void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
   std::shared_ptr<PackedFilters> own;
   const PackedFilters* pf = static_cast<const PackedFilters*>(ctx.prepared);
   if (!pf || pf->src_shape != ctx.inputs[0].shape()) {
@@ -75,53 +129,63 @@ void run(ir::ForwardCtx& ctx, XorPopcountRows rows_fn) {
   const int64_t n_batch = ctx.inputs[0].shape()[0];
   const Tensor x = ctx.inputs[0].is_contiguous() ? ctx.inputs[0] : ctx.inputs[0].clone();
   const bool scaled = ops::parse_act_scale(ctx.node, "input_scale") == ops::ActScale::mean_abs;
-  const int64_t taps = g.kh * g.kw, cw = pf->cw, words = taps * cw, plane = g.ih * g.iw, image = g.ic * plane;
+  const int64_t taps = g.kh * g.kw, cw = pf->cw, words = pf->words, ocp = pf->ocp, plane = g.ih * g.iw,
+                image = g.ic * plane;
   std::vector<uint64_t> xb(static_cast<size_t>(plane * cw));
+  const Placement pl = placement(g, cw);
   float* dst = ctx.outputs[0].data<float>();
   const int threads = g.oh > 1 ? num_threads() : 1;
   for (int64_t n = 0; n < n_batch; ++n) {
     const float* src = x.data<float>() + n * image;
     const float beta = scaled ? ops::mean_abs_scale(src, image) : 1.f;
     std::fill(xb.begin(), xb.end(), 0);
-    for (int64_t c = 0; c < g.ic; ++c) {
-      const uint64_t bit = uint64_t{1} << (c % 64);
-      uint64_t* col = xb.data() + c / 64;
-      const float* s = src + c * plane;
-      for (int64_t i = 0; i < plane; ++i)
-        if (ops::sign_bit(s[i])) col[i * cw] |= bit;
-    }
+    pack_fn(src, g.ic, plane, cw, xb.data());
     float* out = dst + n * g.oc * g.oh * g.ow;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-      std::vector<uint64_t> patch(static_cast<size_t>(words));
-      std::vector<int32_t> disagree(static_cast<size_t>(g.oc));
-      std::vector<int64_t> outside;
+      std::vector<uint64_t> patches(static_cast<size_t>(kTilePixels * words));
+      std::vector<int64_t> corr(static_cast<size_t>(kTilePixels * ocp));
+      std::vector<float> stage(static_cast<size_t>(kTilePixels * ocp));
+      std::vector<int64_t> outside[kTilePixels];
 #pragma omp for schedule(static)
-      for (int64_t oy = 0; oy < g.oh; ++oy)
-        for (int64_t ox = 0; ox < g.ow; ++ox) {
-          outside.clear();
-          for (int64_t ky = 0; ky < g.kh; ++ky)
-            for (int64_t kx = 0; kx < g.kw; ++kx) {
-              const int64_t t = ky * g.kw + kx;
-              const int64_t iy = oy * g.stride_h - g.pad_t + ky * g.dil_h;
-              const int64_t ix = ox * g.stride_w - g.pad_l + kx * g.dil_w;
-              uint64_t* dstw = patch.data() + t * cw;
-              if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) {
-                std::fill(dstw, dstw + cw, 0);
-                outside.push_back(t);
-              } else {
-                std::memcpy(dstw, xb.data() + (iy * g.iw + ix) * cw, static_cast<size_t>(cw) * 8);
-              }
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t iy0 = oy * g.stride_h - g.pad_t;
+        const bool rows_inside = iy0 >= 0 && iy0 + (g.kh - 1) * g.dil_h < g.ih;
+        for (int64_t ox0 = 0; ox0 < g.ow; ox0 += kTilePixels) {
+          const int64_t np = std::min(kTilePixels, g.ow - ox0);
+          std::fill(patches.begin(), patches.begin() + np * words, 0);
+          bool border = false;
+          for (int64_t p = 0; p < np; ++p) {
+            uint64_t* patch = patches.data() + p * words;
+            const int64_t ix0 = (ox0 + p) * g.stride_w - g.pad_l;
+            outside[p].clear();
+            if (rows_inside && ix0 >= 0 && ix0 + (g.kw - 1) * g.dil_w < g.iw) {  // every tap inside
+              const uint64_t* at = xb.data() + (iy0 * g.iw + ix0) * cw;
+              for (int64_t t = 0; t < taps; ++t) put_tap(patch, at + pl.tap_offset[static_cast<size_t>(t)], t, g.ic, cw, pl);
+              continue;
             }
-          rows_fn(patch.data(), pf->bits.data(), words, g.oc, disagree.data());
-          const int64_t valid = g.ic * (taps - static_cast<int64_t>(outside.size()));
-          for (int64_t oc = 0; oc < g.oc; ++oc) {
-            int64_t d = disagree[static_cast<size_t>(oc)];
-            for (int64_t t : outside) d -= pf->tap_ones[static_cast<size_t>(oc * taps + t)];
-            out[(oc * g.oh + oy) * g.ow + ox] = ops::binary_conv_output(
-                valid - 2 * d, pf->alpha[static_cast<size_t>(oc)], beta, pf->bias[static_cast<size_t>(oc)]);
+            border = true;
+            for (int64_t t = 0; t < taps; ++t) {
+              const int64_t iy = iy0 + (t / g.kw) * g.dil_h, ix = ix0 + (t % g.kw) * g.dil_w;
+              if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) outside[p].push_back(t);
+              else put_tap(patch, xb.data() + (iy * g.iw + ix) * cw, t, g.ic, cw, pl);
+            }
           }
+          int64_t valid[kTilePixels];
+          for (int64_t p = 0; p < np; ++p) valid[p] = g.ic * (taps - static_cast<int64_t>(outside[p].size()));
+          if (border) {
+            std::fill(corr.begin(), corr.begin() + np * ocp, 0);
+            for (int64_t p = 0; p < np; ++p)
+              for (int64_t t : outside[p])
+                for (int64_t oc = 0; oc < g.oc; ++oc) corr[static_cast<size_t>(p * ocp + oc)] += pf->tap_ones[static_cast<size_t>(oc * taps + t)];
+          }
+          tile_fn({patches.data(), np, pf->bits.data(), words, ocp, border ? corr.data() : nullptr, valid, pf->alpha.data(),
+                   pf->bias.data(), beta, stage.data()});
+          float* o = out + oy * g.ow + ox0;
+          for (int64_t oc = 0; oc < g.oc; ++oc, o += g.oh * g.ow)
+            for (int64_t p = 0; p < np; ++p) o[p] = stage[static_cast<size_t>(p * ocp + oc)];
         }
+      }
     }
   }
 }
@@ -137,8 +201,8 @@ std::string check_avx2(const ir::ForwardCtx& ctx) {
   if (!cpu_features().avx2) return "no AVX2 on this CPU";
   return check_weights(ctx);
 }
-void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, xor_popcount_rows_avx512); }
-void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, xor_popcount_rows_avx2); }
+void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx512, xor_popcount_tile_avx512); }
+void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx2, xor_popcount_tile_avx2); }
 
 }  // namespace
 

@@ -1,21 +1,49 @@
-// The XNOR-popcount kernels of ai.leancnn BinaryConv (kernels/binary): the per-ISA row products
+// The XNOR-popcount kernels of ai.leancnn BinaryConv (kernels/binary): the per-ISA tile products
 // (one translation unit each, reached only through run-time dispatch) and the kernel list.
 #pragma once
 #include <cstdint>
-#include <vector>
 
 #include "leancnn/kernels/kernel.h"
 
 namespace leancnn::kernels::binary {
 
-// out[r] = popcount(a XOR w_r) over `words` 64-bit words, for rows w_r = w + r * words, r < rows:
-// the number of sign disagreements between one packed input patch and each packed filter.
-using XorPopcountRows = void (*)(const uint64_t* a, const uint64_t* w, int64_t words, int64_t rows, int32_t* out);
+// Output channels per filter vector: the filters are stored transposed, word-major, with the
+// output channels padded to a multiple of this (padding filters are zero).
+inline constexpr int64_t kOcBlock = 8;
+// Patches (output pixels) per tile.
+inline constexpr int64_t kTilePixels = 4;
 
-void xor_popcount_rows_avx2(const uint64_t* a, const uint64_t* w, int64_t words, int64_t rows, int32_t* out);      // vpshufb nibble LUT
-void xor_popcount_rows_avx512(const uint64_t* a, const uint64_t* w, int64_t words, int64_t rows, int32_t* out);    // VPOPCNTQ
+// One tile: `npatch` (<= kTilePixels) packed input patches (patches + p * words) against `ocp`
+// (a multiple of kOcBlock) filters stored transposed, filters[w * ocp + oc]. The disagreements
+// d = popcount(patch_p XOR filter_oc) over `words` 64-bit words, less outside[p * ocp + oc] when
+// `outside` is given (a border pixel's taps outside the input), become
+// out[p * ocp + oc] = ops::binary_conv_output(valid[p] - 2 d, alpha[oc], beta, bias[oc]), the
+// reference's f32 expression (alpha and bias padded to ocp). Lanes hold output channels, so no
+// horizontal sum is needed; each filter vector loaded serves every patch of the tile.
+struct TileArgs {
+  const uint64_t* patches;
+  int64_t npatch;
+  const uint64_t* filters;
+  int64_t words, ocp;
+  const int64_t* outside;  // nullptr: no correction
+  const int64_t* valid;    // per patch: ic * taps inside the input
+  const float *alpha, *bias;
+  float beta;
+  float* out;
+};
+using XorPopcountTile = void (*)(const TileArgs& a);
 
-// The BinaryConv kernels (xnor_conv.cpp): AVX-512 VPOPCNTDQ and AVX2 row products.
+void xor_popcount_tile_avx2(const TileArgs& a);    // vpshufb nibble lookup + vpsadbw
+void xor_popcount_tile_avx512(const TileArgs& a);  // VPOPCNTQ
+
+// The signs of one sample, [ic][plane] f32 (NCHW), packed per pixel: bit c % 64 of
+// out[i * cw + c / 64] = (src[c * plane + i] >= 0) (ops::sign_bit), padding bits 0; `out` must
+// hold plane * cw zeroed words. Pixel-major with gathers of 16 (8) channels, branch-free.
+using PackSigns = void (*)(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
+void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
+void pack_signs_avx512(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
+
+// The BinaryConv kernels (xnor_conv.cpp): AVX-512 VPOPCNTDQ and AVX2 tiles.
 Kernel cpu_binary_conv_b1_avx512();
 Kernel cpu_binary_conv_b1_avx2();
 

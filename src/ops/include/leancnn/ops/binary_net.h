@@ -28,8 +28,8 @@ int packed_code(const uint8_t* packed, int64_t i, int bits);
 // --- Activations ---
 // The sign every binary op applies to activations: x >= 0 -> +1, else -1 (NaN -> -1).
 inline bool sign_bit(float x) { return x >= 0.f; }
-// XNOR-Net's activation scale beta of one sample (its n values): mean |x|, summed in double and
-// rounded once to f32. Ops and kernels call this one function, so they agree bit for bit.
+// XNOR-Net's activation scale beta of one sample (its n values): mean |x|, summed in double (in
+// eight interleaved partial sums, a fixed order) and rounded once to f32. Ops and kernels call this one function, so they agree bit for bit.
 float mean_abs_scale(const float* x, int64_t n);
 enum class ActScale { none, mean_abs };
 // Attribute `scale` of ai.leancnn Binarize / `input_scale` of BinaryConv: "none" | "mean_abs".

@@ -1,0 +1,99 @@
+// XOR-popcount tiles with AVX2 (xnor_kernels.h): two ymm hold the words of eight output channels'
+// filters; each patch word is broadcast against them for up to four patches at once. Without
+// VPOPCNTQ the counts come from the vpshufb nibble lookup (Mula, Kurz, Lemire 2018) added in
+// bytes (at most 8 per word, so 31 words fit a byte) and widened by vpsadbw into 64-bit lanes.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "xnor_kernels.h"
+
+namespace leancnn::kernels::binary {
+
+namespace {
+
+inline __m256i popcount_bytes(__m256i v) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3,
+                                       2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  const __m256i lo = _mm256_and_si256(v, low);
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
+}
+
+// Counts of eight output channels (two vectors of four) for patch p -> their outputs.
+inline void finish(const TileArgs& t, int p, int64_t oc, __m256i d0, __m256i d1) {
+  if (t.outside) {
+    d0 = _mm256_sub_epi64(d0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.outside + p * t.ocp + oc)));
+    d1 = _mm256_sub_epi64(d1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.outside + p * t.ocp + oc + 4)));
+  }
+  const __m256i v = _mm256_set1_epi64x(t.valid[p]);
+  const __m256i dot0 = _mm256_sub_epi64(v, _mm256_add_epi64(d0, d0)), dot1 = _mm256_sub_epi64(v, _mm256_add_epi64(d1, d1));
+  // The low 32 bits of each 64-bit lane (|dot| < 2^24), in channel order.
+  const __m256 lo = _mm256_shuffle_ps(_mm256_castsi256_ps(dot0), _mm256_castsi256_ps(dot1), _MM_SHUFFLE(2, 0, 2, 0));
+  const __m256i dot = _mm256_permute4x64_epi64(_mm256_castps_si256(lo), _MM_SHUFFLE(3, 1, 2, 0));
+  __m256 f = _mm256_cvtepi32_ps(dot);
+  f = _mm256_mul_ps(f, _mm256_loadu_ps(t.alpha + oc));
+  f = _mm256_mul_ps(f, _mm256_set1_ps(t.beta));
+  f = _mm256_add_ps(f, _mm256_loadu_ps(t.bias + oc));
+  _mm256_storeu_ps(t.out + p * t.ocp + oc, f);
+}
+
+template <int P>
+void tile(const TileArgs& t) {
+  const uint64_t* patches = t.patches;
+  const uint64_t* filters = t.filters;
+  const int64_t words = t.words, ocp = t.ocp;
+  const __m256i zero = _mm256_setzero_si256();
+  for (int64_t oc = 0; oc < ocp; oc += kOcBlock) {
+    __m256i acc[P][2];
+    for (int p = 0; p < P; ++p) acc[p][0] = acc[p][1] = zero;
+    for (int64_t w0 = 0; w0 < words; w0 += 31) {
+      __m256i bytes[P][2];
+      for (int p = 0; p < P; ++p) bytes[p][0] = bytes[p][1] = zero;
+      for (int64_t w = w0; w < std::min(words, w0 + 31); ++w) {
+        const __m256i f0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(filters + w * ocp + oc));
+        const __m256i f1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(filters + w * ocp + oc + 4));
+        for (int p = 0; p < P; ++p) {
+          const __m256i a = _mm256_set1_epi64x(static_cast<long long>(patches[p * words + w]));
+          bytes[p][0] = _mm256_add_epi8(bytes[p][0], popcount_bytes(_mm256_xor_si256(a, f0)));
+          bytes[p][1] = _mm256_add_epi8(bytes[p][1], popcount_bytes(_mm256_xor_si256(a, f1)));
+        }
+      }
+      for (int p = 0; p < P; ++p)
+        for (int h = 0; h < 2; ++h) acc[p][h] = _mm256_add_epi64(acc[p][h], _mm256_sad_epu8(bytes[p][h], zero));
+    }
+    for (int p = 0; p < P; ++p) finish(t, p, oc, acc[p][0], acc[p][1]);
+  }
+}
+
+}  // namespace
+
+void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out) {
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(plane)));
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t c0 = 0; c0 < ic; c0 += 8) {
+    const int64_t left = ic - c0;
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<int64_t>(left, 8))),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const float* base = src + c0 * plane;
+    uint64_t* word = out + c0 / 64;
+    const int shift = static_cast<int>(c0 % 64);
+    for (int64_t i = 0; i < plane; ++i) {
+      const __m256 v = _mm256_mask_i32gather_ps(zero, base + i, lanes, _mm256_castsi256_ps(m), 4);
+      const __m256 ge = _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GE_OQ), _mm256_castsi256_ps(m));
+      word[i * cw] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_ps(ge))) << shift;
+    }
+  }
+}
+
+void xor_popcount_tile_avx2(const TileArgs& t) {
+  switch (t.npatch) {
+    case 4: return tile<4>(t);
+    case 3: return tile<3>(t);
+    case 2: return tile<2>(t);
+    default: return tile<1>(t);
+  }
+}
+
+}  // namespace leancnn::kernels::binary
