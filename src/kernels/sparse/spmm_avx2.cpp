@@ -28,6 +28,15 @@ struct Ymm {
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
+  // lut_rows.h: a chunk of `chunk` columns of x is one register; a slot's lanes pick from it.
+  static constexpr int chunk = 8;
+  struct Table {
+    __m256 v;
+  };
+  static Table load_table(const float* x) { return {_mm256_loadu_ps(x)}; }
+  static Reg lookup(const Table& t, const uint8_t* idx) {
+    return _mm256_permutevar8x32_ps(t.v, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx))));
+  }
 };
 }  // namespace
 
@@ -37,35 +46,9 @@ void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n
 }
 
 
-// lut_rows.h: 8 rows x 8-column chunks; the table is one register, the lookup vpermps. Four
-// accumulators, slots taken round-robin, cover the FMA latency.
+// lut_rows.h: 8 rows x 8-column chunks; the table is one register, the lookup vpermps.
 void lut_gemv(const LutRows& a, int64_t b0, int64_t b1, const float* x, const float* bias, float* y) {
-  const float* val = a.val.data();
-  const uint8_t* idx = a.idx.data();
-  for (int64_t b = b0; b < b1; ++b) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    for (int64_t c = 0; c < a.chunks; ++c) {
-      const __m256 table = _mm256_loadu_ps(x + 8 * c);
-      auto slot = [&](int64_t s, __m256 acc) {
-        const __m256i i = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx + 8 * s)));
-        return _mm256_fmadd_ps(_mm256_loadu_ps(val + 8 * s), _mm256_permutevar8x32_ps(table, i), acc);
-      };
-      int64_t s = a.slot_ptr[static_cast<size_t>(b * a.chunks + c)];
-      const int64_t s1 = a.slot_ptr[static_cast<size_t>(b * a.chunks + c + 1)];
-      for (; s + 4 <= s1; s += 4) {
-        acc0 = slot(s, acc0);
-        acc1 = slot(s + 1, acc1);
-        acc2 = slot(s + 2, acc2);
-        acc3 = slot(s + 3, acc3);
-      }
-      if (s < s1) acc0 = slot(s, acc0);
-      if (s + 1 < s1) acc1 = slot(s + 1, acc1);
-      if (s + 2 < s1) acc2 = slot(s + 2, acc2);
-    }
-    __m256 sum = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    if (bias) sum = _mm256_add_ps(sum, _mm256_loadu_ps(bias + 8 * b));
-    _mm256_storeu_ps(y + 8 * b, sum);
-  }
+  detail::lut_gemv<Ymm>(a, b0, b1, x, bias, y);
 }
 
 }  // namespace leancnn::kernels::sparse::avx2

@@ -26,6 +26,16 @@ struct Zmm {
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   // The masked form: GCC 12's _mm512_max_ps passes an undefined source (a false -Wmaybe-uninitialized).
   static Reg max(Reg a, Reg b) { return _mm512_mask_max_ps(a, static_cast<__mmask16>(0xFFFF), a, b); }
+  // lut_rows.h: a chunk of `chunk` columns of x is two registers; a slot's lanes pick from them.
+  static constexpr int chunk = 32;
+  struct Table {
+    __m512 lo, hi;
+  };
+  static Table load_table(const float* x) { return {_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16)}; }
+  static Reg lookup(const Table& t, const uint8_t* idx) {
+    const __m512i i = _mm512_maskz_cvtepu8_epi32(static_cast<__mmask16>(0xFFFF), _mm_loadu_si128(reinterpret_cast<const __m128i*>(idx)));
+    return _mm512_permutex2var_ps(t.lo, i, t.hi);
+  }
 };
 }  // namespace
 
@@ -36,34 +46,8 @@ void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n
 
 
 // lut_rows.h: 16 rows x 32-column chunks; the table is two registers, the lookup vpermt2ps.
-// Four accumulators, slots taken round-robin, cover the FMA latency.
 void lut_gemv(const LutRows& a, int64_t b0, int64_t b1, const float* x, const float* bias, float* y) {
-  const float* val = a.val.data();
-  const uint8_t* idx = a.idx.data();
-  for (int64_t b = b0; b < b1; ++b) {
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    for (int64_t c = 0; c < a.chunks; ++c) {
-      const __m512 lo = _mm512_loadu_ps(x + 32 * c), hi = _mm512_loadu_ps(x + 32 * c + 16);
-      auto slot = [&](int64_t s, __m512 acc) {
-        const __m512i i = _mm512_maskz_cvtepu8_epi32(static_cast<__mmask16>(0xFFFF), _mm_loadu_si128(reinterpret_cast<const __m128i*>(idx + 16 * s)));
-        return _mm512_fmadd_ps(_mm512_loadu_ps(val + 16 * s), _mm512_permutex2var_ps(lo, i, hi), acc);
-      };
-      int64_t s = a.slot_ptr[static_cast<size_t>(b * a.chunks + c)];
-      const int64_t s1 = a.slot_ptr[static_cast<size_t>(b * a.chunks + c + 1)];
-      for (; s + 4 <= s1; s += 4) {
-        acc0 = slot(s, acc0);
-        acc1 = slot(s + 1, acc1);
-        acc2 = slot(s + 2, acc2);
-        acc3 = slot(s + 3, acc3);
-      }
-      if (s < s1) acc0 = slot(s, acc0);
-      if (s + 1 < s1) acc1 = slot(s + 1, acc1);
-      if (s + 2 < s1) acc2 = slot(s + 2, acc2);
-    }
-    __m512 sum = _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3));
-    if (bias) sum = _mm512_add_ps(sum, _mm512_loadu_ps(bias + 16 * b));
-    _mm512_storeu_ps(y + 16 * b, sum);
-  }
+  detail::lut_gemv<Zmm>(a, b0, b1, x, bias, y);
 }
 
 }  // namespace leancnn::kernels::sparse::avx512

@@ -1,6 +1,7 @@
-// The sparse-rows x dense-activations product (csr.h), written once over a vector type V (the
-// AVX2 and AVX-512 translation units include this with their own V): per output row, one run of
-// up to 4 vectors of outputs, each non-zero broadcast once and multiplied into the input run at
+// The sparse-rows x dense-activations product (csr.h) and the table-lookup product of fully
+// connected layers (lut_rows.h), written once over a vector type V (the AVX2 and AVX-512
+// translation units include this with their own V). spmm: per output row, one run of up to 4
+// vectors of outputs, each non-zero broadcast once and multiplied into the input run at
 // its offset (Elsen et al., "Fast Sparse ConvNets", 2020). The non-zeros alternate between two
 // sets of accumulators, so eight independent FMA chains cover the FMA latency (one set of four
 // leaves the FMA units half idle: 4-cycle latency, two FMAs per cycle). Bias and Relu are applied
@@ -11,6 +12,7 @@
 #include <type_traits>
 
 #include "csr.h"
+#include "lut_rows.h"
 
 namespace leancnn::kernels::sparse::detail {
 
@@ -86,6 +88,37 @@ void spmm(const SparseRows& a, int64_t r0, int64_t r1, const float* x, int64_t n
       case 3: go(std::integral_constant<int, 3>{}); break;
       default: go(std::integral_constant<int, 4>{}); break;
     }
+  }
+}
+
+// lut_rows.h's product for fully connected layers over V (V::chunk columns of x per table,
+// V::lookup picks a slot's columns): per block of V::width rows, four accumulators taken
+// round-robin by the slots cover the FMA latency.
+template <class V>
+void lut_gemv(const LutRows& a, int64_t b0, int64_t b1, const float* x, const float* bias, float* y) {
+  constexpr int W = V::width;
+  const float* val = a.val.data();
+  const uint8_t* idx = a.idx.data();
+  for (int64_t b = b0; b < b1; ++b) {
+    typename V::Reg acc0 = V::zero(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int64_t c = 0; c < a.chunks; ++c) {
+      const typename V::Table table = V::load_table(x + V::chunk * c);
+      auto slot = [&](int64_t s, typename V::Reg acc) { return V::fmadd(V::load(val + W * s), V::lookup(table, idx + W * s), acc); };
+      int64_t s = a.slot_ptr[static_cast<size_t>(b * a.chunks + c)];
+      const int64_t s1 = a.slot_ptr[static_cast<size_t>(b * a.chunks + c + 1)];
+      for (; s + 4 <= s1; s += 4) {
+        acc0 = slot(s, acc0);
+        acc1 = slot(s + 1, acc1);
+        acc2 = slot(s + 2, acc2);
+        acc3 = slot(s + 3, acc3);
+      }
+      if (s < s1) acc0 = slot(s, acc0);
+      if (s + 1 < s1) acc1 = slot(s + 1, acc1);
+      if (s + 2 < s1) acc2 = slot(s + 2, acc2);
+    }
+    typename V::Reg sum = V::add(V::add(acc0, acc1), V::add(acc2, acc3));
+    if (bias) sum = V::add(sum, V::load(bias + W * b));
+    V::store(y + W * b, sum);
   }
 }
 
