@@ -175,8 +175,8 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       "  leancnn search --decode runs/nas/best.yaml -o found.onnx");
   cmd->add_option("--space", c->space, "Search space: mobile, macro or cell")->capture_default_str()
       ->check(CLI::IsMember({"mobile", "macro", "cell"}));
-  cmd->add_option("--strategy", c->strategy, "random, evolution, tpe (bo) or reinforce (rl)")->capture_default_str()
-      ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl"}));
+  cmd->add_option("--strategy", c->strategy, "random, evolution, tpe (bo), reinforce (rl) or predictor (evolution guided by a learned predictor)")->capture_default_str()
+      ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl", "predictor"}));
   cmd->add_option("--budget", c->budget, "Evaluations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("-o,--out", c->out, "Output folder (search, worker) or ONNX file (--decode)");
   cmd->add_option("--cache", c->cache, "Evaluation cache, JSON lines (default OUT/cache.jsonl; share it between runs)");

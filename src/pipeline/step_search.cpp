@@ -23,7 +23,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 std::vector<KeySpec> search_keys() {
   return {
       {"space", KeyType::string, from_native("mobile"), -kInf, kInf, false, {"mobile", "macro", "cell"}, "search space"},
-      {"strategy", KeyType::string, from_native("evolution"), -kInf, kInf, false, {"random", "evolution", "tpe", "reinforce"},
+      {"strategy", KeyType::string, from_native("evolution"), -kInf, kInf, false, {"random", "evolution", "tpe", "reinforce", "predictor"},
        "search strategy (docs/nas.md)"},
       {"budget", KeyType::integer, from_native(20), 1, kInf, false, {}, "evaluations"},
       {"objective", KeyType::string, from_native("accuracy"), -kInf, kInf, false, {"accuracy", "mnasnet"},

@@ -1,10 +1,12 @@
-// The search strategies (strategy.h): random search, regularized evolution, TPE and REINFORCE.
+// The search strategies (strategy.h): random search, regularized evolution (plain and guided by
+// a learned predictor), TPE and REINFORCE.
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <set>
 
 #include "leancnn/core/error.h"
+#include "leancnn/search/predictor.h"
 #include "leancnn/search/strategy.h"
 
 namespace leancnn::search {
@@ -197,16 +199,81 @@ class Reinforce final : public Strategy {
   bool has_baseline_ = false;
 };
 
+// Regularized evolution guided by a learned predictor (predictor.h), in the manner of
+// predictor-based NAS (Wen et al., "Neural Predictor for Neural Architecture Search", ECCV 2020;
+// White et al., BANANAS, AAAI 2021): the tournament picks a parent as in Evolution, but instead
+// of one random mutation, `predictor_candidates` mutations (and fresh samples while the
+// population fills) are scored by the predictor, refitted on every observation, and the best
+// not yet proposed is evaluated. Before `predictor_startup` observations it is plain evolution.
+class PredictorEvolution final : public Strategy {
+ public:
+  PredictorEvolution(const SearchSpace& space, const StrategyOptions& o)
+      : space_(space), o_(o), rng_(o.seed), predictor_(space, o.predictor_ridge) {
+    if (o.population < 2) fail(ErrorKind::usage, "predictor: population must be >= 2, got ", o.population);
+    if (o.sample_size < 1 || o.sample_size > o.population)
+      fail(ErrorKind::usage, "predictor: sample_size must be in [1, population], got ", o.sample_size);
+    if (o.predictor_candidates < 1) fail(ErrorKind::usage, "predictor: predictor_candidates must be >= 1");
+  }
+  std::string name() const override { return "predictor"; }
+  Architecture propose() override {
+    const bool filling = static_cast<int>(population_.size()) + pending_ < o_.population || population_.empty();
+    const bool guided = predictor_.size() >= o_.predictor_startup;
+    auto candidate = [&]() {
+      if (filling) return space_.sample(rng_);
+      const Member* parent = nullptr;
+      for (int i = 0; i < o_.sample_size; ++i) {
+        const Member& m = population_[static_cast<size_t>(rng_.below(static_cast<int64_t>(population_.size())))];
+        if (!parent || m.score > parent->score) parent = &m;
+      }
+      return space_.mutate(parent->arch, rng_, o_.mutations);
+    };
+    Architecture best = candidate();
+    if (guided) {
+      double best_score = seen_.count(space_.canonical(best).choices) ? -1e300 : predictor_.predict(best);
+      for (int k = 1; k < o_.predictor_candidates; ++k) {
+        const Architecture c = candidate();
+        if (seen_.count(space_.canonical(c).choices)) continue;
+        const double s = predictor_.predict(c);
+        if (s > best_score) best = c, best_score = s;
+      }
+    }
+    seen_.insert(space_.canonical(best).choices);
+    ++pending_;
+    return best;
+  }
+  void observe(const Architecture& a, double score) override {
+    pending_ = std::max(0, pending_ - 1);
+    population_.push_back({a, score});
+    while (static_cast<int>(population_.size()) > o_.population) population_.pop_front();
+    predictor_.add(a, score);
+    predictor_.fit();
+  }
+
+ private:
+  struct Member {
+    Architecture arch;
+    double score;
+  };
+  const SearchSpace& space_;
+  StrategyOptions o_;
+  Rng rng_;
+  Predictor predictor_;
+  std::deque<Member> population_;
+  std::set<std::vector<int>> seen_;
+  int pending_ = 0;
+};
+
 }  // namespace
 
-std::vector<std::string> strategy_names() { return {"random", "evolution", "tpe", "reinforce"}; }
+std::vector<std::string> strategy_names() { return {"random", "evolution", "tpe", "reinforce", "predictor"}; }
 
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space, const StrategyOptions& options) {
   if (name == "random") return std::make_unique<RandomSearch>(space, options);
   if (name == "evolution") return std::make_unique<Evolution>(space, options);
   if (name == "tpe" || name == "bo") return std::make_unique<Tpe>(space, options);
   if (name == "reinforce" || name == "rl") return std::make_unique<Reinforce>(space, options);
-  fail(ErrorKind::usage, "unknown search strategy '", name, "' (known: random, evolution, tpe, reinforce)");
+  if (name == "predictor") return std::make_unique<PredictorEvolution>(space, options);
+  fail(ErrorKind::usage, "unknown search strategy '", name, "' (known: random, evolution, tpe, reinforce, predictor)");
 }
 
 }  // namespace leancnn::search

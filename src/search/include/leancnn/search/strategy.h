@@ -26,6 +26,11 @@ struct StrategyOptions {
   // REINFORCE (Williams 1992; Zoph & Le 2017), a factorised softmax policy.
   double rl_lr = 0.1;
   double rl_baseline_decay = 0.9;  // moving average (and variance) of the reward
+  // Predictor-guided evolution (predictor.h): each child is the best of `predictor_candidates`
+  // mutations by the predictor's score, once `predictor_startup` scores are in.
+  int predictor_candidates = 32;
+  int predictor_startup = 16;
+  double predictor_ridge = 1.0;
 };
 
 class Strategy {
@@ -37,7 +42,7 @@ class Strategy {
   virtual void observe(const Architecture& a, double score) = 0;
 };
 
-// "random", "evolution", "tpe", "reinforce"; error(usage) listing them for anything else.
+// "random", "evolution", "tpe", "reinforce", "predictor"; error(usage) listing them for anything else.
 // The space must outlive the strategy.
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const SearchSpace& space, const StrategyOptions& options);
 std::vector<std::string> strategy_names();
