@@ -24,10 +24,14 @@ namespace leancnn::io {
 namespace {
 using namespace onnx_detail;
 
-// Initializers worth storing as bitmask + non-zeros (OnnxSaveOptions::sparse_storage).
+// Initializers worth storing as bitmask + non-zeros (OnnxSaveOptions::sparse_storage): weight
+// tensors (rank >= 2) only. A fresh model's zero biases and BN means (rank 1) stay dense, so
+// `leancnn export` of an unpruned model is a file every ONNX runtime reads (regression: a zoo
+// ResNet-18's zero 1000-class bias was written as ai.leancnn SparseToDense, and ONNX Runtime
+// refused the file).
 bool stores_sparse(const Tensor& t) {
   const DType d = t.dtype();
-  if ((d != DType::f32 && d != DType::s8 && d != DType::u8) || t.numel() < kSparseMinElems) return false;
+  if ((d != DType::f32 && d != DType::s8 && d != DType::u8) || t.numel() < kSparseMinElems || t.rank() < 2) return false;
   return 4 * ops::sparse_encoded_bytes(t) <= 3 * static_cast<int64_t>(t.nbytes());
 }
 

@@ -1,6 +1,6 @@
 // Structured pruning's exports run in ONNX Runtime with our outputs (issue 15): every zoo model
 // and torchvision's resnet18 and mobilenet_v2 (exported by PyTorch, BN statistics randomised)
-// are pruned by L1 to 30 % and 50 % fewer MACs, saved with io::save_onnx (dense), and ONNX Runtime's
+// are pruned by L1 to 30 % and 50 % fewer MACs, saved with io::save_onnx (default options), and ONNX Runtime's
 // output of the saved file is compared with leancnn's plan on it: max |a - b| / max(1, |b|) <=
 // 1e-4. For the imported models the pruned graph is also checked against the dense model with
 // the same channels masked to zero (the zoo models have that check in unit/structured). Skips
@@ -50,11 +50,7 @@ void prune_and_compare(const std::string& node, const std::string& name, const i
     const st::Report r = st::run(g, {}, {}, spec);
     EXPECT_LE(static_cast<double>(r.macs_after), (1 - fraction) * static_cast<double>(r.macs_before) * 1.0001) << fraction;
     const fs::path file = dir / (name + "_" + std::to_string(static_cast<int>(fraction * 100)) + ".onnx");
-    // Dense: an all-zero initializer (torchvision's classifier bias) would be stored as an
-    // ai.leancnn SparseToDense, which ONNX Runtime does not know (`leancnn export --dense`).
-    io::OnnxSaveOptions dense;
-    dense.sparse_storage = false;
-    io::save_onnx(r.graph, file.string(), dense);
+    io::save_onnx(r.graph, file.string());  // as `leancnn prune --structured` writes it
     const ir::Graph loaded = io::load_onnx(file.string(), ops::op_table());
     runtime::Plan plan = runtime::Plan::compile(loaded);
     const Tensor planned = plan.run({x}).at(0);

@@ -111,6 +111,19 @@ TEST_F(SparseStorage, PrunedModelFilesShrinkAndLoadBackTheSameWeights) {
   for (ir::NodeId id : back.node_ids()) EXPECT_NE(back.node(id).op_type, "SparseToDense");
 }
 
+// Regression: a fresh ResNet-18's zero 1000-class bias and zero BN means were written as
+// SparseToDense, so `leancnn export` gave ONNX Runtime a file it refused. Rank-1 tensors (biases,
+// BN parameters) stay dense however many zeros they hold; pruned weights still go sparse.
+TEST_F(SparseStorage, ZeroBiasesAndBatchNormParametersStayDense) {
+  ir::Graph g = models::build_model("resnet18", {.input = {3, 32, 32}, .classes = 1000, .seed = 1}, ops::op_table());
+  const fs::path file = dir_ / "fresh_resnet18.onnx";
+  io::save_onnx(g, file.string());
+  EXPECT_EQ(count_sparse_nodes(file), 0);
+  prune(g, 0.1, 6);
+  io::save_onnx(g, file.string());
+  EXPECT_GT(count_sparse_nodes(file), 20);  // the 21 conv weights (and the fc's)
+}
+
 TEST_F(SparseStorage, CorruptEncodingsAreBadInputNamingTheNode) {
   ir::Graph g = models::build_model("small_cnn", {.input = {1, 28, 28}, .classes = 10, .seed = 4}, ops::op_table());
   prune(g, 0.1, 6);

@@ -30,7 +30,8 @@ struct OnnxSaveOptions {
   // Writes dim 0 of every graph input, and of every graph output of rank >= 1, as the symbolic
   // dim "N" (dim_param) so that other runtimes accept any batch; false writes the graph's dims.
   bool symbolic_batch = true;
-  // Pruned weights stored sparse: an f32, s8 or u8 initializer of at least kSparseMinElems
+  // Pruned weights stored sparse: an f32, s8 or u8 initializer of rank >= 2 (weights, not
+  // biases or BN parameters) and at least kSparseMinElems
   // elements whose bitmask + non-zero values take at most 3/4 of its dense bytes is written as
   // two initializers and an ai.leancnn SparseToDense node that rebuilds it (ops/sparse_storage.h),
   // so the file size shows the pruning; load_onnx turns it back into the dense initializer.
