@@ -98,6 +98,10 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, PoolConformance,
     ::testing::Values(
         PoolCfg{"max_2x2_s2", "MaxPool", {1, 3, 8, 8}, {2, 2}, {2, 2}, {}, {}},
+        // The NCHW 2x2/2 fast path: odd sides (the last row and column dropped), a batch; with
+        // ceil_mode its last windows are partial and the general loop runs.
+        PoolCfg{"max_2x2_s2_odd", "MaxPool", {2, 5, 9, 11}, {2, 2}, {2, 2}, {}, {}},
+        PoolCfg{"max_2x2_s2_odd_ceil", "MaxPool", {1, 3, 9, 11}, {2, 2}, {2, 2}, {}, {}, true},
         PoolCfg{"max_3x3_s2_p1_batch5", "MaxPool", {5, 7, 13, 13}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}},
         PoolCfg{"max_ceil", "MaxPool", {1, 13, 10, 10}, {3, 3}, {2, 2}, {}, {}, true},
         PoolCfg{"max_ceil_pads", "MaxPool", {2, 1, 11, 8}, {2, 3}, {3, 2}, {1, 0, 0, 1}, {}, true},
