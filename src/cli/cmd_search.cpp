@@ -6,15 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
+#include "leancnn/io/file.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
+#include "leancnn/search/codesign.h"
 #include "leancnn/search/search.h"
 
 namespace leancnn::cli {
@@ -43,6 +47,8 @@ struct SearchCli {
   int population = 16, sample_size = 4;
   bool worker = false, print_request = false, list = false;
   std::string decode;
+  std::string codesign;  // a finished search's folder
+  int64_t codesign_max_pes = 576, codesign_max_kb = 256;
 };
 
 s::EvalSettings eval_settings(const SearchCli& c) {
@@ -94,9 +100,49 @@ int decode(const SearchCli& c, const CommonOptions& common) {
   return 0;
 }
 
+// Co-design over a finished search's networks (docs/nas.md §5): writes DIR/codesign.json and
+// prints the joint front with what each fixed search reaches.
+int codesign(const SearchCli& c, const CommonOptions& common) {
+  s::AccelSpaceOptions o;
+  o.max_pes = c.codesign_max_pes;
+  o.max_buffer_kb = c.codesign_max_kb;
+  const std::vector<s::CoDesignNet> nets = s::searched_networks(c.codesign);
+  const s::AccelKnobs fixed{accel::Dataflow::rs, 14, 12, 108};  // eyeriss-like
+  std::fprintf(stderr, "co-design: %zu networks x %zu accelerators (%lld PEs, %lld kB at most) ...\n", nets.size(),
+               s::accel_space(o).size(), static_cast<long long>(o.max_pes), static_cast<long long>(o.max_buffer_kb));
+  const s::CoDesignResult r = s::codesign(nets, o, fixed);
+  const Json j = s::codesign_json(nets, r);
+  io::write_file_atomic((std::filesystem::path(c.codesign) / "codesign.json").string(), j.dump(2) + "\n");
+  if (common.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("joint front of accuracy vs energy (%lld pairs; fixed accelerator %s, fixed network %s):\n",
+              static_cast<long long>(r.points.size()), s::knobs_label(r.fixed_accel).c_str(),
+              nets[static_cast<size_t>(r.fixed_net)].name.c_str());
+  std::printf("  %-36s %-20s %8s %12s %12s  %s\n", "network", "accelerator", "val acc", "energy uJ", "cycles", "reached by");
+  std::vector<const s::CoDesignPoint*> front;
+  for (const s::CoDesignPoint& p : r.points)
+    if (p.joint_front) front.push_back(&p);
+  std::sort(front.begin(), front.end(), [](auto* a, auto* b) { return a->energy_pj < b->energy_pj; });
+  for (const s::CoDesignPoint* p : front) {
+    const std::string by = p->beyond_fixed ? "co-design only"
+                           : p->fixed_accel_front && p->fixed_net_front ? "both fixed searches"
+                           : p->fixed_accel_front ? "fixed accelerator"
+                           : p->fixed_net_front ? "fixed network"
+                                                : "a fixed search (dominating)";
+    std::printf("  %-36s %-20s %8.4f %12.3f %12lld  %s\n", nets[static_cast<size_t>(p->net)].name.substr(0, 36).c_str(),
+                s::knobs_label(p->accel).c_str(), nets[static_cast<size_t>(p->net)].accuracy, p->energy_pj / 1e6,
+                static_cast<long long>(p->cycles), by.c_str());
+  }
+  std::printf("written: %s\n", (std::filesystem::path(c.codesign) / "codesign.json").string().c_str());
+  return 0;
+}
+
 int run_search_cli(const SearchCli& c, const CommonOptions& common) {
   if (c.list) return list_spaces(common.json);
   if (!c.decode.empty()) return decode(c, common);
+  if (!c.codesign.empty()) return codesign(c, common);
   if (c.print_request) {
     const auto sp = s::make_space(c.space);
     Rng rng(common.seed);
@@ -220,6 +266,12 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
   cmd->add_flag("--worker", c->worker, "Evaluation worker: EvalRequest JSON lines on stdin, EvalResult lines on stdout");
   cmd->add_flag("--print-request", c->print_request, "Print an evaluation request for a random architecture (--seed) and exit");
   cmd->add_option("--decode", c->decode, "Architecture YAML to build and save as ONNX (-o)");
+  cmd->add_option("--codesign", c->codesign, "Co-design: pair every network a finished search (this folder) trained with "
+                                             "every accelerator of the space (dataflow, PE array, buffer); writes codesign.json");
+  cmd->add_option("--codesign-max-pes", c->codesign_max_pes, "--codesign: most PEs an accelerator may have")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--codesign-max-kb", c->codesign_max_kb, "--codesign: largest global buffer, kB")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--list", c->list, "List the spaces and strategies");
   add_common_options(*cmd, common);
   return [c, &common] { return run_search_cli(*c, common); };
