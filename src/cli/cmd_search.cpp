@@ -221,7 +221,9 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       "  leancnn search --decode runs/nas/best.yaml -o found.onnx");
   cmd->add_option("--space", c->space, "Search space: mobile, macro or cell")->capture_default_str()
       ->check(CLI::IsMember({"mobile", "macro", "cell"}));
-  cmd->add_option("--strategy", c->strategy, "random, evolution, tpe (bo), reinforce (rl) or predictor (evolution guided by a learned predictor)")->capture_default_str()
+  cmd->add_option("--strategy", c->strategy,
+                  "random, evolution, tpe (bo), reinforce (rl) or predictor (evolution guided by a learned predictor)")
+      ->capture_default_str()
       ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl", "predictor"}));
   cmd->add_option("--budget", c->budget, "Evaluations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("-o,--out", c->out, "Output folder (search, worker) or ONNX file (--decode)");

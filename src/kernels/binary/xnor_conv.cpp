@@ -177,7 +177,8 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
             std::fill(corr.begin(), corr.begin() + np * ocp, 0);
             for (int64_t p = 0; p < np; ++p)
               for (int64_t t : outside[p])
-                for (int64_t oc = 0; oc < g.oc; ++oc) corr[static_cast<size_t>(p * ocp + oc)] += pf->tap_ones[static_cast<size_t>(oc * taps + t)];
+                for (int64_t oc = 0; oc < g.oc; ++oc)
+                  corr[static_cast<size_t>(p * ocp + oc)] += pf->tap_ones[static_cast<size_t>(oc * taps + t)];
           }
           tile_fn({patches.data(), np, pf->bits.data(), words, ocp, border ? corr.data() : nullptr, valid, pf->alpha.data(),
                    pf->bias.data(), beta, stage.data()});
