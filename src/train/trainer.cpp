@@ -254,6 +254,17 @@ TrainResult train_model(ir::Graph& model, const ir::OpTable& ops, const Dataset&
     std::fprintf(stderr, "epoch %lld/%lld  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.4g  %.0f img/s  %.1fs\n",
                  static_cast<long long>(m.epoch), static_cast<long long>(o.epochs), m.train_loss, m.train_acc, m.test_loss,
                  m.test_acc, m.lr, m.images_per_s, m.seconds);
+    const int64_t classes = model.value(model.outputs().at(0)).shape.back();
+    const double chance = classes > 1 ? 1.2 / static_cast<double>(classes) : 0.0;
+    if (!result.collapsed && m.epoch >= 2 && m.train_acc <= chance && m.test_acc <= chance) {
+      result.collapsed = true;
+      std::fprintf(stderr,
+                   "warning: training has collapsed after epoch %lld (train accuracy %.1f %%, test %.1f %%, loss %.4g, "
+                   "%lld classes: chance level): the loss diverged or the ReLUs died. Rerun with a lower learning rate "
+                   "(this run's base lr is %.4g); with distillation, also a lower alpha or temperature\n",
+                   static_cast<long long>(m.epoch), 100 * m.train_acc, 100 * m.test_acc, m.train_loss,
+                   static_cast<long long>(classes), static_cast<double>(o.optimizer.lr));
+    }
     if (o.stop_when && o.stop_when(m)) {
       result.stopped_early = true;
       break;

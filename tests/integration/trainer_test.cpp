@@ -117,6 +117,33 @@ TEST(Trainer, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   fs::remove_all(out);
 }
 
+// A model that cannot learn (every weight zero, a learning rate too small to leave zero) stays at
+// chance: after epoch 2 the trainer says so once, naming the learning rate, and reports it.
+// (Regression: KD at lr 0.1 killed the small CNN's ReLUs and ran 5 epochs at 10 % without a word.)
+TEST(Trainer, CollapseToChanceIsDiagnosed) {
+  if (!fs::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string out = temp_dir("collapse");
+  ir::Graph m = lenet();
+  for (ir::ValueId v : m.initializers())
+    if (m.value(v).trainable) m.value(v).data.zero();
+  TrainOptions o = quick(out, 3);
+  o.optimizer.lr = 1e-12f;
+  o.augment = {};
+  ::testing::internal::CaptureStderr();
+  const TrainResult r = train_model(m, ops::op_table(), subset(fashion().train, 1024), fashion().test, o);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(r.collapsed);
+  EXPECT_NE(err.find("warning: training has collapsed after epoch 2"), std::string::npos) << err;
+  EXPECT_NE(err.find("base lr is 1e-12"), std::string::npos) << err;
+  EXPECT_EQ(err.find("collapsed after epoch 3"), std::string::npos) << "warned once";
+  // A run that learns is not flagged.
+  ir::Graph ok = lenet();
+  const TrainResult good = train_model(ok, ops::op_table(), subset(fashion().train, 1024), fashion().test, quick(out + "_ok", 2));
+  EXPECT_FALSE(good.collapsed);
+  fs::remove_all(out);
+  fs::remove_all(out + "_ok");
+}
+
 TEST(Trainer, ResumeWithoutACheckpointIsAUsageError) {
   ir::Graph m = lenet();
   Dataset tiny = subset(fashion().train, 64);

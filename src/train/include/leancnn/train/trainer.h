@@ -100,6 +100,11 @@ struct TrainResult {
   int64_t best_epoch = 0;
   bool interrupted = false;  // stopped by Ctrl-C after checkpointing
   bool stopped_early = false;  // TrainOptions::stop_when said so
+  // From epoch 2 on, training and test accuracy at chance (at most 1.2 / classes) with a finite
+  // loss (a non-finite one stops training with an error): the run has collapsed (dead ReLUs, a
+  // loss that blew up and settled). A warning naming the learning rate is printed once; training
+  // goes on (the schedule may still recover).
+  bool collapsed = false;
 };
 
 struct EvalResult {
