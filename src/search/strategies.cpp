@@ -33,6 +33,33 @@ class RandomSearch final : public Strategy {
   std::set<std::vector<int>> seen_;
 };
 
+// Regularized evolution's population (Real et al. 2019): members in the order they joined; the
+// oldest leaves when it is full; a tournament of S random members names a parent.
+class AgingPopulation {
+ public:
+  struct Member {
+    Architecture arch;
+    double score;
+  };
+  void add(const Architecture& a, double score, int capacity) {
+    members_.push_back({a, score});
+    while (static_cast<int>(members_.size()) > capacity) members_.pop_front();  // the oldest dies
+  }
+  const Architecture& tournament(Rng& rng, int sample_size) const {
+    const Member* parent = nullptr;
+    for (int i = 0; i < sample_size; ++i) {
+      const Member& m = members_[static_cast<size_t>(rng.below(static_cast<int64_t>(members_.size())))];
+      if (!parent || m.score > parent->score) parent = &m;
+    }
+    return parent->arch;
+  }
+  int size() const { return static_cast<int>(members_.size()); }
+  bool empty() const { return members_.empty(); }
+
+ private:
+  std::deque<Member> members_;
+};
+
 // Regularized (aging) evolution, Real et al. 2019, Algorithm 1: a population of P random
 // architectures; then each step samples S members, mutates the best of them, adds the child
 // and removes the oldest member (not the worst: aging regularizes against lucky evaluations).
@@ -46,33 +73,23 @@ class Evolution final : public Strategy {
   std::string name() const override { return "evolution"; }
   Architecture propose() override {
     // Until P members exist (counting proposals still being evaluated), the population is random.
-    if (static_cast<int>(population_.size()) + pending_ < o_.population || population_.empty()) {
+    if (population_.size() + pending_ < o_.population || population_.empty()) {
       ++pending_;
       return space_.sample(rng_);
     }
-    const Member* parent = nullptr;
-    for (int i = 0; i < o_.sample_size; ++i) {
-      const Member& m = population_[static_cast<size_t>(rng_.below(static_cast<int64_t>(population_.size())))];
-      if (!parent || m.score > parent->score) parent = &m;
-    }
     ++pending_;
-    return space_.mutate(parent->arch, rng_, o_.mutations);
+    return space_.mutate(population_.tournament(rng_, o_.sample_size), rng_, o_.mutations);
   }
   void observe(const Architecture& a, double score) override {
     pending_ = std::max(0, pending_ - 1);
-    population_.push_back({a, score});
-    while (static_cast<int>(population_.size()) > o_.population) population_.pop_front();  // the oldest dies
+    population_.add(a, score, o_.population);
   }
 
  private:
-  struct Member {
-    Architecture arch;
-    double score;
-  };
   const SearchSpace& space_;
   StrategyOptions o_;
   Rng rng_;
-  std::deque<Member> population_;
+  AgingPopulation population_;
   int pending_ = 0;
 };
 
@@ -216,16 +233,11 @@ class PredictorEvolution final : public Strategy {
   }
   std::string name() const override { return "predictor"; }
   Architecture propose() override {
-    const bool filling = static_cast<int>(population_.size()) + pending_ < o_.population || population_.empty();
+    const bool filling = population_.size() + pending_ < o_.population || population_.empty();
     const bool guided = predictor_.size() >= o_.predictor_startup;
     auto candidate = [&]() {
       if (filling) return space_.sample(rng_);
-      const Member* parent = nullptr;
-      for (int i = 0; i < o_.sample_size; ++i) {
-        const Member& m = population_[static_cast<size_t>(rng_.below(static_cast<int64_t>(population_.size())))];
-        if (!parent || m.score > parent->score) parent = &m;
-      }
-      return space_.mutate(parent->arch, rng_, o_.mutations);
+      return space_.mutate(population_.tournament(rng_, o_.sample_size), rng_, o_.mutations);
     };
     Architecture best = candidate();
     if (guided) {
@@ -243,22 +255,17 @@ class PredictorEvolution final : public Strategy {
   }
   void observe(const Architecture& a, double score) override {
     pending_ = std::max(0, pending_ - 1);
-    population_.push_back({a, score});
-    while (static_cast<int>(population_.size()) > o_.population) population_.pop_front();
+    population_.add(a, score, o_.population);
     predictor_.add(a, score);
     predictor_.fit();
   }
 
  private:
-  struct Member {
-    Architecture arch;
-    double score;
-  };
   const SearchSpace& space_;
   StrategyOptions o_;
   Rng rng_;
   Predictor predictor_;
-  std::deque<Member> population_;
+  AgingPopulation population_;
   std::set<std::vector<int>> seen_;
   int pending_ = 0;
 };
