@@ -78,6 +78,8 @@ std::string ranks_str(const std::vector<int64_t>& r) {
 
 int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
   const ir::Graph model = io::load_onnx(c.model_file, ops::op_table());
+  const d::Spec spec = spec_of(c, common, !common.json);
+  d::check(model, spec);  // before any data is read
   const bool needs_data = c.epochs > 0 || !c.no_eval || (c.rank_rule == "budget" && c.sensitivity);
   train::Dataset train_set, test_set;
   if (needs_data) {
@@ -87,7 +89,6 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
     test_set = train::load_idx_dataset(dir, train::Split::test, classes);
     check_images_fit(model, train_set, c.data);
   }
-  const d::Spec spec = spec_of(c, common, !common.json);
   const d::Report r = d::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "fine-tuning interrupted; its checkpoint is in '", spec.finetune.out_dir,

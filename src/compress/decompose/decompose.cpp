@@ -135,19 +135,24 @@ BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands,
 }
 }  // namespace
 
+void check(const ir::Graph& float_graph, const Spec& spec) {
+  check_spec(spec);
+  const std::vector<ir::NodeId> layers = weight_layers(float_graph);
+  if (layers.empty()) fail(ErrorKind::bad_input, "the model has no Conv or Gemm layer with f32 initializer weights to decompose");
+  for (const std::string& name : spec.exclude)
+    if (std::none_of(layers.begin(), layers.end(), [&](ir::NodeId id) { return float_graph.node(id).name == name; }))
+      fail(ErrorKind::usage, "exclude: '", name, "' is not a Conv or Gemm layer of the model");
+}
+
 Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const train::Dataset& test_set,
            const Spec& spec) {
-  check_spec(spec);
+  check(float_graph, spec);
   const ir::OpTable& ops = ops::op_table();
   Report rep;
   rep.graph = ir::with_own_initializers(float_graph);
   ir::Graph& g = rep.graph;
   ir::infer_shapes(g, ops);
   const std::vector<ir::NodeId> layers = weight_layers(g);
-  if (layers.empty()) fail(ErrorKind::bad_input, "the model has no Conv or Gemm layer with f32 initializer weights to decompose");
-  for (const std::string& name : spec.exclude)
-    if (std::none_of(layers.begin(), layers.end(), [&](ir::NodeId id) { return g.node(id).name == name; }))
-      fail(ErrorKind::usage, "exclude: '", name, "' is not a Conv or Gemm layer of the model");
   const ir::Summary before = ir::summarize(g, ops);
   rep.macs_before = before.macs;
   rep.params_before = before.params;

@@ -81,7 +81,12 @@ struct Report {
   bool interrupted = false;        // fine-tuning stopped on Ctrl-C (rerun to resume)
 };
 
-// Error(usage) on an inconsistent Spec; Error(bad_input) when the graph has no weight layer.
+// Error(usage) on an inconsistent Spec or an excluded name that is not a Conv/Gemm layer;
+// Error(bad_input) when the graph has no weight layer. run() calls it first; front ends call it
+// before they read any data.
+void check(const ir::Graph& float_graph, const Spec& spec);
+
+// run() checks as check() does.
 // train_set is read for the sensitivity's held-out images and for fine-tuning; test_set for
 // fine-tuning's evaluation (both may be empty when neither is asked for).
 Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const train::Dataset& test_set,
