@@ -29,13 +29,24 @@ const std::string kBin = LEANCNN_BIN;
 TEST(SearchCli, HelpAndList) {
   Result h = run_cli(kBin + " search --help");
   EXPECT_EQ(h.code, 0);
-  for (const char* flag : {"--space", "--strategy", "--budget", "--objective", "--max-latency", "--worker", "--decode"})
+  for (const char* flag : {"--space", "--strategy", "--budget", "--objective", "--max-latency", "--worker", "--decode",
+                           "--codesign", "--codesign-max-pes", "--codesign-max-kb"})
     EXPECT_NE(h.out.find(flag), std::string::npos) << flag;
   Result l = run_cli(kBin + " search --list --json");
   ASSERT_EQ(l.code, 0) << l.err;
   const nlohmann::json j = nlohmann::json::parse(l.out);
   EXPECT_EQ(j["spaces"].size(), 3u);
-  EXPECT_EQ(j["strategies"].size(), 4u);
+  EXPECT_EQ(j["strategies"], nlohmann::json({"random", "evolution", "tpe", "reinforce", "predictor"}));
+}
+
+// --codesign on a folder that holds no search: a bad-input error naming the file, nothing written.
+TEST(SearchCli, CodesignNeedsAFinishedSearch) {
+  const std::string dir = test_dir() + "/empty";
+  std::filesystem::create_directories(dir);
+  const Result r = run_cli(kBin + " search --codesign " + dir);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find(dir + "/search.json' does not exist"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/codesign.json"));
 }
 
 TEST(SearchCli, BadFlagsAndSettingsFailBeforeAnyWork) {
