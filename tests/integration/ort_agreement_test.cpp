@@ -4,15 +4,12 @@
 // not installed (bench/peers/install.sh); CI never needs it. A second test checks one file named
 // by the environment: the side-by-side harness bench/infer_vs_peers.sh runs it on each model.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "leancnn/compress/prune/prune.h"
 #include "leancnn/core/cpu.h"
@@ -23,105 +20,18 @@
 #include "leancnn/runtime/executor.h"
 #include "leancnn/runtime/plan.h"
 #include "op_harness.h"
-
-#ifndef LEANCNN_SOURCE_DIR
-#error "tests/CMakeLists.txt passes the source tree as LEANCNN_SOURCE_DIR"
-#endif
+#include "ort_peer.h"
 
 namespace leancnn {
 namespace {
 
 namespace fs = std::filesystem;
-static_assert(std::endian::native == std::endian::little, "raw f32 files are little-endian");
+using testing::ort::kTolerance;
+using testing::ort::TempDir;
 
-constexpr double kTolerance = 1e-4;  // max |a - b| / max(1, |b|), issue 4
-
-// node on PATH, or "" when absent.
-std::string find_node() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const fs::path p = fs::path(dir.empty() ? "." : dir) / "node";
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
-}
-
-// Why the peer cannot run ("" when it can).
-std::string peer_missing(const std::string& node) {
-  if (node.empty()) return "node is not on PATH (apt-get install nodejs; then bench/peers/install.sh)";
-  const fs::path ort = fs::path(LEANCNN_SOURCE_DIR) / "bench/peers/node_modules/onnxruntime-node/package.json";
-  if (!fs::exists(ort)) return "ONNX Runtime is not installed: run bench/peers/install.sh (" + ort.string() + " is absent)";
-  return "";
-}
-
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_f32(const fs::path& p, const Tensor& t) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(t.data<float>()), static_cast<std::streamsize>(t.numel() * sizeof(float)));
-  ASSERT_TRUE(out.good()) << "cannot write " << p;
-}
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "leancnn_ort_XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Runs `model` in ONNX Runtime on `input` (ort_run.js --run); the output has `out_shape`.
-// Fails the test with ONNX Runtime's message (naming the node or attribute it rejects) when it
-// cannot load or run the file.
 Tensor run_ort(const std::string& node, const fs::path& model, const Tensor& input, const Shape& out_shape,
                const fs::path& dir, int threads) {
-  const fs::path in = dir / "input.bin", out = dir / "output.bin", err = dir / "ort.err";
-  write_f32(in, input);
-  std::string shape;
-  for (int64_t d : input.shape()) {
-    if (!shape.empty()) shape += 'x';
-    shape += std::to_string(d);
-  }
-  const std::string cmd = quoted(node) + " " + quoted(std::string(LEANCNN_SOURCE_DIR) + "/bench/peers/ort_run.js") + " " +
-                          quoted(model.string()) + " --shape " + shape + " --threads " + std::to_string(threads) +
-                          " --run " + quoted(in.string()) + " " + quoted(out.string()) + " >/dev/null 2>" +
-                          quoted(err.string());
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) {
-    ADD_FAILURE() << "ONNX Runtime failed on " << model.filename() << " (exit " << rc << "): " << read_text(err);
-    return {};
-  }
-  Tensor dst = Tensor::empty(out_shape);
-  std::ifstream f(out, std::ios::binary | std::ios::ate);
-  const auto bytes = static_cast<int64_t>(f.tellg());
-  if (bytes != dst.numel() * static_cast<int64_t>(sizeof(float))) {
-    ADD_FAILURE() << "ONNX Runtime's output of " << model.filename() << " has " << bytes << " bytes, expected "
-                  << dst.numel() * sizeof(float) << " (shape " << shape_str(out_shape) << ")";
-    return {};
-  }
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(dst.data<float>()), bytes);
-  return dst;
+  return testing::ort::run(node, model, input, out_shape, dir, threads);
 }
 
 // Every 1-D f32 initializer (BN scale, bias, running mean and variance; biases) drawn from
@@ -142,21 +52,11 @@ Shape small_input(const std::string& name) {
   return {3, 32, 32};
 }
 
-// Sets the thread count for one test and restores it after, also when the test throws.
-class ThreadsFor {
- public:
-  explicit ThreadsFor(int n) : saved_(num_threads()) { set_num_threads(n); }
-  ~ThreadsFor() { set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
-
 class OrtAgreement : public ::testing::Test {
  protected:
   void SetUp() override {
-    node_ = find_node();
-    const std::string why = peer_missing(node_);
+    node_ = testing::ort::find_node();
+    const std::string why = testing::ort::peer_missing(node_);
     if (!why.empty()) GTEST_SKIP() << why;
   }
   std::string node_;
@@ -165,7 +65,7 @@ class OrtAgreement : public ::testing::Test {
 TEST_F(OrtAgreement, EveryZooModelLoadsAndAgreesWithPlanAndReference) {
   // One thread in both runtimes keeps this fast on a loaded 2-core machine; the threaded
   // kernels are covered by the conformance suites.
-  ThreadsFor one_thread(1);
+  const ThreadScope one_thread(1);
   TempDir dir;
   const int64_t batch = 2;  // not the graph's 1: the file's symbolic batch dim must work in ORT too
   for (const auto& entry : models::zoo()) {
@@ -202,7 +102,7 @@ TEST_F(OrtAgreement, EveryZooModelLoadsAndAgreesWithPlanAndReference) {
 // runs the sparse file (its sparse kernels take the layers past their crossover), ONNX Runtime
 // the dense one: the same outputs within 1e-4, and the sparse file is the smaller.
 TEST_F(OrtAgreement, PrunedSparseFileAndItsDenseExportAgree) {
-  ThreadsFor one_thread(1);
+  const ThreadScope one_thread(1);
   TempDir dir;
   for (const std::string name : {"small_cnn", "resnet20"}) {
     SCOPED_TRACE(name);
@@ -246,7 +146,7 @@ TEST_F(OrtAgreement, FileNamedByEnvironment) {
   const int threads = static_cast<int>(env_int("LEANCNN_ORT_AGREE_THREADS", 1));
   ASSERT_GE(batch, 1);
   ASSERT_GE(threads, 1);
-  ThreadsFor use_threads(threads);
+  const ThreadScope use_threads(threads);
   TempDir dir;
   ir::Graph g = io::load_onnx(model, ops::op_table());
   Shape shape = g.value(g.inputs().at(0)).shape;

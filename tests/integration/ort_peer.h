@@ -1,7 +1,6 @@
 // ONNX Runtime as a peer for the integration tests: find node, say why the peer cannot run, and
 // run a model file on one input through bench/peers/ort_run.js. Tests skip when it is absent
-// (bench/peers/install.sh installs it); CI never needs it. (ort_agreement_test.cpp still has its
-// own copy of these helpers; it can move onto this header.)
+// (bench/peers/install.sh installs it); CI never needs it.
 #pragma once
 #include <unistd.h>
 
