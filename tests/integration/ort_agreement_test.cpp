@@ -29,11 +29,6 @@ namespace fs = std::filesystem;
 using testing::ort::kTolerance;
 using testing::ort::TempDir;
 
-Tensor run_ort(const std::string& node, const fs::path& model, const Tensor& input, const Shape& out_shape,
-               const fs::path& dir, int threads) {
-  return testing::ort::run(node, model, input, out_shape, dir, threads);
-}
-
 // Every 1-D f32 initializer (BN scale, bias, running mean and variance; biases) drawn from
 // [0.5, 1.5], so that BN folding is exercised with non-trivial statistics.
 void randomize_vectors(ir::Graph& g, uint64_t seed) {
@@ -80,7 +75,7 @@ TEST_F(OrtAgreement, EveryZooModelLoadsAndAgreesWithPlanAndReference) {
     Tensor input = testing::random_tensor({batch, chw[0], chw[1], chw[2]}, rng);
     runtime::Plan plan = runtime::Plan::compile(g);
     const Tensor planned = plan.run({input}).at(0);
-    const Tensor ort = run_ort(node_, file, input, planned.shape(), dir.path(), 1);
+    const Tensor ort = testing::ort::run(node_, file, input, planned.shape(), dir.path(), 1);
     if (!ort.defined()) continue;
     const double d_plan = testing::max_rel_diff(planned, ort);
     EXPECT_LE(d_plan, kTolerance) << "Plan vs ONNX Runtime";
@@ -122,7 +117,7 @@ TEST_F(OrtAgreement, PrunedSparseFileAndItsDenseExportAgree) {
     Tensor input = testing::random_tensor({2, 1, 28, 28}, rng);
     runtime::Plan plan = runtime::Plan::compile(io::load_onnx(sparse_file.string(), ops::op_table()));
     const Tensor planned = plan.run({input}).at(0);
-    const Tensor ort = run_ort(node_, dense_file, input, planned.shape(), dir.path(), 1);
+    const Tensor ort = testing::ort::run(node_, dense_file, input, planned.shape(), dir.path(), 1);
     if (!ort.defined()) continue;
     const double d = testing::max_rel_diff(planned, ort);
     EXPECT_LE(d, kTolerance) << "plan on the sparse file vs ONNX Runtime on the dense export";
@@ -155,7 +150,7 @@ TEST_F(OrtAgreement, FileNamedByEnvironment) {
   Tensor input = testing::random_tensor(shape, rng);
   runtime::Plan plan = runtime::Plan::compile(g);
   const Tensor planned = plan.run({input}).at(0);
-  const Tensor ort = run_ort(node_, model, input, planned.shape(), dir.path(), threads);
+  const Tensor ort = testing::ort::run(node_, model, input, planned.shape(), dir.path(), threads);
   ASSERT_TRUE(ort.defined());
   const double d = testing::max_rel_diff(planned, ort);
   EXPECT_LE(d, kTolerance) << "Plan vs ONNX Runtime on " << model;
