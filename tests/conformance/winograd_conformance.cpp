@@ -193,12 +193,14 @@ TEST(WinogradConformance, FusedConvOutputOverResidual) {
   }
 }
 
-// Without injection: Winograd exactly where the rule says (the AVX-512 kernel first), oneDNN
-// elsewhere; never in training, on strided, dilated, grouped or non-3x3 convolutions.
+// Without injection: Winograd exactly where the rule says (the AVX-512 kernel first, but for
+// layers of 8 channels, which AVX2's kernel takes), oneDNN elsewhere; never in training, on
+// strided, dilated, grouped or non-3x3 convolutions.
 TEST(WinogradConformance, DispatchFollowsTheRule) {
   const Cfg shapes[] = {{"r18_64@56", {1, 64, 56, 56}, 64, {1, 1, 1, 1}},
                         {"r18_512@7", {1, 512, 7, 7}, 512, {1, 1, 1, 1}},
                         {"r20_16@28", {1, 16, 28, 28}, 16, {1, 1, 1, 1}},
+                        {"pruned_8@28", {1, 16, 28, 28}, 8, {1, 1, 1, 1}},
                         {"small", {1, 5, 13, 11}, 7, {1, 1, 1, 1}}};
   uint64_t seed = 900;
   for (const Cfg& s : shapes) {
@@ -206,7 +208,8 @@ TEST(WinogradConformance, DispatchFollowsTheRule) {
     const ops::ConvGeometry g = ops::conv_geometry(single_node_graph(c).node(0), s.x, c.inputs[1].shape());
     std::string expected = "dnnl_fused_conv_f32";
     if (avx2_here() && kernels::winograd_tile(g, avx512_here()) != 0)
-      expected = avx512_here() ? "cpu_fused_conv_f32_winograd_avx512" : "cpu_fused_conv_f32_winograd_avx2";
+      expected = avx512_here() && kernels::winograd_wide_vectors(g) ? "cpu_fused_conv_f32_winograd_avx512"
+                                                                     : "cpu_fused_conv_f32_winograd_avx2";
     EXPECT_EQ(run_forward(c, true).kernel, expected) << s.name;
   }
   const Tile tile(4);  // the rule would take them all: the geometry still refuses

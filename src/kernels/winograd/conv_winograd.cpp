@@ -50,6 +50,9 @@ std::string check(const ir::ForwardCtx& ctx, bool fused, Isa isa) {
     const ConvGeometry g = ops::conv_geometry(ctx.node, in[0].shape(), in[1].shape());
     std::string why = winograd_geometry_check(g);
     if (!why.empty()) return why;
+    if (isa == Isa::avx512 && !winograd_wide_vectors(g))
+      return "8 or fewer channels fill an AVX2 vector: 16-lane vectors would run half empty (the AVX2 kernel "
+             "takes the layer)";
     const Shape y{g.n, g.oc, g.oh, g.ow};
     if (ctx.outputs[0].shape() != y) return "the output's shape disagrees with the geometry";
     if (fused) {

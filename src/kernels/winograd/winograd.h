@@ -13,14 +13,20 @@ namespace leancnn::kernels::winograd {
 
 enum class Isa { avx2, avx512 };
 
-// Register blocking of the batched GEMM per ISA: rows (tiles) per micro-kernel and output
-// channels per packed block (two vectors).
+// Register blocking of the batched GEMM per ISA: output channels per packed block, two vectors
+// (the 2-vector micro-kernel reuses each broadcast twice) unless one vector pads the output
+// channels less (16 on AVX-512: one 16-lane block, not half of a 32-lane one; 40: 48, not 64),
+// where the 1-vector micro-kernel takes twice the rows instead.
 constexpr int vector_width(Isa isa) { return isa == Isa::avx512 ? 16 : 8; }
-constexpr int block_oc(Isa isa) { return 2 * vector_width(isa); }
+constexpr int64_t block_oc(Isa isa, int64_t oc) {
+  const int64_t w = vector_width(isa), one = (oc + w - 1) / w * w, two = (oc + 2 * w - 1) / (2 * w) * 2 * w;
+  return one < two ? w : 2 * w;
+}
 
 // The weights of one stride-1, dilation-1, groups-1 3x3 conv transformed into F(m x m, 3 x 3)'s
 // domain (U = G g G^T per output/input channel pair) and packed for the ISA's GEMM:
-// u[p][oc / nr][ic][oc % nr] for the alpha^2 points p, output channels zero-padded to nr.
+// u[p][oc / nr][ic][oc % nr] for the alpha^2 points p, output channels zero-padded to nr
+// (block_oc: one or two vectors).
 struct Packed {
   ops::ConvGeometry g;
   Isa isa = Isa::avx2;

@@ -27,7 +27,7 @@ constexpr int64_t kMinGroupOc = 64;
 void pack(Packed& p, const float* weights, const float* bias) {
   const ops::ConvGeometry& g = p.g;
   const int a = p.alpha;
-  p.nr = block_oc(p.isa);
+  p.nr = block_oc(p.isa, g.oc);
   p.oc_blocks = ceil_div(g.oc, p.nr);
   p.tiles_h = ceil_div(g.oh, p.m);
   p.tiles_w = ceil_div(g.ow, p.m);
@@ -54,7 +54,7 @@ void pack(Packed& p, const float* weights, const float* bias) {
 Blocking blocking(const Packed& p, int64_t total, int mr) {
   const ops::ConvGeometry& g = p.g;
   const int64_t threads = std::max(1, num_threads());
-  const int64_t points = static_cast<int64_t>(p.alpha) * p.alpha, w = p.nr / 2;
+  const int64_t points = static_cast<int64_t>(p.alpha) * p.alpha, w = vector_width(p.isa);
   const int64_t v_tile = points * ceil_div(g.ic, w) * w * 4;
   const int64_t u_bytes = points * g.ic * p.oc_blocks * p.nr * 4;
   Blocking b;
@@ -65,7 +65,9 @@ Blocking blocking(const Packed& p, int64_t total, int mr) {
   } else {
     int64_t tb = std::clamp<int64_t>(kVBytes / v_tile, mr, 8 * mr) / mr * mr;
     const int64_t blocks = ceil_div(ceil_div(total, tb), threads) * threads;  // whole rounds of threads
-    b.tb = std::max<int64_t>(1, std::min(total, ceil_div(ceil_div(total, blocks), mr) * mr));
+    // Equal blocks, not multiples of mr: 49 tiles over 2 threads as 25 + 24, where rounding to
+    // 24 rows made 48 + 1 (the GEMM splits a block into even row chunks of at most mr itself).
+    b.tb = std::max<int64_t>(1, std::min(total, ceil_div(total, blocks)));
   }
   b.blocks = ceil_div(total, b.tb);
   int64_t groups = 1;

@@ -2,8 +2,9 @@
 // and winograd_avx512.cpp, each compiled for its ISA). One OpenMP task is a block of tiles x a
 // group of output channels: it transforms its tiles' inputs (B^T d B, vectors across input
 // channels) into a thread-local V[p][tile][ic], runs the alpha^2 GEMMs M[p] = V[p] U[p] with an
-// MR x 2-vector register-blocked micro-kernel, and transforms M back (A^T M A, vectors across
-// output channels) into the output with bias, residual and activation applied in registers.
+// MR x 2-vector (or 2MR x 1-vector) register-blocked micro-kernel, and transforms M back
+// (A^T M A, vectors across output channels) into the output with bias, residual and activation
+// applied in registers.
 #pragma once
 #include <immintrin.h>
 
@@ -67,33 +68,33 @@ inline void output_1d(const typename S::V* m, typename S::V* o) {
   if constexpr (A == 4) output_1d_f2<S>(m, o); else output_1d_f4<S>(m, o);
 }
 
-// ---- the batched GEMM's micro-kernel: C[R][2W] = sum_k A[r][k] * B[k][0:2W] ----
-template <class S, int R>
+// ---- the batched GEMM's micro-kernel: C[R][NV*W] = sum_k A[r][k] * B[k][0:NV*W] ----
+// NV = 2 (MR rows: 2 * MR accumulators) or 1 (2 * MR rows, the same accumulator count).
+template <class S, int R, int NV>
 inline void gemm_rows(const float* a, int64_t lda, const float* b, int64_t k_len, float* c, int64_t ldc) {
   using V = typename S::V;
   constexpr int W = S::W;
-  V acc0[R], acc1[R];
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = S::zero();
+  V acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = S::zero();
   for (int64_t k = 0; k < k_len; ++k) {
-    const V b0 = S::load(b + k * 2 * W), b1 = S::load(b + k * 2 * W + W);
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + (k * NV + v) * W);
     for (int r = 0; r < R; ++r) {
       const V x = S::set1(a[r * lda + k]);
-      acc0[r] = S::fmadd(x, b0, acc0[r]);
-      acc1[r] = S::fmadd(x, b1, acc1[r]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = S::fmadd(x, bv[v], acc[r][v]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    S::store(c + r * ldc, acc0[r]);
-    S::store(c + r * ldc + W, acc1[r]);
-  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) S::store(c + r * ldc + v * W, acc[r][v]);
 }
 
-template <class S, int R = S::MR>
+template <class S, int NV, int R = S::MR * (3 - NV)>
 inline void gemm_any_rows(int rows, const float* a, int64_t lda, const float* b, int64_t k_len, float* c,
                           int64_t ldc) {
   if constexpr (R > 0) {
-    if (rows == R) return gemm_rows<S, R>(a, lda, b, k_len, c, ldc);
-    gemm_any_rows<S, R - 1>(rows, a, lda, b, k_len, c, ldc);
+    if (rows == R) return gemm_rows<S, R, NV>(a, lda, b, k_len, c, ldc);
+    gemm_any_rows<S, NV, R - 1>(rows, a, lda, b, k_len, c, ldc);
   }
 }
 
@@ -115,9 +116,11 @@ inline typename S::V activate(const ops::FusedEpilogue& e, typename S::V v) {
 template <class S, int A>
 void run_impl(const Packed& p, const Io& io) {
   using V = typename S::V;
-  constexpr int W = S::W, MR = S::MR, M = A - 2, P = A * A;
+  constexpr int W = S::W, M = A - 2, P = A * A;
   const ops::ConvGeometry& g = p.g;
   const int64_t nr = p.nr, tiles = p.tiles_h * p.tiles_w, total = g.n * tiles;
+  const bool one_vector = nr == W;
+  const int MR = one_vector ? 2 * S::MR : S::MR;  // rows of the micro-kernel
   const int64_t icv = (g.ic + W - 1) / W, icp = icv * W;  // V's row stride: ic padded to vectors
   const Blocking bk = blocking(p, total, MR);
   const int64_t tasks = bk.blocks * bk.groups;
@@ -166,9 +169,15 @@ void run_impl(const Packed& p, const Io& io) {
     for (int pt = 0; pt < P; ++pt)
       for (int64_t ob = 0; ob < ocn; ob += nr) {
         const float* u = p.u.data() + ((pt * p.oc_blocks + (oc0 + ob) / nr) * g.ic) * nr;
-        for (int64_t r0 = 0; r0 < nt; r0 += rows)
-          gemm_any_rows<S>(static_cast<int>(std::min<int64_t>(rows, nt - r0)), vb + (pt * bk.tb + r0) * icp, icp, u,
-                           g.ic, mb + (pt * bk.tb + r0) * bk.ocg + ob, bk.ocg);
+        for (int64_t r0 = 0; r0 < nt; r0 += rows) {
+          const int n_rows = static_cast<int>(std::min<int64_t>(rows, nt - r0));
+          const float* a = vb + (pt * bk.tb + r0) * icp;
+          float* c = mb + (pt * bk.tb + r0) * bk.ocg + ob;
+          if (one_vector)
+            gemm_any_rows<S, 1>(n_rows, a, icp, u, g.ic, c, bk.ocg);
+          else
+            gemm_any_rows<S, 2>(n_rows, a, icp, u, g.ic, c, bk.ocg);
+        }
       }
 
     // Output transform and epilogue: Y = act(A^T M A + bias [+ Z]).

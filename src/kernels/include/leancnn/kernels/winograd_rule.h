@@ -19,6 +19,12 @@ std::string winograd_geometry_check(const ops::ConvGeometry& g);
 // without AVX-512, or 0 where oneDNN is faster.
 int winograd_tile(const ops::ConvGeometry& g, bool avx512);
 
+// Whether the AVX-512 kernel should take the layer where both could: not with 8 or fewer input
+// or output channels, which fill one AVX2 vector and half an AVX-512 one (bench/winograd_bench:
+// 8 channels at 28x28, F(4x4): 5.9 us on AVX2's kernel, 7.8 us on AVX-512's). True while a tile
+// is injected (tests run both kernels on every shape).
+bool winograd_wide_vectors(const ops::ConvGeometry& g);
+
 // Calls without a plan's prepared state (the executor) transform the weights on every call,
 // which pays off only with at least this many output pixels (n * oh * ow) per weight; smaller
 // unprepared calls run oneDNN's kernel instead. 0 while a tile is injected (tests force Winograd).
