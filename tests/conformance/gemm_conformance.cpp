@@ -1,6 +1,7 @@
-// Gemm: the oneDNN matmul kernel (forward, dA, dB, dC) against the reference over odd M/K/N,
-// transB 0/1 and every broadcast of C it accepts; declined attribute combinations fall back to
-// the reference and the dispatch log names the reason.
+// Gemm: the oneDNN matmul kernel (forward, dA, dB, dC) and the small-product kernel (inference
+// forward) against the reference over odd M/K/N, transB 0/1 and every broadcast of C they
+// accept; declined attribute combinations fall back to the reference and the dispatch log names
+// the reason.
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
@@ -30,16 +31,33 @@ OpCase gemm_case(const GemmCfg& p, uint64_t seed) {
   return c;
 }
 
+constexpr const char* kSmall = "cpu_gemm_f32_small";
+
+// The kernel an inference forward dispatches to: the small-product one for at most 8 rows over
+// at most 32 Ki weights, oneDNN's otherwise.
+std::string inference_kernel(int64_t m, int64_t k, int64_t n) {
+  return m <= 8 && k * n <= 32 * 1024 ? kSmall : "dnnl_gemm_f32";
+}
+
 class GemmConformance : public ::testing::TestWithParam<GemmCfg> {};
 
 LEANCNN_COVERS("Shapes/GemmConformance.*", "Gemm", "dnnl_gemm_f32");  // forward, prepared, backward
+// (the small shapes: all but classifier_batch64 and wide)
+LEANCNN_COVERS("Shapes/GemmConformance.ForwardMatchesReference/bias_*", "Gemm", kSmall);
+LEANCNN_COVERS("Shapes/GemmConformance.ForwardMatchesReference/no_c*", "Gemm", kSmall);
+LEANCNN_COVERS("Shapes/GemmConformance.ForwardMatchesReference/scalar_sized", "Gemm", kSmall);
 TEST_P(GemmConformance, ForwardMatchesReference) {
   const GemmCfg& p = GetParam();
   const OpCase c = gemm_case(p, 61);
   const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
-  ASSERT_EQ(fast.kernel, "dnnl_gemm_f32");
+  ASSERT_EQ(fast.kernel, inference_kernel(p.m, p.k, p.n));
   EXPECT_TRUE(fast.saved.empty());
   expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(p.k), "Y");
+  OpCase training = c;  // a training forward always runs oneDNN's (it has the backward)
+  training.training = true;
+  const KernelForward dnnl = run_forward(training, true);
+  ASSERT_EQ(dnnl.kernel, "dnnl_gemm_f32");
+  expect_close(dnnl.outputs[0], ref.outputs[0], fp32_tol(p.k), "Y (oneDNN)");
 }
 
 // As an inference plan runs it: B packed once, then no cache lookups and the same results.
@@ -115,6 +133,7 @@ TEST(GemmDnnl, DeclinedAttributesFallBackToReferenceWithReason) {
     const std::string log = dispatch_log_of([&] { fast = run_forward(c, true); });
     EXPECT_EQ(fast.kernel, "reference");
     EXPECT_NE(log.find(std::string("dnnl_gemm_f32 declined: ") + d.reason), std::string::npos) << log;
+    EXPECT_NE(log.find(std::string(kSmall) + " declined: " + d.reason), std::string::npos) << log;
     c.training = true;
     const KernelForward fwd = run_forward(c, false);
     KernelBackward back;
@@ -134,13 +153,30 @@ TEST(GemmDnnl, NothingIsPreparedForTraining) {
   expect_close(r.fwd.outputs[0], run_forward(c, false).outputs[0], fp32_tol(9), "Y");
 }
 
+// Past the small kernel's bounds (rows, weights) oneDNN runs an inference forward too, and the
+// log says why the small kernel declined.
+TEST(GemmSmall, LargeProductsGoToOneDnn) {
+  for (const GemmCfg& p : {GemmCfg{"rows", 9, 16, 10, true, true, {10}}, GemmCfg{"weights", 1, 4096, 9, true, false, {}}}) {
+    const OpCase c = gemm_case(p, 68);
+    KernelForward fast;
+    const std::string log = dispatch_log_of([&] { fast = run_forward(c, true); });
+    EXPECT_EQ(fast.kernel, "dnnl_gemm_f32") << p.name;
+    EXPECT_NE(log.find("past the small-product bounds"), std::string::npos) << log;
+    expect_close(fast.outputs[0], run_forward(c, false).outputs[0], fp32_tol(p.k), p.name);
+  }
+}
+
 // beta only matters with C: without C any beta is accepted.
 TEST(GemmDnnl, BetaWithoutCIsAccepted) {
   OpCase c = gemm_case({"beta_no_c", 3, 4, 5, false, false, {}}, 66);
   c.attrs.set("beta", 3.f);
   const KernelForward fast = run_forward(c, true);
-  ASSERT_EQ(fast.kernel, "dnnl_gemm_f32");
+  ASSERT_EQ(fast.kernel, kSmall);
   expect_close(fast.outputs[0], run_forward(c, false).outputs[0], fp32_tol(4), "Y");
+  c.training = true;
+  const KernelForward dnnl = run_forward(c, true);
+  ASSERT_EQ(dnnl.kernel, "dnnl_gemm_f32");
+  expect_close(dnnl.outputs[0], run_forward(c, false).outputs[0], fp32_tol(4), "Y (oneDNN)");
 }
 
 }  // namespace

@@ -42,28 +42,6 @@ void expect_identical(const Tensor& got, const Tensor& want, const std::string& 
   EXPECT_EQ(diffs, 0) << what << ": " << diffs << " of " << got.numel() << " elements differ, first at " << first;
 }
 
-Tensor to_nhwc(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
-  const int64_t n = t.dim(0), c = t.dim(1), hw = t.dim(2) * t.dim(3);
-  const auto* src = static_cast<const uint8_t*>(t.raw());
-  auto* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) dst[(b * hw + p) * c + ch] = src[(b * c + ch) * hw + p];
-  return out;
-}
-
-Tensor from_nhwc(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype());
-  const int64_t n = t.dim(0), c = t.dim(1), hw = t.dim(2) * t.dim(3);
-  const auto* src = static_cast<const uint8_t*>(t.raw());
-  auto* dst = static_cast<uint8_t*>(out.raw());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) dst[(b * c + ch) * hw + p] = src[(b * hw + p) * c + ch];
-  return out;
-}
-
 bool int8_s16_kernels_run_here() { return kernels::int8_cpu_features().avx2; }
 
 bool int8_dnnl_takes_8bit_weights_here() {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "conformance_util.h"
+#include "layout_util.h"
 
 namespace leancnn::testing {
 
@@ -14,10 +15,6 @@ Tensor scalar_f(float v);
 
 // Bytes equal, with a GoogleTest failure naming the count and the first differing element.
 void expect_identical(const Tensor& got, const Tensor& want, const std::string& what);
-
-// NCHW bytes <-> channels-last bytes of a 4-D one-byte tensor (the shape stays NCHW).
-Tensor to_nhwc(const Tensor& t);
-Tensor from_nhwc(const Tensor& t);
 
 // True when the kernel named `kernel` is in the op's list and accepts the call on this CPU.
 bool kernel_accepts(const OpCase& c, const std::string& kernel);

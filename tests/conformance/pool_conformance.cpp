@@ -1,12 +1,14 @@
-// Pooling: the oneDNN MaxPool / AveragePool / GlobalAveragePool kernels (forward, d_src) against
-// the references over odd shapes, strides, pads, dilation, ceil_mode and ties; the MaxPool
-// workspace saved by the fast forward (used by the fast backward, ignored by the reference).
+// Pooling: the oneDNN MaxPool / AveragePool / GlobalAveragePool kernels (forward, d_src) and our
+// own GlobalAveragePool forward (NCHW and channels-last) against the references over odd shapes,
+// strides, pads, dilation, ceil_mode and ties; the MaxPool workspace saved by the fast forward
+// (used by the fast backward, ignored by the reference).
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
+#include "layout_util.h"
 
 namespace leancnn::testing {
 namespace {
@@ -45,10 +47,13 @@ OpCase pool_case(const PoolCfg& p, uint64_t seed) {
   return c;
 }
 
-std::string kernel_name(const std::string& op) {
+constexpr const char* kGap = "cpu_global_average_pool_f32";
+
+// The kernel dispatch picks: GlobalAveragePool's forward is ours, its backward oneDNN's.
+std::string kernel_name(const std::string& op, bool backward = false) {
   if (op == "MaxPool") return "dnnl_max_pool_f32";
   if (op == "AveragePool") return "dnnl_average_pool_f32";
-  return "dnnl_global_average_pool_f32";
+  return backward ? "dnnl_global_average_pool_f32" : kGap;
 }
 
 // Taps per output (sums in avg pooling, overlapping windows in backward).
@@ -59,7 +64,9 @@ class PoolConformance : public ::testing::TestWithParam<PoolCfg> {};
 // Forward and backward, per op (the instances are named by op: max_*, avg_*, gap_*).
 LEANCNN_COVERS("Shapes/PoolConformance.*/max_*", "MaxPool", "dnnl_max_pool_f32");
 LEANCNN_COVERS("Shapes/PoolConformance.*/avg_*", "AveragePool", "dnnl_average_pool_f32");
-LEANCNN_COVERS("Shapes/PoolConformance.*/gap_*", "GlobalAveragePool", "dnnl_global_average_pool_f32");
+LEANCNN_COVERS("Shapes/PoolConformance.BackwardMatchesReference/gap_*", "GlobalAveragePool",
+               "dnnl_global_average_pool_f32");
+LEANCNN_COVERS("Shapes/PoolConformance.ForwardMatchesReference/gap_*", "GlobalAveragePool", kGap);
 TEST_P(PoolConformance, ForwardMatchesReference) {
   const PoolCfg& p = GetParam();
   const OpCase c = pool_case(p, 81);
@@ -86,7 +93,7 @@ TEST_P(PoolConformance, BackwardMatchesReference) {
   for (const KernelForward* fwd : {&fwd_fast, &fwd_ref}) {
     SCOPED_TRACE(fwd->kernel + " forward");
     const KernelBackward fast = run_backward(c, *fwd, {d_dst}, {0}, true);
-    ASSERT_EQ(fast.kernel, kernel_name(p.op));
+    ASSERT_EQ(fast.kernel, kernel_name(p.op, true));
     expect_close(fast.d_inputs[0], ref.d_inputs[0], tol, "d_src");
   }
   // The reference backward ignores the fast forward's extra entry.
@@ -128,6 +135,22 @@ INSTANTIATE_TEST_SUITE_P(
 
 // The fast backward really uses the saved workspace: a corrupted argmax changes d_src, while a
 // workspace whose trailer does not match is ignored (the argmax is recomputed).
+// Our GlobalAveragePool with X channels-last (after a Winograd or int8 conv in a plan) and NCHW,
+// over odd channel counts, a batch and inputs big enough for its OpenMP path.
+LEANCNN_COVERS("PoolConformance.GlobalAveragePoolChannelsLast", "GlobalAveragePool", kGap);
+TEST(PoolConformance, GlobalAveragePoolChannelsLast) {
+  const Shape shapes[] = {{1, 64, 7, 7}, {3, 17, 5, 3}, {1, 9, 1, 13}, {2, 96, 40, 40}, {1, 1, 1, 1}};
+  uint64_t seed = 90;
+  for (const Shape& x : shapes) {
+    const OpCase c = pool_case(PoolCfg{"gap", "GlobalAveragePool", x, {}, {}, {}, {}}, seed++);
+    const KernelForward ref = run_forward(c, false);
+    const double tol = fp32_tol(x[2] * x[3]);
+    expect_close(run_with_layout(c, kGap, true, false), ref.outputs[0], tol, shape_str(x) + " NHWC x");
+    expect_close(run_with_layout(c, kGap, true, true), ref.outputs[0], tol, shape_str(x) + " NHWC x and y");
+    expect_close(run_with_layout(c, kGap, false, false), ref.outputs[0], tol, shape_str(x) + " NCHW");
+  }
+}
+
 TEST(PoolDnnl, MaxPoolBackwardUsesTheSavedWorkspace) {
   OpCase c = pool_case({"ws", "MaxPool", {1, 2, 6, 6}, {2, 2}, {2, 2}, {}, {}}, 84);
   c.training = true;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "int8_conformance.h"
+#include "layout_util.h"
 #include "kernel_coverage.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
@@ -99,39 +100,6 @@ const std::vector<Shape>& gap_shapes() {
   static const std::vector<Shape> s = {{1, 1280, 7, 7}, {2, 17, 5, 3}, {3, 600, 1, 1}, {1, 3, 64, 64},
                                        {1, 9, 1, 13},   {2, 64, 40, 40}, {1, 1, 1, 1}};
   return s;
-}
-
-// Runs the kernel named `kernel` the way a plan does with these layout bits (after asking the
-// kernel that it declares them), with x stored channels-last when in_nhwc; returns y in NCHW order.
-Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc, bool out_nhwc) {
-  const ir::Graph g = single_node_graph(c);
-  const ir::Node& n = g.node(0);
-  const ir::OpTable& ops = ops::op_table();
-  const std::vector<ir::TensorType> types = ir::infer_node(g, ops, n);
-  ir::ForwardCtx ctx{n, {}, {}};
-  for (const Tensor& t : c.inputs) ctx.inputs.push_back(t.clone());
-  ctx.outputs.push_back(Tensor::empty(types[0].shape, types[0].dtype));
-  std::memset(ctx.outputs[0].raw(), 0xA5, ctx.outputs[0].nbytes());
-  const kernels::Kernel* k = nullptr;
-  for (const kernels::Kernel& cand : kernels::kernel_list(ops.get(n)))
-    if (cand.name == kernel) k = &cand;
-  if (!k) throw std::runtime_error("no kernel " + kernel);
-  const std::string why = k->check_forward(ctx);
-  if (!why.empty()) throw std::runtime_error(kernel + " declined: " + why);
-  const kernels::ChannelsLast cl = k->channels_last(ctx);
-  EXPECT_FALSE(cl.tied) << kernel;
-  if (in_nhwc) {
-    EXPECT_NE(cl.slots & ir::channels_last_input(0), 0u) << kernel << " does not declare x channels-last";
-    ctx.channels_last |= ir::channels_last_input(0);
-    ctx.inputs[0] = to_nhwc(ctx.inputs[0]);
-  }
-  if (out_nhwc) {
-    EXPECT_NE(cl.slots & ir::channels_last_output(0), 0u) << kernel << " does not declare y channels-last";
-    ctx.channels_last |= ir::channels_last_output(0);
-  }
-  note_kernel(c.op_type, kernel, Coverage::runs);
-  k->forward(ctx);
-  return out_nhwc ? from_nhwc(ctx.outputs[0]) : ctx.outputs[0];
 }
 
 void check_case(const OpCase& c, const char* kernel, const std::string& what, bool output_layouts) {

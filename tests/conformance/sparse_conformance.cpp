@@ -14,6 +14,7 @@
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
+#include "layout_util.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/kernels/sparse_rule.h"
@@ -188,16 +189,6 @@ TEST(SparseConformance, GemmEveryShapeDensityAndPattern) {
           }
 }
 
-// NCHW [n, c, h, w] f32 -> the same values in channels-last order (the shape stays NCHW).
-Tensor to_nhwc_f32(const Tensor& t) {
-  const Shape& s = t.shape();
-  Tensor out = Tensor::empty(s);
-  for (int64_t n = 0; n < s[0]; ++n)
-    for (int64_t c = 0; c < s[1]; ++c)
-      for (int64_t i = 0; i < s[2] * s[3]; ++i)
-        out.data<float>()[(n * s[2] * s[3] + i) * s[1] + c] = t.data<float>()[(n * s[1] + c) * s[2] * s[3] + i];
-  return out;
-}
 
 // As a plan runs the kernel when the producers of its source and residual store them channels-last:
 // the kernel declares inputs 0 and 3 (not its output) channels-last-capable, is prepared, then runs.
@@ -217,8 +208,8 @@ Tensor run_channels_last_source(const OpCase& c, const std::string& kernel) {
   ctx.channels_last = slots;
   const std::shared_ptr<const void> state = k->prepare(ctx);
   ctx.prepared = state.get();
-  ctx.inputs[0] = to_nhwc_f32(c.inputs[0]);
-  if (ctx.inputs.size() > 3 && ctx.inputs[3].defined()) ctx.inputs[3] = to_nhwc_f32(c.inputs[3]);
+  ctx.inputs[0] = to_nhwc(c.inputs[0]);
+  if (ctx.inputs.size() > 3 && ctx.inputs[3].defined()) ctx.inputs[3] = to_nhwc(c.inputs[3]);
   note_kernel(c.op_type, kernel, Coverage::runs);
   k->forward(ctx);
   return ctx.outputs[0];

@@ -5,6 +5,7 @@
 
 namespace leancnn::kernels {
 
-Kernel dnnl_gemm_f32();  // gemm_dnnl.cpp
+Kernel dnnl_gemm_f32();       // gemm_dnnl.cpp
+Kernel cpu_gemm_f32_small();  // gemm_small.cpp: batch-1 classifiers, inference
 
 }  // namespace leancnn::kernels

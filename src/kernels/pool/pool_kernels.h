@@ -9,6 +9,8 @@ namespace leancnn::kernels {
 Kernel dnnl_max_pool_f32();             // pool_dnnl.cpp
 Kernel dnnl_average_pool_f32();
 Kernel dnnl_global_average_pool_f32();
+// GlobalAveragePool forward, NCHW or channels-last, no backward (global_average_pool.cpp).
+Kernel cpu_global_average_pool_f32();
 
 // MaxPool of NCHW f32 planes, inference (max_pool_nchw.cpp): what dnnl_max_pool_f32 runs for
 // NCHW calls outside training.

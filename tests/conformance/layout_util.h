@@ -1,0 +1,19 @@
+// Channels-last helpers shared by the conformance tests: 4-D tensors reordered between NCHW and
+// channels-last bytes, and a named kernel run the way a plan runs it with given layout bits.
+#pragma once
+#include <string>
+
+#include "conformance_util.h"
+
+namespace leancnn::testing {
+
+// NCHW bytes <-> channels-last bytes of a 4-D tensor of any dtype (the shape stays NCHW).
+Tensor to_nhwc(const Tensor& t);
+Tensor from_nhwc(const Tensor& t);
+
+// Runs the kernel named `kernel` the way a plan does with these layout bits (after asking the
+// kernel that it declares them), with x stored channels-last when in_nhwc; returns y in NCHW
+// order. Throws when the kernel is absent or declines.
+Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc, bool out_nhwc);
+
+}  // namespace leancnn::testing
