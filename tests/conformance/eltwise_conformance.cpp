@@ -1,4 +1,5 @@
-// Element-wise activations: the oneDNN kernels (forward and d_src) against the references over
+// Element-wise activations: the oneDNN kernels (forward and d_src) and our inference Relu against
+// the references over
 // odd sizes (vector tails) and the exact corner values where subgradient conventions matter
 // (0 for Relu, +-3 for HardSwish, min and max for Clip, the two kinks for HardSigmoid).
 // dnnl_hard_sigmoid_f32 always declines (oneDNN 2.6 has no hardsigmoid): its cases expect that
@@ -6,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "conformance_util.h"
@@ -66,8 +68,9 @@ OpCase elt_case(const EltCase& e, const Shape& shape, uint64_t seed) {
   return c;
 }
 
-std::string kernel_name(const std::string& op) {
-  if (op == "Relu") return "dnnl_relu_f32";
+// The kernel dispatch picks: an inference Relu forward is ours, everything else oneDNN's.
+std::string kernel_name(const std::string& op, bool inference = false) {
+  if (op == "Relu") return inference ? "cpu_relu_f32" : "dnnl_relu_f32";
   if (op == "Sigmoid") return "dnnl_sigmoid_f32";
   if (op == "Clip") return "dnnl_clip_f32";
   if (op == "HardSigmoid") return "dnnl_hard_sigmoid_f32";
@@ -75,9 +78,9 @@ std::string kernel_name(const std::string& op) {
 }
 
 // The kernel that runs the case, and for a declining kernel its decline in the dispatch log.
-void expect_kernel(const EltCase& e, const std::string& ran, const std::string& log) {
+void expect_kernel(const EltCase& e, const std::string& ran, const std::string& log, bool inference = false) {
   if (!e.declines) {
-    EXPECT_EQ(ran, kernel_name(e.op));
+    EXPECT_EQ(ran, kernel_name(e.op, inference));
     return;
   }
   EXPECT_EQ(ran, "reference");
@@ -95,7 +98,7 @@ TEST_P(EltwiseConformance, ForwardAndBackwardMatchReference) {
     KernelForward fast;
     const std::string log = dispatch_log_of([&] { fast = run_forward(c, true); });
     const KernelForward ref = run_forward(c, false);
-    expect_kernel(e, fast.kernel, log);
+    expect_kernel(e, fast.kernel, log, true);
     ASSERT_EQ(ref.kernel, "reference");
     // One rounding (or one polynomial approximation, for the logistic) per element.
     expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(1), "dst");
@@ -105,6 +108,10 @@ TEST_P(EltwiseConformance, ForwardAndBackwardMatchReference) {
     const Tensor d_dst = random_tensor(shape, rng);
     const KernelForward fwd = run_forward(c, true);
     EXPECT_TRUE(fwd.saved.empty());
+    if (!e.declines) {
+      EXPECT_EQ(fwd.kernel, kernel_name(e.op));
+    }
+    expect_close(fwd.outputs[0], ref.outputs[0], fp32_tol(1), "dst (training forward)");
     KernelBackward fb;
     const std::string blog = dispatch_log_of([&] { fb = run_backward(c, fwd, {d_dst}, {0}, true); });
     const KernelBackward rb = run_backward(c, fwd, {d_dst}, {0}, false);
@@ -118,11 +125,24 @@ constexpr float kLowest = std::numeric_limits<float>::lowest();
 constexpr const char* kNoHardSigmoid = "oneDNN 2.6 has no eltwise_hardsigmoid";
 
 LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/relu", "Relu", "dnnl_relu_f32");
+LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/relu", "Relu", "cpu_relu_f32");
 LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/sigmoid", "Sigmoid", "dnnl_sigmoid_f32");
 LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/hard_swish", "HardSwish", "dnnl_hard_swish_f32");
 LEANCNN_COVERS("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/clip_*", "Clip", "dnnl_clip_f32");
 LEANCNN_COVERS_DECLINE("Ops/EltwiseConformance.ForwardAndBackwardMatchReference/hard_sigmoid*", "HardSigmoid",
                        "dnnl_hard_sigmoid_f32");
+
+// Our Relu gives the reference's x > 0 ? x : 0 bit for bit, NaN (-> 0) and infinities included.
+LEANCNN_COVERS("EltwiseConformance.ReluNanAndInfinitiesAsTheReference", "Relu", "cpu_relu_f32");
+TEST(EltwiseConformance, ReluNanAndInfinitiesAsTheReference) {
+  OpCase c;
+  c.op_type = "Relu";
+  c.inputs = {activation_input({3, 70000}, {NAN, -NAN, INFINITY, -INFINITY, 0.f, -0.f}, 47)};  // OpenMP-sized
+  const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
+  ASSERT_EQ(fast.kernel, "cpu_relu_f32");
+  ASSERT_EQ(fast.outputs[0].nbytes(), ref.outputs[0].nbytes());
+  EXPECT_EQ(std::memcmp(fast.outputs[0].raw(), ref.outputs[0].raw(), ref.outputs[0].nbytes()), 0);
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, EltwiseConformance,

@@ -12,8 +12,9 @@ Tensor to_nhwc(const Tensor& t);
 Tensor from_nhwc(const Tensor& t);
 
 // Runs the kernel named `kernel` the way a plan does with these layout bits (after asking the
-// kernel that it declares them), with x stored channels-last when in_nhwc; returns y in NCHW
-// order. Throws when the kernel is absent or declines.
+// kernel that it declares them, and for a kernel that ties the two layouts that they agree), with
+// x stored channels-last when in_nhwc; returns y in NCHW order. Throws when the kernel is absent
+// or declines.
 Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc, bool out_nhwc);
 
 }  // namespace leancnn::testing

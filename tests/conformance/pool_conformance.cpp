@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
@@ -148,6 +149,26 @@ TEST(PoolConformance, GlobalAveragePoolChannelsLast) {
     expect_close(run_with_layout(c, kGap, true, false), ref.outputs[0], tol, shape_str(x) + " NHWC x");
     expect_close(run_with_layout(c, kGap, true, true), ref.outputs[0], tol, shape_str(x) + " NHWC x and y");
     expect_close(run_with_layout(c, kGap, false, false), ref.outputs[0], tol, shape_str(x) + " NCHW");
+  }
+}
+
+// MaxPool with channels-last source and destination (after a conv in a plan): the 2x2/2 loop
+// for odd sides, a batch, NaN and an OpenMP-sized input; oneDNN for another window (without NaN:
+// oneDNN's maximum does not propagate it as the reference does).
+LEANCNN_COVERS("PoolConformance.MaxPoolChannelsLast", "MaxPool", "dnnl_max_pool_f32");
+TEST(PoolConformance, MaxPoolChannelsLast) {
+  const PoolCfg cfgs[] = {{"max_2x2_s2", "MaxPool", {1, 32, 28, 28}, {2, 2}, {2, 2}, {}, {}},
+                          {"max_2x2_s2_odd", "MaxPool", {2, 7, 9, 11}, {2, 2}, {2, 2}, {}, {}},
+                          {"max_2x2_s2_big", "MaxPool", {2, 64, 56, 56}, {2, 2}, {2, 2}, {}, {}},
+                          {"max_3x3_s2_pad", "MaxPool", {1, 5, 12, 12}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}}};
+  uint64_t seed = 95;
+  for (const PoolCfg& p : cfgs) {
+    OpCase c = pool_case(p, seed++);
+    if (p.kernel[0] == 2) c.inputs[0].data<float>()[3] = NAN;
+    const KernelForward ref = run_forward(c, false);
+    const Tensor y = run_with_layout(c, "dnnl_max_pool_f32", true, true);
+    ASSERT_EQ(y.nbytes(), ref.outputs[0].nbytes());
+    EXPECT_EQ(std::memcmp(y.raw(), ref.outputs[0].raw(), y.nbytes()), 0) << p.name;  // maxima are exact
   }
 }
 

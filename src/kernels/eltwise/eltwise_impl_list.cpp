@@ -6,7 +6,7 @@
 namespace leancnn::kernels {
 
 std::vector<Kernel> eltwise_impl_list(const std::string& op_type) {
-  if (op_type == "Relu") return {dnnl_relu_f32()};
+  if (op_type == "Relu") return {cpu_relu_f32(), dnnl_relu_f32()};
   if (op_type == "Sigmoid") return {dnnl_sigmoid_f32()};
   if (op_type == "Clip") return {dnnl_clip_f32()};
   if (op_type == "HardSwish") return {dnnl_hard_swish_f32()};

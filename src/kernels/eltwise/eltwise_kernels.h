@@ -11,6 +11,7 @@ Kernel dnnl_sigmoid_f32();
 Kernel dnnl_clip_f32();
 Kernel dnnl_hard_swish_f32();
 Kernel dnnl_hard_sigmoid_f32();  // always declines: oneDNN 2.6 has no hardsigmoid
+Kernel cpu_relu_f32();           // relu_f32.cpp: inference forward, any layout
 
 // Add / Mul on fp32 for the two shapes CNNs use (binary_f32.cpp): equal shapes (residual adds)
 // and a per-channel operand [N or 1, C, 1, 1] against [N, C, H, W] (squeeze-excitation).

@@ -151,9 +151,12 @@ void forward(ir::ForwardCtx& ctx) {
   LEANCNN_CHECK(nhwc == ((ctx.channels_last & ir::channels_last_output(0)) != 0) || g.oh * g.ow == 1,
                 "pooling: source and destination in different layouts");
   const bool keep_workspace = ctx.saved != nullptr && g.kind == PoolKind::max;
-  if (g.kind == PoolKind::max && !nhwc && !keep_workspace && ctx.inputs[0].is_contiguous()) {
-    max_pool_nchw_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>());  // see max_pool_nchw.cpp
-    return;
+  if (g.kind == PoolKind::max && !keep_workspace && ctx.inputs[0].is_contiguous()) {  // see max_pool_cpu.cpp
+    if (!nhwc) {
+      max_pool_nchw_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>());
+      return;
+    }
+    if (max_pool_nhwc_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>())) return;
   }
   const PoolDesc d = pool_desc(g, nhwc);
   const auto e = forward_entry(d, keep_workspace);

@@ -12,8 +12,11 @@ Kernel dnnl_global_average_pool_f32();
 // GlobalAveragePool forward, NCHW or channels-last, no backward (global_average_pool.cpp).
 Kernel cpu_global_average_pool_f32();
 
-// MaxPool of NCHW f32 planes, inference (max_pool_nchw.cpp): what dnnl_max_pool_f32 runs for
+// MaxPool of NCHW f32 planes, inference (max_pool_cpu.cpp): what dnnl_max_pool_f32 runs for
 // NCHW calls outside training.
 void max_pool_nchw_f32(const ops::PoolGeometry& g, const float* src, float* dst);
+// The same for channels-last source and destination where the window is 2x2 at stride 2 without
+// padding; false (nothing written) for other geometries.
+bool max_pool_nhwc_f32(const ops::PoolGeometry& g, const float* src, float* dst);
 
 }  // namespace leancnn::kernels
