@@ -152,8 +152,9 @@ TEST(PoolConformance, GlobalAveragePoolChannelsLast) {
   }
 }
 
-// MaxPool with channels-last source and destination (after a conv in a plan): the 2x2/2 loop
-// for odd sides, a batch, NaN and an OpenMP-sized input; oneDNN for another window (without NaN:
+// MaxPool with channels-last source and destination (after a conv in a plan): the 2x2/2 loop,
+// also from NHWC to NCHW (before Flatten) and back, for odd sides, a batch, NaN and an
+// OpenMP-sized input; oneDNN for another window (tied layouts; without NaN:
 // oneDNN's maximum does not propagate it as the reference does).
 LEANCNN_COVERS("PoolConformance.MaxPoolChannelsLast", "MaxPool", "dnnl_max_pool_f32");
 TEST(PoolConformance, MaxPoolChannelsLast) {
@@ -166,9 +167,14 @@ TEST(PoolConformance, MaxPoolChannelsLast) {
     OpCase c = pool_case(p, seed++);
     if (p.kernel[0] == 2) c.inputs[0].data<float>()[3] = NAN;
     const KernelForward ref = run_forward(c, false);
-    const Tensor y = run_with_layout(c, "dnnl_max_pool_f32", true, true);
-    ASSERT_EQ(y.nbytes(), ref.outputs[0].nbytes());
-    EXPECT_EQ(std::memcmp(y.raw(), ref.outputs[0].raw(), y.nbytes()), 0) << p.name;  // maxima are exact
+    const bool mixed = p.kernel[0] == 2;  // the 2x2/2 loop takes the two layouts separately
+    for (const auto& [in_nhwc, out_nhwc] : {std::pair{true, true}, {true, false}, {false, true}}) {
+      if (in_nhwc != out_nhwc && !mixed) continue;
+      const Tensor y = run_with_layout(c, "dnnl_max_pool_f32", in_nhwc, out_nhwc);
+      ASSERT_EQ(y.nbytes(), ref.outputs[0].nbytes());
+      EXPECT_EQ(std::memcmp(y.raw(), ref.outputs[0].raw(), y.nbytes()), 0)  // maxima are exact
+          << p.name << (in_nhwc ? " NHWC" : " NCHW") << " -> " << (out_nhwc ? "NHWC" : "NCHW");
+    }
   }
 }
 

@@ -1,10 +1,11 @@
 // MaxPool over fp32 in inference (pool_kernels.h). NCHW: oneDNN's NCHW max pooling without
 // AVX-512 is a reference-speed path (9 ms for ResNet-18's 3x3/2 pool after a sparse stem, which
-// writes NCHW), so the dnnl kernel hands NCHW inference calls here. Channels-last 2x2/2 (the small
-// CNN's pools after its convs): oneDNN's call took 2.4-3 us for 25 K values; here each output
-// pixel is the maximum of four contiguous channel rows. Per output row: the column
+// writes NCHW), so the dnnl kernel hands NCHW inference calls here: per output row, the column
 // maxima over the window's rows (contiguous, vectorized by the compiler), then the maximum over
-// the window's columns. Padding never wins (windows skip it), as in the reference.
+// the window's columns; padding never wins (windows skip it), as in the reference. 2x2/2 with
+// either side channels-last (the small CNN's pools after its convs, the second writing NCHW for
+// Flatten): oneDNN's NHWC call took 2.4-3 us for 25 K values; here each output pixel is the
+// maximum of four rows of channels.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -44,25 +45,34 @@ void max_pool_2x2_stride_2(const ops::PoolGeometry& g, const float* src, float* 
 
 }  // namespace
 
-bool max_pool_nhwc_f32(const ops::PoolGeometry& g, const float* src, float* dst) {
-  if (!is_2x2_stride_2(g)) return false;
+bool max_pool_2x2_channels_last(const ops::PoolGeometry& g) {
+  return g.kind == ops::PoolKind::max && is_2x2_stride_2(g);
+}
+
+bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc) {
+  if (!max_pool_2x2_channels_last(g)) return false;
   constexpr float lowest = -std::numeric_limits<float>::infinity();
-  const int64_t c = g.c, rows = g.n * g.oh;
-  const bool parallel = num_threads() > 1 && rows * g.ow * c * 4 >= (1 << 16);
+  struct Strides {
+    int64_t n, y, x, c;
+  };
+  const auto strides = [&](bool nhwc, int64_t h, int64_t w) {
+    return nhwc ? Strides{h * w * g.c, w * g.c, g.c, 1} : Strides{g.c * h * w, w, 1, h * w};
+  };
+  const Strides si = strides(src_nhwc, g.ih, g.iw), so = strides(dst_nhwc, g.oh, g.ow);
+  const int64_t rows = g.n * g.oh;
+  const bool parallel = num_threads() > 1 && rows * g.ow * g.c * 4 >= (1 << 16);
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t n = r / g.oh, oy = r % g.oh;
-    const float* r0 = src + ((n * g.ih + 2 * oy) * g.iw) * c;
-    const float* r1 = r0 + g.iw * c;
-    float* out = dst + r * g.ow * c;
     for (int64_t ox = 0; ox < g.ow; ++ox) {
-      const float* a = r0 + 2 * ox * c;
-      const float* b = r1 + 2 * ox * c;
-      float* o = out + ox * c;
-      for (int64_t ch = 0; ch < c; ++ch) {  // the NCHW path's order: column maxima, then across
-        const float c0 = std::max(std::max(lowest, a[ch]), b[ch]);
-        const float c1 = std::max(std::max(lowest, a[c + ch]), b[c + ch]);
-        o[ch] = std::max(std::max(lowest, c0), c1);
+      const float* a = src + n * si.n + 2 * oy * si.y + 2 * ox * si.x;  // the window's top-left pixel
+      const float* b = a + si.y;
+      float* o = dst + n * so.n + oy * so.y + ox * so.x;
+      for (int64_t ch = 0; ch < g.c; ++ch) {  // the NCHW path's order: column maxima, then across
+        const int64_t i = ch * si.c;
+        const float c0 = std::max(std::max(lowest, a[i]), b[i]);
+        const float c1 = std::max(std::max(lowest, a[i + si.x]), b[i + si.x]);
+        o[ch * so.c] = std::max(std::max(lowest, c0), c1);
       }
     }
   }

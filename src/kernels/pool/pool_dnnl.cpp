@@ -137,10 +137,20 @@ std::string check_forward(const ir::ForwardCtx& ctx) {
 }
 
 // Source and destination share one layout (the primitive's src and dst formats must match),
-// except that a global pool's 1x1 output is the same bytes in either order.
+// except that a global pool's 1x1 output is the same bytes in either order and that our own 2x2/2
+// max-pool loop (inference) reads channels-last and writes either (max_pool_cpu.cpp): a pool
+// before Flatten then takes its conv's NHWC output and hands Flatten NCHW, instead of the conv
+// transposing its whole output.
 ChannelsLast channels_last(const ir::ForwardCtx& ctx) {
   if (ctx.inputs.empty() || !ctx.inputs[0].defined() || ctx.inputs[0].rank() != 4) return {};
-  return {ir::channels_last_input(0) | ir::channels_last_output(0), ctx.node.op_type != "GlobalAveragePool"};
+  bool tied = ctx.node.op_type != "GlobalAveragePool";
+  if (tied && ctx.node.op_type == "MaxPool" && !ctx.training && ctx.outputs.size() == 1) {
+    try {
+      tied = !max_pool_2x2_channels_last(geometry_of(ctx.node, ctx.inputs));
+    } catch (const Error&) {
+    }
+  }
+  return {ir::channels_last_input(0) | ir::channels_last_output(0), tied};
 }
 
 // Saves (max pooling, training only): after the reference's entries (none), one u8 tensor
@@ -148,16 +158,16 @@ ChannelsLast channels_last(const ir::ForwardCtx& ctx) {
 void forward(ir::ForwardCtx& ctx) {
   const PoolGeometry g = geometry_of(ctx.node, ctx.inputs);
   const bool nhwc = (ctx.channels_last & ir::channels_last_input(0)) != 0;
-  LEANCNN_CHECK(nhwc == ((ctx.channels_last & ir::channels_last_output(0)) != 0) || g.oh * g.ow == 1,
-                "pooling: source and destination in different layouts");
+  const bool nhwc_out = (ctx.channels_last & ir::channels_last_output(0)) != 0;
   const bool keep_workspace = ctx.saved != nullptr && g.kind == PoolKind::max;
   if (g.kind == PoolKind::max && !keep_workspace && ctx.inputs[0].is_contiguous()) {  // see max_pool_cpu.cpp
-    if (!nhwc) {
+    if (!nhwc && !nhwc_out) {
       max_pool_nchw_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>());
       return;
     }
-    if (max_pool_nhwc_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>())) return;
+    if (max_pool_2x2_f32(g, ctx.inputs[0].data<float>(), nhwc, ctx.outputs[0].data<float>(), nhwc_out)) return;
   }
+  LEANCNN_CHECK(nhwc == nhwc_out || g.oh * g.ow == 1, "pooling: source and destination in different layouts");
   const PoolDesc d = pool_desc(g, nhwc);
   const auto e = forward_entry(d, keep_workspace);
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(ctx.inputs[0], f32_md(d.src, d.tag))},

@@ -15,8 +15,11 @@ Kernel cpu_global_average_pool_f32();
 // MaxPool of NCHW f32 planes, inference (max_pool_cpu.cpp): what dnnl_max_pool_f32 runs for
 // NCHW calls outside training.
 void max_pool_nchw_f32(const ops::PoolGeometry& g, const float* src, float* dst);
-// The same for channels-last source and destination where the window is 2x2 at stride 2 without
-// padding; false (nothing written) for other geometries.
-bool max_pool_nhwc_f32(const ops::PoolGeometry& g, const float* src, float* dst);
+// Whether max_pool_2x2_f32 takes the geometry: MaxPool 2x2 at stride 2 without padding.
+bool max_pool_2x2_channels_last(const ops::PoolGeometry& g);
+// The same with source and destination each channels-last or NCHW (a pool before Flatten reads
+// its conv's NHWC output and writes NCHW), where max_pool_2x2_channels_last holds; false (nothing
+// written) for other geometries.
+bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc);
 
 }  // namespace leancnn::kernels
