@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance_util.h"
+#include "leancnn/core/cpu.h"
 #include "kernel_coverage.h"
 #include "prepared_run.h"
 
@@ -32,11 +33,16 @@ OpCase gemm_case(const GemmCfg& p, uint64_t seed) {
 }
 
 constexpr const char* kSmall = "cpu_gemm_f32_small";
+constexpr const char* kGemv = "cpu_gemv_f32_avx2";
+bool avx2_here() { return cpu_features().avx2 && cpu_features().fma; }
 
 // The kernel an inference forward dispatches to: the small-product one for at most 8 rows over
-// at most 32 Ki weights, oneDNN's otherwise.
-std::string inference_kernel(int64_t m, int64_t k, int64_t n) {
-  return m <= 8 && k * n <= 32 * 1024 ? kSmall : "dnnl_gemm_f32";
+// at most 32 Ki weights, the threaded AVX2 one for at most 8 rows over at most 4 Mi weights stored
+// [N, K], oneDNN's otherwise.
+std::string inference_kernel(const GemmCfg& p) {
+  if (p.m <= 8 && p.k * p.n <= 32 * 1024) return kSmall;
+  if (p.m <= 8 && p.trans_b && p.k * p.n <= 4 * 1024 * 1024 && avx2_here()) return kGemv;
+  return "dnnl_gemm_f32";
 }
 
 class GemmConformance : public ::testing::TestWithParam<GemmCfg> {};
@@ -46,11 +52,12 @@ LEANCNN_COVERS("Shapes/GemmConformance.*", "Gemm", "dnnl_gemm_f32");  // forward
 LEANCNN_COVERS("Shapes/GemmConformance.ForwardMatchesReference/bias_*", "Gemm", kSmall);
 LEANCNN_COVERS("Shapes/GemmConformance.ForwardMatchesReference/no_c*", "Gemm", kSmall);
 LEANCNN_COVERS("Shapes/GemmConformance.ForwardMatchesReference/scalar_sized", "Gemm", kSmall);
+LEANCNN_COVERS_WHERE("Shapes/GemmConformance.ForwardMatchesReference/fc_*", "Gemm", kGemv, avx2_here);
 TEST_P(GemmConformance, ForwardMatchesReference) {
   const GemmCfg& p = GetParam();
   const OpCase c = gemm_case(p, 61);
   const KernelForward fast = run_forward(c, true), ref = run_forward(c, false);
-  ASSERT_EQ(fast.kernel, inference_kernel(p.m, p.k, p.n));
+  ASSERT_EQ(fast.kernel, inference_kernel(p));
   EXPECT_TRUE(fast.saved.empty());
   expect_close(fast.outputs[0], ref.outputs[0], fp32_tol(p.k), "Y");
   OpCase training = c;  // a training forward always runs oneDNN's (it has the backward)
@@ -107,7 +114,11 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCfg{"bias_scalar", 3, 9, 4, true, true, {}},
                       GemmCfg{"bias_11", 2, 8, 5, false, true, {1, 1}},
                       GemmCfg{"classifier_batch64", 64, 513, 10, true, true, {10}},
-                      GemmCfg{"wide", 2, 1000, 129, false, true, {129}}),
+                      GemmCfg{"wide", 2, 1000, 129, false, true, {129}},
+                      // the threaded product: the small CNN's fc1; 4 + 1 rows, K past 32 by an odd tail
+                      GemmCfg{"fc_small_cnn", 1, 3136, 128, true, true, {128}},
+                      GemmCfg{"fc_rows5_odd", 5, 1001, 37, true, true, {5, 37}},
+                      GemmCfg{"fc_no_c", 8, 333, 257, true, false, {}}),
     [](const ::testing::TestParamInfo<GemmCfg>& i) { return std::string(i.param.name); });
 
 // Attribute combinations the kernel declines: the reference runs, and says why on "dispatch".
@@ -153,15 +164,21 @@ TEST(GemmDnnl, NothingIsPreparedForTraining) {
   expect_close(r.fwd.outputs[0], run_forward(c, false).outputs[0], fp32_tol(9), "Y");
 }
 
-// Past the small kernel's bounds (rows, weights) oneDNN runs an inference forward too, and the
-// log says why the small kernel declined.
+// Past the few-row kernels' bounds (rows, weights, B's layout) oneDNN runs an inference forward
+// too, and the log says why they declined.
 TEST(GemmSmall, LargeProductsGoToOneDnn) {
-  for (const GemmCfg& p : {GemmCfg{"rows", 9, 16, 10, true, true, {10}}, GemmCfg{"weights", 1, 4096, 9, true, false, {}}}) {
+  const GemmCfg cases[] = {{"rows", 9, 16, 10, true, true, {10}},
+                           {"weights_kn", 1, 4096, 9, false, false, {}},
+                           {"weights_huge", 1, 4096, 1100, true, false, {}}};
+  for (const GemmCfg& p : cases) {
     const OpCase c = gemm_case(p, 68);
     KernelForward fast;
     const std::string log = dispatch_log_of([&] { fast = run_forward(c, true); });
     EXPECT_EQ(fast.kernel, "dnnl_gemm_f32") << p.name;
     EXPECT_NE(log.find("past the small-product bounds"), std::string::npos) << log;
+    if (avx2_here()) {
+      EXPECT_NE(log.find(std::string(kGemv) + " declined: "), std::string::npos) << log;
+    }
     expect_close(fast.outputs[0], run_forward(c, false).outputs[0], fp32_tol(p.k), p.name);
   }
 }
