@@ -234,14 +234,37 @@ TEST(Plan, ChannelsLastChainsMatchTheReference) {
   }
 }
 
-TEST(Plan, TiedLayoutsFallBackToNchw) {
-  // MaxPool needs its source and destination in one layout. Fed by the graph input (NCHW), it
-  // writes NCHW too, so the conv after it reads NCHW; the Relu between two convs has no
-  // channels-last kernel, so both convs around it use NCHW there.
+// The 2x2/2 MaxPool (our loop) takes each layout on its own: from the graph input (NCHW) it
+// writes NHWC for the conv after it, and after a conv it reads NHWC and writes NCHW for Flatten.
+TEST(Plan, MaxPool2x2TakesEachLayoutOnItsOwn) {
   ir::Graph g;
   ir::Builder b(g, ops(), 3);
   ir::ValueId x = b.input("input", {1, 4, 12, 12});
-  ir::ValueId p = b.max_pool(x, 2, 2);
+  ir::ValueId p1 = b.max_pool(x, 2, 2);
+  ir::ValueId c1 = b.conv(p1, 8, 3, 1, 1, 1, true, 1, "c1");
+  ir::ValueId p2 = b.max_pool(c1, 2, 2);
+  b.output(b.flatten(p2));
+  Plan plan = Plan::compile(g);
+  const Tensor in = pixels(2, {4, 12, 12}, 9);
+  ir::Graph copy = g;
+  Executor exec(copy, ops(), {.training = false, .use_kernels = false});
+  EXPECT_LE(testing::max_rel_diff(plan.run({in})[0], exec.forward({{"input", in}}).at(0)), 1e-4);
+  if (!have_fused_conv() || plan.steps().at(1).kernel == "reference") GTEST_SKIP() << "no fast conv kernel";
+  const std::vector<PlanStep>& steps = plan.steps();
+  ASSERT_EQ(steps.at(0).op_type, "MaxPool");
+  EXPECT_EQ(steps.at(0).channels_last, ir::channels_last_output(0));
+  ASSERT_EQ(steps.at(2).op_type, "MaxPool");
+  EXPECT_EQ(steps.at(2).channels_last, ir::channels_last_input(0));
+}
+
+TEST(Plan, TiedLayoutsFallBackToNchw) {
+  // A 3x3 MaxPool (oneDNN's) needs its source and destination in one layout. Fed by the graph
+  // input (NCHW), it writes NCHW too, so the conv after it reads NCHW; the Sigmoid between two
+  // convs has no channels-last kernel, so both convs around it use NCHW there.
+  ir::Graph g;
+  ir::Builder b(g, ops(), 3);
+  ir::ValueId x = b.input("input", {1, 4, 12, 12});
+  ir::ValueId p = b.max_pool(x, 3, 1);
   ir::ValueId c1 = b.conv(p, 8, 3, 1, 1, 1, true, 1, "c1");
   ir::ValueId r = b.sigmoid(c1);
   ir::ValueId c2 = b.conv(r, 8, 3, 1, 1, 1, true, 1, "c2");
