@@ -23,7 +23,7 @@ for m in "$@"; do
   for _ in $(seq "$rounds"); do
     for bin in "$a" "$b"; do
       ms=$("$bin" bench "$m" --threads "${THREADS:-2}" --iters "${ITERS:-400}" --json 2>/dev/null |
-           python3 -c 'import json, sys; print(f"{json.load(sys.stdin)[\"latency_ms\"]:.4f}")')
+           python3 -c 'import json, sys; print("%.4f" % json.load(sys.stdin)["latency_ms"])')
       got[$bin]="${got[$bin]:-} $ms"
     done
   done
