@@ -39,6 +39,8 @@ const LayerSpec kLayers[] = {
     // ResNet-20 after structured pruning (channel counts below the rule's 16, and odd ones).
     {"r20p_8@28", 8, 8, 28},      {"r20p_12@28", 12, 12, 28},   {"r20p_11@28", 11, 11, 28},
     {"r20p_22@14", 22, 22, 14},   {"r20p_44@7", 44, 44, 7},
+    // The small CNN's second conv (after a 2x2 pool).
+    {"scnn_32to64@14", 32, 64, 14},
 };
 
 double g_peak = 100.0;
