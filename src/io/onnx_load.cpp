@@ -14,6 +14,7 @@
 
 #include "leancnn/core/error.h"
 #include "leancnn/io/onnx.h"
+#include "leancnn/io/gzip.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/ir/rewrite.h"
 #include "onnx_import.h"
@@ -565,6 +566,7 @@ void Importer::set_trainable() {
 
 ir::Graph load_onnx_bytes(const std::string& bytes, const ir::OpTable& ops, const OnnxLoadOptions& options) {
   if (bytes.empty()) fail(ErrorKind::bad_input, "the file is empty");
+  if (is_gzip(bytes)) return load_onnx_bytes(gunzip(bytes, static_cast<uint64_t>(INT_MAX)), ops, options);
   if (bytes.size() > static_cast<size_t>(INT_MAX)) fail(ErrorKind::bad_input, "the file is over 2 GiB");
   onnx::ModelProto model;
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))

@@ -11,6 +11,7 @@
 
 #include "leancnn/core/error.h"
 #include "leancnn/io/file.h"
+#include "leancnn/io/gzip.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ops/sparse_storage.h"
 #include "onnx_common.h"
@@ -173,7 +174,7 @@ void save_onnx(const ir::Graph& g, const std::string& path, const OnnxSaveOption
     e.add_context(str_cat("file '", path, "'"));
     throw;
   }
-  write_file_atomic(path, bytes);
+  write_file_atomic(path, path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0 ? gzip(bytes) : bytes);
 }
 
 }  // namespace leancnn::io

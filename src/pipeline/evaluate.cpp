@@ -10,6 +10,8 @@
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
+#include "leancnn/io/file.h"
+#include "leancnn/io/gzip.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/model_stats.h"
 #include "leancnn/pipeline/progress.h"
@@ -28,6 +30,8 @@ Json evaluate_size(const ir::Graph& g, const std::string& model_file) {
   return from_native({{"params", st.params},
                       {"nonzero_params", st.nonzero_params},
                       {"bytes", static_cast<int64_t>(std::filesystem::file_size(model_file))},
+                      // Deep Compression's coding stage: what `leancnn export MODEL -o M.onnx.gz` writes
+                      {"gzip_bytes", static_cast<int64_t>(io::gzip(io::read_file(model_file)).size())},
                       {"macs", st.macs},
                       {"effective_macs", st.effective_macs},
                       {"weight_bits", st.weight_bits},

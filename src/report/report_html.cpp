@@ -87,7 +87,7 @@ std::string variants_table(const nlohmann::json& report) {
       if (std::find(presets.begin(), presets.end(), a.value("preset", "")) == presets.end()) presets.push_back(a.value("preset", ""));
   std::string h = "<table id=\"variants\">\n<thead><tr><th class=\"l\">variant</th><th class=\"l\">step</th><th class=\"l\">from</th>"
                   "<th>bits W/A</th><th>test acc</th><th>fake-quant acc</th><th>top-1 agreement</th><th>params</th>"
-                  "<th>non-zero</th><th>file kB</th><th>MMACs</th><th>effective MMACs</th><th>latency ms</th>"
+                  "<th>non-zero</th><th>file kB</th><th>gzip kB</th><th>MMACs</th><th>effective MMACs</th><th>latency ms</th>"
                   "<th>p90 ms</th><th>images/s</th>";
   for (const std::string& p : presets) h += "<th>" + escape_html(p) + " kcycles</th><th>" + escape_html(p) + " µJ</th>";
   h += "<th>step s</th></tr></thead>\n<tbody>\n";
@@ -100,7 +100,7 @@ std::string variants_table(const nlohmann::json& report) {
          "</td><td class=\"l\">" + escape_html(v.value("parent", "")) + "</td><td>" + bits + "</td>";
     for (auto [k, f, s] : {std::tuple{"test_acc", "%.4f", 1.0}, {"fake_quant_acc", "%.4f", 1.0}, {"top1_agreement", "%.4f", 1.0},
                            {"params", "%.0f", 1.0}, {"nonzero_params", "%.0f", 1.0}, {"bytes", "%.1f", 1e-3},
-                           {"macs", "%.3f", 1e-6}, {"effective_macs", "%.3f", 1e-6}, {"latency_ms", "%.4f", 1.0},
+                           {"gzip_bytes", "%.1f", 1e-3}, {"macs", "%.3f", 1e-6}, {"effective_macs", "%.3f", 1e-6}, {"latency_ms", "%.4f", 1.0},
                            {"p90_ms", "%.4f", 1.0}, {"images_per_s", "%.0f", 1.0}})
       h += "<td>" + fmt(v, k, f, s) + "</td>";
     for (const std::string& p : presets) {

@@ -63,6 +63,9 @@ TEST(Runner, WritesVariantsAndSkipsUnchangedSteps) {
   EXPECT_TRUE(q_eval.contains("top1_agreement"));
   EXPECT_EQ(native(q.diagnostics)["sensitivity"]["layers"].size(), 4u);  // 2 convs + 2 FC
   EXPECT_LT(q_eval["bytes"].get<int64_t>(), native(variant(r1, "train").evaluation)["bytes"].get<int64_t>() / 2);
+  // The file after gzip (Deep Compression's coding stage): smaller, never empty.
+  EXPECT_GT(q_eval["gzip_bytes"].get<int64_t>(), 0);
+  EXPECT_LT(q_eval["gzip_bytes"].get<int64_t>(), q_eval["bytes"].get<int64_t>());
   const nlohmann::json settings = nlohmann::json::parse(io::read_file(out + "/quantize.settings.json"));
   EXPECT_EQ(settings["key"], q.key);
   EXPECT_EQ(settings["input_sha256"], variant(r1, "train").sha256);

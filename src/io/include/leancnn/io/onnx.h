@@ -40,7 +40,8 @@ struct OnnxSaveOptions {
   std::string doc_string;  // ModelProto.doc_string (empty: none)
 };
 
-// Writes g to path atomically: a temporary file in the same folder, flushed to disk, then
+// Writes g to path atomically (gzip-compressed when path ends in ".gz": Deep Compression's
+// coding stage, leancnn/io/gzip.h): a temporary file in the same folder, flushed to disk, then
 // renamed over path. On any failure the temporary file is removed, an existing file at path
 // is untouched, and Error is thrown: bad_input when the graph cannot be written as ONNX (a b1
 // initializer or input), runtime when the file system fails.
@@ -74,7 +75,8 @@ struct OnnxLoadOptions {
   std::map<std::string, Tensor> constant_inputs;
 };
 ir::Graph load_onnx(const std::string& path, const ir::OpTable& ops, const OnnxLoadOptions& options = {});
-// load_onnx on the bytes of a model (errors carry no file name).
+// load_onnx on the bytes of a model (errors carry no file name). Both read a gzip-compressed
+// model (what save_onnx writes to a ".gz" path) whatever the file's name.
 ir::Graph load_onnx_bytes(const std::string& bytes, const ir::OpTable& ops, const OnnxLoadOptions& options = {});
 
 // The ai.onnx op types load_onnx reads besides those of the op table: `rewritten` are turned
