@@ -15,6 +15,7 @@ shift 3
 for bin in "$a" "$b"; do
   [ -x "$bin" ] || { echo "ab_latency.sh: '$bin' is not an executable leancnn" >&2; exit 1; }
 done
+[ "$a" != "$b" ] || { echo "ab_latency.sh: A and B are the same path: copy the binary to compare it with itself" >&2; exit 2; }
 for m in "$@"; do
   [ -f "$m" ] || { echo "ab_latency.sh: no model file '$m'" >&2; exit 1; }
 done
