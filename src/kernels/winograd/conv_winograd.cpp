@@ -123,9 +123,9 @@ void forward(ir::ForwardCtx& ctx, bool fused, Isa isa) {
   io.src = ctx.inputs[0].data<float>();
   io.src_stride = g.ic;
   if (!src_nhwc) {
-    src_t.resize(static_cast<size_t>(g.n * g.ic * g.ih * g.iw));
-    to_nhwc(io.src, src_t.data(), g.n, g.ic, g.ih * g.iw);
-    io.src = src_t.data();
+    float* t = winograd::grown(src_t, static_cast<size_t>(g.n * g.ic * g.ih * g.iw));
+    to_nhwc(io.src, t, g.n, g.ic, g.ih * g.iw);
+    io.src = t;
   }
   const int64_t out_px = g.oh * g.ow;
   if (fused) {
@@ -134,9 +134,9 @@ void forward(ir::ForwardCtx& ctx, bool fused, Isa isa) {
       io.z = ctx.inputs[3].data<float>();
       io.z_stride = g.oc;
       if (!z_nhwc) {  // copied before any output is written: Z may share Y's storage
-        z_t.resize(static_cast<size_t>(g.n * g.oc * out_px));
-        to_nhwc(io.z, z_t.data(), g.n, g.oc, out_px);
-        io.z = z_t.data();
+        float* t = winograd::grown(z_t, static_cast<size_t>(g.n * g.oc * out_px));
+        to_nhwc(io.z, t, g.n, g.oc, out_px);
+        io.z = t;
       }
     }
   }
@@ -144,8 +144,7 @@ void forward(ir::ForwardCtx& ctx, bool fused, Isa isa) {
   io.dst = y;
   io.dst_stride = g.oc;
   if (!dst_nhwc) {
-    dst_t.resize(static_cast<size_t>(g.n * g.oc * out_px));
-    io.dst = dst_t.data();
+    io.dst = winograd::grown(dst_t, static_cast<size_t>(g.n * g.oc * out_px));
   }
   if (isa == Isa::avx512)
     winograd::run_avx512(p->packed, io);

@@ -61,6 +61,13 @@ struct Blocking {
   int64_t groups = 0;   // output-channel groups
 };
 
+// A thread-local buffer's storage for at least n floats: grown when short, never shrunk, so
+// alternating layers do not reallocate or zero-fill it (its contents are not kept).
+inline float* grown(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
 // (winograd_pack.cpp, on leancnn's thread count)
 Blocking blocking(const Packed& p, int64_t total_tiles, int mr);
 

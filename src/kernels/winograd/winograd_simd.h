@@ -129,11 +129,12 @@ void run_impl(const Packed& p, const Io& io) {
     const int64_t grp = task / bk.blocks, blk = task % bk.blocks;
     const int64_t t0 = blk * bk.tb, nt = std::min(bk.tb, total - t0);
     const int64_t oc0 = grp * bk.ocg, ocn = std::min(bk.ocg, p.oc_blocks * nr - oc0);
+    // Grown, never shrunk: resizing down and up again between layers zero-filled the regrown part
+    // on every call (1.9 % of a pruned ResNet-20's time in memset); every element read below is
+    // written first.
     thread_local std::vector<float> v_buf, m_buf;
-    v_buf.resize(static_cast<size_t>(P * bk.tb * icp));
-    m_buf.resize(static_cast<size_t>(P * bk.tb * bk.ocg));
-    float* vb = v_buf.data();
-    float* mb = m_buf.data();
+    float* vb = grown(v_buf, static_cast<size_t>(P * bk.tb * icp));
+    float* mb = grown(m_buf, static_cast<size_t>(P * bk.tb * bk.ocg));
 
     // Input transform: V[p][t][c] = (B^T d B)[p] of each tile's alpha x alpha window.
     for (int64_t t = 0; t < nt; ++t) {
