@@ -41,8 +41,11 @@ Runner register_export(CLI::App& app, CommonOptions& common) {
   cmd->add_option("model_file", o->model_file, "An ONNX model to re-write instead of a zoo model");
   add_model_options(*cmd, o->model);
   add_common_options(*cmd, common);
-  cmd->add_option("-o,--out", o->out, "Output .onnx file")->required();
-  cmd->footer("Example: leancnn export --model resnet20 --input 1x28x28 --classes 10 -o resnet20.onnx");
+  cmd->add_option("-o,--out", o->out, "Output .onnx file (a name ending in .gz: gzip-compressed)")->required();
+  cmd->footer(
+      "Examples:\n"
+      "  leancnn export --model resnet20 --input 1x28x28 --classes 10 -o resnet20.onnx\n"
+      "  leancnn export quantized.onnx -o quantized.onnx.gz   # Deep Compression's coding stage (gzip)");
   return [o, &common] { return run_export(*o, common); };
 }
 
