@@ -5,8 +5,8 @@
 # threads, median) of every variant from the recipe runner's report.json.
 # Usage: bench/structured_table.sh MODEL.onnx [EPOCHS=20] [OUT=runs/structured_table] [FRACTION=0.5] [CRITERIA...]
 #   e.g. bench/structured_table.sh /work/assets/r20/model.onnx 20 runs/st 0.5 l1 fpgm hrank thinet
-# Env: ROUND_TO (channel multiple, default 1: ResNet-20's 16-channel layers overshoot the target
-# at 8), THREADS (training threads, default all cores).
+# Env: ROUND_TO (channel multiple, default 1; 8 keeps whole AVX2 vectors and trims a ratio per
+# group to the target), THREADS (training threads, default all cores).
 # Small check: LIMIT=2000 (training images) TEST_LIMIT=1000 bench/structured_table.sh MODEL 1 /tmp/st 0.5 l1
 set -euo pipefail
 cd "$(dirname "$0")/.."

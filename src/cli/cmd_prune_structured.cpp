@@ -156,8 +156,12 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("pruned %s -> %s: structured %s, ratio %.3f per group\n", p.model_file.c_str(), p.out.c_str(),
-              s.criterion.c_str(), r.ratio);
+  if (r.group_ratios.empty())
+    std::printf("pruned %s -> %s: structured %s, ratio %.3f per group\n", p.model_file.c_str(), p.out.c_str(),
+                s.criterion.c_str(), r.ratio);
+  else  // sensitivity, or a rounded uniform ratio trimmed to the budget: a ratio per group
+    std::printf("pruned %s -> %s: structured %s, a ratio per group\n", p.model_file.c_str(), p.out.c_str(),
+                s.criterion.c_str());
   std::printf("  MACs %lld -> %lld (%.1f %% removed), params %lld -> %lld (%.1f %% removed)\n",
               static_cast<long long>(r.macs_before), static_cast<long long>(r.macs_after),
               100.0 * (1 - static_cast<double>(r.macs_after) / static_cast<double>(r.macs_before)),

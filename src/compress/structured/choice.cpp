@@ -108,6 +108,65 @@ RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::v
   return best;
 }
 
+std::set<int> choose_counts(const ChannelGraph& cg, const std::vector<double>& scores, const std::vector<int64_t>& counts) {
+  std::set<int> out;
+  for (size_t i = 0; i < cg.groups.size(); ++i) {
+    if (counts[i] <= 0) continue;
+    std::vector<int> units = cg.groups[i].units;
+    std::stable_sort(units.begin(), units.end(), [&](int a, int b) { return scores[a] < scores[b]; });
+    out.insert(units.begin(), units.begin() + std::min<int64_t>(counts[i], static_cast<int64_t>(units.size())));
+  }
+  return out;
+}
+
+RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
+                            double ratio, double budget) {
+  const std::vector<double> flat(cg.units.size(), 0.0);
+  const size_t n = cg.groups.size();
+  std::vector<int64_t> cap(n, 0);  // the most each group may lose: what the uniform `ratio` removes
+  for (size_t i = 0; i < n; ++i)
+    if (!frozen[i]) cap[i] = removed_count(cg.groups[i].units.size(), ratio, spec.round_to);
+  // The start: per group, the largest count below its cap that some uniform ratio gives.
+  RoundedChoice rc;
+  rc.counts.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t units = static_cast<int64_t>(cg.groups[i].units.size());
+    for (int64_t k = 1; k < units && !frozen[i]; ++k) {
+      const int64_t c = removed_count(cg.groups[i].units.size(), static_cast<double>(k) / static_cast<double>(units),
+                                      spec.round_to);
+      if (c < cap[i]) rc.counts[i] = std::max(rc.counts[i], c);
+    }
+  }
+  const auto cost_of = [&](const std::vector<int64_t>& counts) {
+    return cost(remove_units(g, cg, choose_counts(cg, flat, counts)), spec.target_kind);
+  };
+  rc.cost = cost_of(rc.counts);
+  while (rc.cost > budget) {
+    // The next step of each group (round_to units, or to its cap), the most-kept group first.
+    size_t best = n;
+    double best_kept = -1, best_cost = 0;
+    std::vector<int64_t> next;
+    for (size_t i = 0; i < n; ++i) {
+      if (frozen[i] || rc.counts[i] >= cap[i]) continue;
+      const double units = static_cast<double>(cg.groups[i].units.size());
+      const double kept = (units - static_cast<double>(rc.counts[i])) / units;
+      if (kept < best_kept - 1e-12) continue;
+      std::vector<int64_t> trial = rc.counts;
+      trial[i] = std::min(cap[i], rc.counts[i] + std::max<int64_t>(1, spec.round_to));
+      const double c = cost_of(trial);
+      if (kept > best_kept + 1e-12 || c < best_cost) {
+        best = i, best_kept = kept, best_cost = c;
+        next = std::move(trial);
+      }
+    }
+    if (best == n) break;  // every group at its cap
+    rc.counts = std::move(next);
+    rc.cost = best_cost;
+  }
+  rc.met = rc.cost <= budget;
+  return rc;
+}
+
 namespace {
 
 // `frozen` with every group but `keep` frozen too.

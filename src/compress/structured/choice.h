@@ -38,6 +38,24 @@ struct RatioChoice {
 RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
                         double budget);
 
+// The units to remove with `counts[i]` units of group i (0 for frozen ones): its lowest-scoring.
+std::set<int> choose_counts(const ChannelGraph& cg, const std::vector<double>& scores, const std::vector<int64_t>& counts);
+
+struct RoundedChoice {
+  std::vector<int64_t> counts;  // units removed per group
+  double cost = 0;
+  bool met = false;
+};
+
+// With round_to > 1 a uniform ratio moves in coarse steps (16 channels keep 16 or 8), so the
+// least ratio that meets a budget can overshoot it by far (ResNet-20 at half its MACs and
+// round_to 8: 75 % removed). This starts from the largest uniform ratio below `ratio` (under the
+// budget) and removes round_to more units at a time from the group that keeps the largest
+// fraction of its units (ties: the one whose step saves most), measuring the cost each time,
+// until the budget is met; the result never removes more than the uniform `ratio` would.
+RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
+                            double ratio, double budget);
+
 struct SensitivityChoice {
   std::set<int> removed;       // the units to remove
   std::vector<double> ratios;  // per group (0 for frozen ones)

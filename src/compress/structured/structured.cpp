@@ -192,6 +192,19 @@ ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Ten
     removed = choose(cg, frozen, scores, rc.ratio, spec.round_to);
     rep.ratio = rc.ratio;
     std::snprintf(line, sizeof line, "prune: ratio %.3f per group, %zu channels removed", rc.ratio, removed.size());
+    if (spec.round_to > 1 && rc.met) {  // whole vectors per group: the coarse uniform step may overshoot
+      const RoundedChoice rd = solve_rounded(g, cg, frozen, spec, rc.ratio, budget);
+      if (rd.met && rd.cost > rc.cost) {
+        removed = choose_counts(cg, scores, rd.counts);
+        rep.group_ratios.assign(cg.groups.size(), 0.0);
+        for (size_t i = 0; i < cg.groups.size(); ++i)
+          rep.group_ratios[i] = static_cast<double>(rd.counts[i]) / static_cast<double>(cg.groups[i].units.size());
+        std::snprintf(line, sizeof line,
+                      "prune: ratio %.3f per group rounded to multiples of %lld channels, then trimmed to the budget: "
+                      "%zu channels removed",
+                      rc.ratio, static_cast<long long>(spec.round_to), removed.size());
+      }
+    }
   }
   log_line(spec, line);
   if (spec.criterion == Criterion::thinet && spec.reconstruct)

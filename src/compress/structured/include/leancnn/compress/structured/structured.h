@@ -113,7 +113,7 @@ struct Report {
   int64_t params_before = 0, params_after = 0;
   int64_t macs_before = 0, macs_after = 0;
   double ratio = 0;                       // the uniform per-group ratio chosen (last round)
-  std::vector<double> group_ratios;       // ratios sensitivity: per group of the last round's model
+  std::vector<double> group_ratios;       // ratios sensitivity, or round_to's trimmed uniform ratio: per group of the last round's model
   std::vector<std::string> removed_blocks;  // layer: the residual blocks removed (their Adds' names)
   std::vector<train::TrainResult> finetune;  // sparsity training (slimming/sfp) first, then one per round
   std::optional<train::TrainResult> scratch_training;
