@@ -102,6 +102,8 @@ p::Spec spec_of(const PruneCli& c, const CommonOptions& common, bool progress) {
   if (!(c.sparsity >= 0 && c.sparsity < 1)) fail(ErrorKind::usage, "--sparsity: ", c.sparsity, " must be in [0, 1)");
   spec.mask.sparsity = c.sparsity;
   spec.mask.layer_sparsity = parse_layer_sparsity(c.layer_sparsity);
+  if (c.ratios == "latency")
+    fail(ErrorKind::usage, "--ratios latency chooses channel ratios by measured latency: it needs --structured");
   spec.ratio_rule = p::parse_ratio_rule(c.ratios);
   spec.target = p::parse_budget_target(c.target);
   spec.protocol = {c.sens_images, common.seed};
@@ -201,8 +203,9 @@ Runner register_prune(CLI::App& app, CommonOptions& common) {
                                                          "unlisted layers get --sparsity)");
   cmd->add_option("--ratios", c->ratios, "Per-layer fractions: uniform, sensitivity (one-layer probes on held-out "
                                          "training images + the budget solver) or gmm (Gaussian-mixture split); "
-                                         "--structured: per-group ratios, uniform or sensitivity")
-      ->capture_default_str()->check(CLI::IsMember({"uniform", "sensitivity", "gmm"}));
+                                         "--structured: per-group ratios, uniform, sensitivity or latency (NetAdapt: "
+                                         "cut where measured batch-1 latency falls most per FLOP)")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "sensitivity", "gmm", "latency"}));
   cmd->add_option("--target", c->target, "--ratios sensitivity: what --sparsity is the fraction removed of: sparsity "
                                          "(pruned weights), params (all parameters) or macs")
       ->capture_default_str()->check(CLI::IsMember({"sparsity", "params", "macs"}));

@@ -35,7 +35,8 @@ st::Spec spec_of(const PruneShared& p, const StructuredCli& s, const CommonOptio
   if (s.remove_params != 0) spec.target_kind = st::TargetKind::params, spec.target = s.remove_params, flag = "--remove-params";
   if (s.remove_latency != 0) spec.target_kind = st::TargetKind::latency, spec.target = s.remove_latency, flag = "--remove-latency";
   if (!(spec.target > 0 && spec.target < 1)) fail(ErrorKind::usage, flag, ": ", spec.target, " must be in (0, 1)");
-  if (p.ratios == "gmm") fail(ErrorKind::usage, "--ratios gmm splits weight magnitudes; --structured takes uniform or sensitivity");
+  if (p.ratios == "gmm")
+    fail(ErrorKind::usage, "--ratios gmm splits weight magnitudes; --structured takes uniform, sensitivity or latency");
   spec.ratios = st::parse_ratios(p.ratios);
   spec.sensitivity.images = p.sens_images;
   spec.sensitivity.seed = common.seed;

@@ -31,7 +31,7 @@ struct StructuredCli {
 // The shared flags cmd_prune.cpp owns.
 struct PruneShared {
   std::string model_file, out, data, schedule;
-  std::string ratios = "uniform";  // uniform | sensitivity (gmm is unstructured only)
+  std::string ratios = "uniform";  // uniform | sensitivity | latency (gmm is unstructured only)
   int64_t sens_images = 1000;
   int rounds = 3;
   std::vector<std::string> exclude;

@@ -101,8 +101,9 @@ const std::vector<KeySpec>& structured_keys() {
        "what fraction removes (latency: batch-1 median of the compiled plan, measured)"},
       {"fraction", KeyType::number, from_native(0.5), 0, 1, true, {}, "fraction of the MACs (or params) removed", true},
       {"max_ratio", KeyType::number, from_native(0.9), 0, 1, true, {}, "most channels any group may lose", true},
-      {"ratios", KeyType::string, from_native("uniform"), -kInf, kInf, false, {"uniform", "sensitivity"},
-       "per-group ratios: one uniform ratio, or chosen by each group's measured sensitivity under the budget"},
+      {"ratios", KeyType::string, from_native("uniform"), -kInf, kInf, false, {"uniform", "sensitivity", "latency"},
+       "per-group ratios: one uniform ratio, chosen by each group's measured sensitivity under the budget, or by measured "
+       "latency (NetAdapt: where batch-1 latency falls most per unit of the target)"},
       {"sensitivity_images", KeyType::integer, from_native(1000), 1, kInf, false, {}, "ratios sensitivity: held-out training images"},
       {"round_to", KeyType::integer, from_native(1), 1, kInf, false, {}, "keep a multiple of this many channels per layer (8: whole SIMD vectors)"},
       {"calibration_images", KeyType::integer, from_native(256), 1, kInf, false, {}, "hrank, apoz, thinet: training images read"},

@@ -167,6 +167,53 @@ RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const st
   return rc;
 }
 
+RoundedChoice solve_latency_adapt(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen,
+                                  const Spec& spec, double budget) {
+  const std::vector<double> flat(cg.units.size(), 0.0);
+  const size_t n = cg.groups.size();
+  std::vector<int64_t> cap(n, 0), step(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    if (frozen[i]) continue;
+    const int64_t units = static_cast<int64_t>(cg.groups[i].units.size());
+    cap[i] = removed_count(cg.groups[i].units.size(), spec.max_ratio, spec.round_to);
+    step[i] = spec.round_to > 1 ? spec.round_to : std::max<int64_t>(1, units / 8);
+  }
+  const auto pruned = [&](const std::vector<int64_t>& counts) { return remove_units(g, cg, choose_counts(cg, flat, counts)); };
+  RoundedChoice rc;
+  rc.counts.assign(n, 0);
+  rc.cost = cost(g, spec.target_kind);
+  double lat = latency_ms(g);
+  int round = 0;
+  while (rc.cost > budget) {
+    size_t best = n;
+    double best_score = -1e300, best_cost = 0, best_lat = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (frozen[i] || rc.counts[i] >= cap[i]) continue;
+      std::vector<int64_t> trial = rc.counts;
+      trial[i] = std::min(cap[i], trial[i] + step[i]);
+      const ir::Graph t = pruned(trial);
+      const double c = cost(t, spec.target_kind);
+      if (c >= rc.cost) continue;  // the step saves nothing of the target
+      const double l = spec.target_kind == TargetKind::latency ? c : latency_ms(t);
+      const double score = (lat - l) / (rc.cost - c);  // latency removed per unit of cost saved
+      if (score > best_score) best = i, best_score = score, best_cost = c, best_lat = l;
+    }
+    if (best == n) break;  // every group at its cap
+    rc.counts[best] = std::min(cap[best], rc.counts[best] + step[best]);
+    rc.cost = best_cost;
+    lat = best_lat;
+    if (spec.log) {
+      char line[256];
+      std::snprintf(line, sizeof line, "prune: latency step %d: %s loses %lld (now %lld of %zu), latency %.4f ms", ++round,
+                    cg.groups[best].name.c_str(), static_cast<long long>(step[best]),
+                    static_cast<long long>(rc.counts[best]), cg.groups[best].units.size(), lat);
+      spec.log(line);
+    }
+  }
+  rc.met = rc.cost <= budget;
+  return rc;
+}
+
 namespace {
 
 // `frozen` with every group but `keep` frozen too.

@@ -56,6 +56,15 @@ struct RoundedChoice {
 RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
                             double ratio, double budget);
 
+// NetAdapt's rule (Yang et al., ECCV 2018: "NetAdapt: Platform-Aware Neural Network Adaptation
+// for Mobile Applications"), on this CPU: from the dense model, every unfrozen group is tried
+// with one step more removed (round_to channels, or an eighth of the group when round_to is 1),
+// each trial's batch-1 latency measured (the plan compiled, median of repeated runs); the step
+// that removes the most latency per unit of the target's cost saved is taken, until the budget
+// is met. So the cut lands where the kernels turn it into time.
+RoundedChoice solve_latency_adapt(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen,
+                                  const Spec& spec, double budget);
+
 struct SensitivityChoice {
   std::set<int> removed;       // the units to remove
   std::vector<double> ratios;  // per group (0 for frozen ones)

@@ -53,9 +53,12 @@ const char* target_kind_name(TargetKind t) {
 Ratios parse_ratios(const std::string& name) {
   if (name == "uniform") return Ratios::uniform;
   if (name == "sensitivity") return Ratios::sensitivity;
-  fail(ErrorKind::usage, "structured pruning ratios '", name, "' is not one of: uniform, sensitivity");
+  if (name == "latency") return Ratios::latency;
+  fail(ErrorKind::usage, "structured pruning ratios '", name, "' is not one of: uniform, sensitivity, latency");
 }
-const char* ratios_name(Ratios r) { return r == Ratios::uniform ? "uniform" : "sensitivity"; }
+const char* ratios_name(Ratios r) {
+  return r == Ratios::uniform ? "uniform" : r == Ratios::sensitivity ? "sensitivity" : "latency";
+}
 
 Schedule parse_schedule(const std::string& name) {
   if (name == "one_shot") return Schedule::one_shot;
@@ -182,6 +185,21 @@ ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Ten
     sc = solve_sensitivity(g, cg, frozen, scores, spec, budget, train_set);
     if (!sc->met) log_line(spec, "prune: the sensitivity choice misses the budget; the uniform ratio is used");
   }
+  if (spec.ratios == Ratios::latency) {
+    const RoundedChoice la = solve_latency_adapt(g, cg, frozen, spec, budget);
+    if (la.met) {
+      removed = choose_counts(cg, scores, la.counts);
+      rep.group_ratios.assign(cg.groups.size(), 0.0);
+      for (size_t i = 0; i < cg.groups.size(); ++i)
+        rep.group_ratios[i] = static_cast<double>(la.counts[i]) / static_cast<double>(cg.groups[i].units.size());
+      std::snprintf(line, sizeof line, "prune: ratios by measured latency (NetAdapt), %zu channels removed", removed.size());
+      log_line(spec, line);
+      if (spec.criterion == Criterion::thinet && spec.reconstruct)
+        g = shaped(detail::thinet_reconstruct(g, cg, removed, calib, spec.thinet_samples, spec.seed + 1));
+      return remove_units(g, cg, removed);
+    }
+    log_line(spec, "prune: the latency-guided choice misses the budget; the uniform ratio is used");
+  }
   if (sc && sc->met) {
     removed = sc->removed;
     rep.group_ratios = sc->ratios;
@@ -254,8 +272,9 @@ void check(const ir::Graph& float_graph, const Spec& spec, int64_t train_images)
          "(--data), and none were given");
   if (spec.ratios == Ratios::sensitivity && spec.sensitivity.images < 1)
     fail(ErrorKind::usage, "sensitivity_images must be >= 1, got ", spec.sensitivity.images);
-  if (spec.ratios == Ratios::sensitivity && spec.criterion == Criterion::layer)
-    fail(ErrorKind::usage, "ratios sensitivity chooses channel ratios per group; the layer criterion removes whole blocks");
+  if (spec.ratios != Ratios::uniform && spec.criterion == Criterion::layer)
+    fail(ErrorKind::usage, "ratios ", ratios_name(spec.ratios),
+         " chooses channel ratios per group; the layer criterion removes whole blocks");
   if (spec.from_scratch && spec.finetune.epochs <= 0)
     fail(ErrorKind::usage, "from_scratch trains the pruned architecture: it needs fine-tuning epochs (> 0)");
   const ir::Graph g = shaped(float_graph);

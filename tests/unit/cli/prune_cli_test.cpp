@@ -49,6 +49,7 @@ TEST_F(PruneCli, BadFlagsAreUsageErrorsNamingTheFlag) {
       {"--layer-sparsity conv1", "--layer-sparsity: expected LAYER=FRACTION"},
       {"--layer-sparsity conv9=0.3", "--layer-sparsity: 'conv9' is not a Conv or Gemm layer of the model (its layers: conv1"},
       {"--exclude fc7", "--exclude: 'fc7' is not a Conv or Gemm layer"},
+      {"--ratios latency", "--ratios latency chooses channel ratios by measured latency: it needs --structured"},
       {"--schedule lottery --epochs 2 --rewind-epoch 2", "--rewind-epoch: rewind_epoch 2 must be below"},
       {"--ratios gmm --layer-sparsity conv1=0.3", "--layer-sparsity: layer_sparsity gives the fractions"},
       {"--ratios often", "--ratios"},

@@ -167,6 +167,27 @@ TEST(StructuredCriteria, RoundToKeepsWholeVectorsOfChannels) {
   }
 }
 
+// NetAdapt-style ratios: groups cut step by step where the measured latency falls most per MAC
+// saved, to the MAC target, in whole multiples of round_to; a ratio reported per group.
+TEST(StructuredLatency, LatencyRatiosMeetTheMacTargetInWholeSteps) {
+  const ir::Graph g = model("small_cnn");
+  Spec spec;
+  spec.target = 0.4;
+  spec.round_to = 8;
+  spec.ratios = Ratios::latency;
+  std::vector<std::string> lines;
+  spec.log = [&](const std::string& l) { lines.push_back(l); };
+  const train::Dataset none;
+  const Report r = run(g, none, none, spec);
+  EXPECT_LE(static_cast<double>(r.macs_after), 0.6 * static_cast<double>(r.macs_before));
+  EXPECT_FALSE(r.group_ratios.empty());
+  for (size_t i = 0; i + 1 < r.layers.size(); ++i) {
+    EXPECT_EQ(r.layers[i].out_after % 8, 0) << r.layers[i].layer << " keeps " << r.layers[i].out_after;
+  }
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("latency step 1:") != std::string::npos; }));
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("NetAdapt") != std::string::npos; }));
+}
+
 TEST(StructuredCheck, RefusesBadInputBeforeAnyWork) {
   const ir::Graph g = model("small_cnn");
   const auto kind_of = [&](const Spec& s, int64_t images) {

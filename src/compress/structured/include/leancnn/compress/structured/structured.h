@@ -55,10 +55,12 @@ enum class TargetKind { flops, params, latency };
 TargetKind parse_target_kind(const std::string& name);  // "flops" | "params" | "latency"
 const char* target_kind_name(TargetKind t);
 
-// How the per-group ratios are chosen: one uniform ratio, or by sensitivity (each group probed
-// alone on held-out training images, then compress/common's budget solver).
-enum class Ratios { uniform, sensitivity };
-Ratios parse_ratios(const std::string& name);  // "uniform" | "sensitivity"
+// How the per-group ratios are chosen: one uniform ratio, by sensitivity (each group probed
+// alone on held-out training images, then compress/common's budget solver), or by measured
+// latency (NetAdapt: step by step, the group whose cut removes the most batch-1 latency per unit
+// of the target saved; choice.h solve_latency_adapt).
+enum class Ratios { uniform, sensitivity, latency };
+Ratios parse_ratios(const std::string& name);  // "uniform" | "sensitivity" | "latency"
 const char* ratios_name(Ratios r);
 
 enum class Schedule { one_shot, iterative };
