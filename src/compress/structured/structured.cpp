@@ -171,8 +171,9 @@ ir::Graph prune_blocks(const ir::Graph& g, const Tensor& calib, const Spec& spec
   return out;
 }
 
-// One round of channel pruning: the uniform ratio (or the per-group ratios by sensitivity) that
-// meets the budget, the criterion's lowest units removed.
+// One round of channel pruning: the uniform ratio (trimmed per group when round_to makes it
+// overshoot), or per-group ratios by sensitivity or by measured latency, that meets the budget;
+// the criterion's lowest units removed.
 ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Tensor& calib, const Spec& spec, double budget,
                          Report& rep) {
   const ChannelGraph cg = analyze(g);
@@ -185,27 +186,31 @@ ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Ten
     sc = solve_sensitivity(g, cg, frozen, scores, spec, budget, train_set);
     if (!sc->met) log_line(spec, "prune: the sensitivity choice misses the budget; the uniform ratio is used");
   }
+  // Each group's removed fraction, for the report.
+  const auto ratios_of = [&](const std::vector<int64_t>& counts) {
+    std::vector<double> r(cg.groups.size(), 0.0);
+    for (size_t i = 0; i < cg.groups.size(); ++i)
+      r[i] = static_cast<double>(counts[i]) / static_cast<double>(cg.groups[i].units.size());
+    return r;
+  };
+  bool chosen = false;
   if (spec.ratios == Ratios::latency) {
     const RoundedChoice la = solve_latency_adapt(g, cg, frozen, spec, budget);
     if (la.met) {
       removed = choose_counts(cg, scores, la.counts);
-      rep.group_ratios.assign(cg.groups.size(), 0.0);
-      for (size_t i = 0; i < cg.groups.size(); ++i)
-        rep.group_ratios[i] = static_cast<double>(la.counts[i]) / static_cast<double>(cg.groups[i].units.size());
+      rep.group_ratios = ratios_of(la.counts);
       std::snprintf(line, sizeof line, "prune: ratios by measured latency (NetAdapt), %zu channels removed", removed.size());
-      log_line(spec, line);
-      if (spec.criterion == Criterion::thinet && spec.reconstruct)
-        g = shaped(detail::thinet_reconstruct(g, cg, removed, calib, spec.thinet_samples, spec.seed + 1));
-      return remove_units(g, cg, removed);
+      chosen = true;
+    } else {
+      log_line(spec, "prune: the latency-guided choice misses the budget; the uniform ratio is used");
     }
-    log_line(spec, "prune: the latency-guided choice misses the budget; the uniform ratio is used");
   }
-  if (sc && sc->met) {
+  if (!chosen && sc && sc->met) {
     removed = sc->removed;
     rep.group_ratios = sc->ratios;
     std::snprintf(line, sizeof line, "prune: ratios by sensitivity, %zu channels removed, predicted drop %.2f points",
                   removed.size(), 100 * sc->predicted_drop);
-  } else {
+  } else if (!chosen) {
     const RatioChoice rc = solve_ratio(g, cg, frozen, spec, budget);
     removed = choose(cg, frozen, scores, rc.ratio, spec.round_to);
     rep.ratio = rc.ratio;
@@ -214,9 +219,7 @@ ir::Graph prune_channels(ir::Graph g, const train::Dataset& train_set, const Ten
       const RoundedChoice rd = solve_rounded(g, cg, frozen, spec, rc.ratio, budget);
       if (rd.met && rd.cost > rc.cost) {
         removed = choose_counts(cg, scores, rd.counts);
-        rep.group_ratios.assign(cg.groups.size(), 0.0);
-        for (size_t i = 0; i < cg.groups.size(); ++i)
-          rep.group_ratios[i] = static_cast<double>(rd.counts[i]) / static_cast<double>(cg.groups[i].units.size());
+        rep.group_ratios = ratios_of(rd.counts);
         std::snprintf(line, sizeof line,
                       "prune: ratio %.3f per group rounded to multiples of %lld channels, then trimmed to the budget: "
                       "%zu channels removed",
