@@ -311,7 +311,10 @@ void check(const ir::Graph& float_graph, const Spec& spec, int64_t train_images)
     std::snprintf(line, sizeof line, "%.1f %%", 100.0 * (1 - rc.cost / dense));
     fail(ErrorKind::usage, "target: removing ", spec.target * 100, " % of the ", target_kind_name(spec.target_kind),
          " would need more than the removable groups hold (at most ", line, " with max_ratio ", spec.max_ratio,
-         "; the rest is in layers that cannot lose channels, e.g. the input, the classifier, grouped convolutions)");
+         "; the rest is in layers that cannot lose channels, e.g. the input, the classifier, grouped convolutions)",
+         spec.target_kind == TargetKind::latency
+             ? "; latency is measured: a machine busy with other work makes the figures unreliable, rerun when it is quiet"
+             : "");
   }
 }
 
