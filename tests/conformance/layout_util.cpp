@@ -34,7 +34,11 @@ Tensor reorder(const Tensor& t, bool to_channels_last) {
 Tensor to_nhwc(const Tensor& t) { return reorder(t, true); }
 Tensor from_nhwc(const Tensor& t) { return reorder(t, false); }
 
-Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc, bool out_nhwc) {
+namespace {
+// Builds the case's node, its context (inputs copied, the output filled with 0xA5 bytes) and
+// finds `kernel` in the op's list; checks that it accepts the call; then calls f(ctx, kernel).
+template <class F>
+auto with_kernel(const OpCase& c, const std::string& kernel, F f) {
   const ir::Graph g = single_node_graph(c);
   const ir::Node& n = g.node(0);
   const ir::OpTable& ops = ops::op_table();
@@ -49,22 +53,36 @@ Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc,
   if (!k) throw std::runtime_error("no kernel " + kernel);
   const std::string why = k->check_forward(ctx);
   if (!why.empty()) throw std::runtime_error(kernel + " declined: " + why);
-  const kernels::ChannelsLast cl = k->channels_last(ctx);
-  if (cl.tied) {
+  return f(ctx, *k);
+}
+}  // namespace
+
+kernels::ChannelsLast declared_layouts(const OpCase& c, const std::string& kernel) {
+  return with_kernel(c, kernel, [](ir::ForwardCtx& ctx, const kernels::Kernel& k) {
+    return k.channels_last ? k.channels_last(ctx) : kernels::ChannelsLast{};
+  });
+}
+
+Tensor run_with_layouts(const OpCase& c, const std::string& kernel, uint32_t bits) {
+  return with_kernel(c, kernel, [&](ir::ForwardCtx& ctx, const kernels::Kernel& k) {
+    const kernels::ChannelsLast cl = k.channels_last ? k.channels_last(ctx) : kernels::ChannelsLast{};
+    EXPECT_EQ(cl.slots & bits, bits) << kernel << " does not declare every slot asked for channels-last";
+    ctx.channels_last = bits;
+    for (size_t i = 0; i < ctx.inputs.size(); ++i)
+      if ((bits & ir::channels_last_input(static_cast<int>(i))) && ctx.inputs[i].defined())
+        ctx.inputs[i] = to_nhwc(ctx.inputs[i]);
+    note_kernel(c.op_type, kernel, Coverage::runs);
+    k.forward(ctx);
+    return (bits & ir::channels_last_output(0)) ? from_nhwc(ctx.outputs[0]) : ctx.outputs[0];
+  });
+}
+
+Tensor run_with_layout(const OpCase& c, const std::string& kernel, bool in_nhwc, bool out_nhwc) {
+  if (declared_layouts(c, kernel).tied) {
     EXPECT_EQ(in_nhwc, out_nhwc) << kernel << " ties x's and y's layouts";
   }
-  if (in_nhwc) {
-    EXPECT_NE(cl.slots & ir::channels_last_input(0), 0u) << kernel << " does not declare x channels-last";
-    ctx.channels_last |= ir::channels_last_input(0);
-    ctx.inputs[0] = to_nhwc(ctx.inputs[0]);
-  }
-  if (out_nhwc) {
-    EXPECT_NE(cl.slots & ir::channels_last_output(0), 0u) << kernel << " does not declare y channels-last";
-    ctx.channels_last |= ir::channels_last_output(0);
-  }
-  note_kernel(c.op_type, kernel, Coverage::runs);
-  k->forward(ctx);
-  return out_nhwc ? from_nhwc(ctx.outputs[0]) : ctx.outputs[0];
+  return run_with_layouts(c, kernel, (in_nhwc ? ir::channels_last_input(0) : 0u) |
+                                         (out_nhwc ? ir::channels_last_output(0) : 0u));
 }
 
 }  // namespace leancnn::testing

@@ -17,6 +17,7 @@
 
 #include "int8_conformance.h"
 #include "kernel_coverage.h"
+#include "layout_util.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/int8_exactness.h"
@@ -98,35 +99,9 @@ const std::vector<Shape>& shapes_other() {
 // Runs the kernel named `kernel` on NCHW operands, or the way a plan does with a, b and y
 // channels-last (after asking the kernel that it declares them, tied); returns y in NCHW order.
 Tensor run_named(const OpCase& c, const std::string& kernel, bool channels_last) {
-  const ir::Graph g = single_node_graph(c);
-  const ir::Node& n = g.node(0);
-  const ir::OpTable& ops = ops::op_table();
-  const std::vector<ir::TensorType> types = ir::infer_node(g, ops, n);
-  ir::ForwardCtx ctx{n, {}, {}};
-  for (const Tensor& t : c.inputs) ctx.inputs.push_back(t.clone());
-  ctx.outputs.push_back(Tensor::empty(types[0].shape, types[0].dtype));
-  std::memset(ctx.outputs[0].raw(), 0xA5, ctx.outputs[0].nbytes());
-  const kernels::Kernel* k = nullptr;
-  const std::vector<kernels::Kernel>& list = kernels::kernel_list(ops.get(n));
-  for (const kernels::Kernel& cand : list)
-    if (cand.name == kernel) k = &cand;
-  if (!k) throw std::runtime_error("no kernel " + kernel);
-  const std::string why = k->check_forward(ctx);
-  if (!why.empty()) throw std::runtime_error(kernel + " declined: " + why);
-  note_kernel(c.op_type, kernel, Coverage::runs);
-  if (!channels_last) {
-    k->forward(ctx);
-    return ctx.outputs[0];
-  }
-  const uint32_t all = ir::channels_last_input(0) | ir::channels_last_input(3) | ir::channels_last_output(0);
-  const kernels::ChannelsLast cl = k->channels_last(ctx);
-  EXPECT_EQ(cl.slots & all, all) << kernel << " does not declare a, b and y channels-last";
-  EXPECT_TRUE(cl.tied) << kernel << ": a, b and y must share one layout";
-  ctx.channels_last = all;
-  ctx.inputs[0] = to_nhwc(ctx.inputs[0]);
-  ctx.inputs[3] = to_nhwc(ctx.inputs[3]);
-  k->forward(ctx);
-  return from_nhwc(ctx.outputs[0]);
+  if (!channels_last) return run_with_layouts(c, kernel, 0);
+  EXPECT_TRUE(declared_layouts(c, kernel).tied) << kernel << ": a, b and y must share one layout";
+  return run_with_layouts(c, kernel, ir::channels_last_input(0) | ir::channels_last_input(3) | ir::channels_last_output(0));
 }
 
 std::string describe(const Shape& s, const std::array<Q, 3>& q, bool relu) {
