@@ -57,13 +57,19 @@ int64_t removed_count(size_t units, double ratio, int64_t round_to) {
 // The units to remove at `ratio`: per unfrozen group, its lowest-scoring ones.
 std::set<int> choose(const ChannelGraph& cg, const std::vector<bool>& frozen, const std::vector<double>& scores, double ratio,
                      int64_t round_to) {
+  std::vector<int64_t> counts(cg.groups.size(), 0);
+  for (size_t i = 0; i < cg.groups.size(); ++i)
+    if (!frozen[i]) counts[i] = removed_count(cg.groups[i].units.size(), ratio, round_to);
+  return choose_counts(cg, scores, counts);
+}
+
+std::set<int> choose_counts(const ChannelGraph& cg, const std::vector<double>& scores, const std::vector<int64_t>& counts) {
   std::set<int> out;
   for (size_t i = 0; i < cg.groups.size(); ++i) {
-    if (frozen[i]) continue;
+    if (counts[i] <= 0) continue;
     std::vector<int> units = cg.groups[i].units;
     std::stable_sort(units.begin(), units.end(), [&](int a, int b) { return scores[a] < scores[b]; });
-    const int64_t k = removed_count(units.size(), ratio, round_to);
-    out.insert(units.begin(), units.begin() + k);
+    out.insert(units.begin(), units.begin() + std::min<int64_t>(counts[i], static_cast<int64_t>(units.size())));
   }
   return out;
 }
@@ -108,17 +114,6 @@ RatioChoice solve_ratio(const ir::Graph& g, const ChannelGraph& cg, const std::v
   return best;
 }
 
-std::set<int> choose_counts(const ChannelGraph& cg, const std::vector<double>& scores, const std::vector<int64_t>& counts) {
-  std::set<int> out;
-  for (size_t i = 0; i < cg.groups.size(); ++i) {
-    if (counts[i] <= 0) continue;
-    std::vector<int> units = cg.groups[i].units;
-    std::stable_sort(units.begin(), units.end(), [&](int a, int b) { return scores[a] < scores[b]; });
-    out.insert(units.begin(), units.begin() + std::min<int64_t>(counts[i], static_cast<int64_t>(units.size())));
-  }
-  return out;
-}
-
 RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
                             double ratio, double budget) {
   const std::vector<double> flat(cg.units.size(), 0.0);
@@ -126,7 +121,8 @@ RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const st
   std::vector<int64_t> cap(n, 0);  // the most each group may lose: what the uniform `ratio` removes
   for (size_t i = 0; i < n; ++i)
     if (!frozen[i]) cap[i] = removed_count(cg.groups[i].units.size(), ratio, spec.round_to);
-  // The start: per group, the largest count below its cap that some uniform ratio gives.
+  // The start: per group, the largest count below its cap that some uniform ratio gives (each
+  // group one step short of what `ratio` removes).
   RoundedChoice rc;
   rc.counts.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
@@ -179,29 +175,34 @@ RoundedChoice solve_latency_adapt(const ir::Graph& g, const ChannelGraph& cg, co
     step[i] = spec.round_to > 1 ? spec.round_to : std::max<int64_t>(1, units / 8);
   }
   const auto pruned = [&](const std::vector<int64_t>& counts) { return remove_units(g, cg, choose_counts(cg, flat, counts)); };
+  // Each step is scored by the latency it removes per unit it removes of the target, or, for a
+  // latency target (latency per latency: 1 for every step), per MAC removed.
+  const bool latency_target = spec.target_kind == TargetKind::latency;
+  const auto per = [&](const ir::Graph& m) { return cost(m, latency_target ? TargetKind::flops : spec.target_kind); };
   RoundedChoice rc;
   rc.counts.assign(n, 0);
-  rc.cost = cost(g, spec.target_kind);
-  double lat = latency_ms(g);
+  double lat = latency_ms(g), denom = per(g);
+  rc.cost = latency_target ? lat : denom;
   int round = 0;
   while (rc.cost > budget) {
     size_t best = n;
-    double best_score = -1e300, best_cost = 0, best_lat = 0;
+    double best_score = -1e300, best_cost = 0, best_lat = 0, best_denom = 0;
     for (size_t i = 0; i < n; ++i) {
       if (frozen[i] || rc.counts[i] >= cap[i]) continue;
       std::vector<int64_t> trial = rc.counts;
       trial[i] = std::min(cap[i], trial[i] + step[i]);
       const ir::Graph t = pruned(trial);
-      const double c = cost(t, spec.target_kind);
-      if (c >= rc.cost) continue;  // the step saves nothing of the target
-      const double l = spec.target_kind == TargetKind::latency ? c : latency_ms(t);
-      const double score = (lat - l) / (rc.cost - c);  // latency removed per unit of cost saved
-      if (score > best_score) best = i, best_score = score, best_cost = c, best_lat = l;
+      const double d = per(t);
+      if (d >= denom) continue;  // the step saves nothing
+      const double l = latency_ms(t);
+      const double score = (lat - l) / (denom - d);
+      if (score > best_score) best = i, best_score = score, best_lat = l, best_denom = d, best_cost = latency_target ? l : d;
     }
     if (best == n) break;  // every group at its cap
     rc.counts[best] = std::min(cap[best], rc.counts[best] + step[best]);
     rc.cost = best_cost;
     lat = best_lat;
+    denom = best_denom;
     if (spec.log) {
       char line[256];
       std::snprintf(line, sizeof line, "prune: latency step %d: %s loses %lld (now %lld of %zu), latency %.4f ms", ++round,

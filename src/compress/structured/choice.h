@@ -49,8 +49,8 @@ struct RoundedChoice {
 
 // With round_to > 1 a uniform ratio moves in coarse steps (16 channels keep 16 or 8), so the
 // least ratio that meets a budget can overshoot it by far (ResNet-20 at half its MACs and
-// round_to 8: 75 % removed). This starts from the largest uniform ratio below `ratio` (under the
-// budget) and removes round_to more units at a time from the group that keeps the largest
+// round_to 8: 75 % removed). This starts each group one step short of what `ratio` removes and
+// removes round_to more units at a time from the group that keeps the largest
 // fraction of its units (ties: the one whose step saves most), measuring the cost each time,
 // until the budget is met; the result never removes more than the uniform `ratio` would.
 RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen, const Spec& spec,
@@ -60,8 +60,8 @@ RoundedChoice solve_rounded(const ir::Graph& g, const ChannelGraph& cg, const st
 // for Mobile Applications"), on this CPU: from the dense model, every unfrozen group is tried
 // with one step more removed (round_to channels, or an eighth of the group when round_to is 1),
 // each trial's batch-1 latency measured (the plan compiled, median of repeated runs); the step
-// that removes the most latency per unit of the target's cost saved is taken, until the budget
-// is met. So the cut lands where the kernels turn it into time.
+// that removes the most latency per unit of the target's cost saved (per MAC for a latency
+// target) is taken, until the budget is met. So the cut lands where the kernels turn it into time.
 RoundedChoice solve_latency_adapt(const ir::Graph& g, const ChannelGraph& cg, const std::vector<bool>& frozen,
                                   const Spec& spec, double budget);
 

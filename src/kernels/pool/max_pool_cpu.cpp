@@ -45,12 +45,12 @@ void max_pool_2x2_stride_2(const ops::PoolGeometry& g, const float* src, float* 
 
 }  // namespace
 
-bool max_pool_2x2_channels_last(const ops::PoolGeometry& g) {
+bool max_pool_is_2x2_stride_2(const ops::PoolGeometry& g) {
   return g.kind == ops::PoolKind::max && is_2x2_stride_2(g);
 }
 
 bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc) {
-  if (!max_pool_2x2_channels_last(g)) return false;
+  if (!max_pool_is_2x2_stride_2(g)) return false;
   constexpr float lowest = -std::numeric_limits<float>::infinity();
   struct Strides {
     int64_t n, y, x, c;

@@ -146,8 +146,8 @@ ChannelsLast channels_last(const ir::ForwardCtx& ctx) {
   bool tied = ctx.node.op_type != "GlobalAveragePool";
   if (tied && ctx.node.op_type == "MaxPool" && !ctx.training && ctx.outputs.size() == 1) {
     try {
-      tied = !max_pool_2x2_channels_last(geometry_of(ctx.node, ctx.inputs));
-    } catch (const Error&) {
+      tied = !max_pool_is_2x2_stride_2(geometry_of(ctx.node, ctx.inputs));
+    } catch (const Error&) {  // attributes the op rejects: check_forward declines the call anyway
     }
   }
   return {ir::channels_last_input(0) | ir::channels_last_output(0), tied};

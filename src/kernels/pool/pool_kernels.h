@@ -16,9 +16,9 @@ Kernel cpu_global_average_pool_f32();
 // NCHW calls outside training.
 void max_pool_nchw_f32(const ops::PoolGeometry& g, const float* src, float* dst);
 // Whether max_pool_2x2_f32 takes the geometry: MaxPool 2x2 at stride 2 without padding.
-bool max_pool_2x2_channels_last(const ops::PoolGeometry& g);
+bool max_pool_is_2x2_stride_2(const ops::PoolGeometry& g);
 // The same with source and destination each channels-last or NCHW (a pool before Flatten reads
-// its conv's NHWC output and writes NCHW), where max_pool_2x2_channels_last holds; false (nothing
+// its conv's NHWC output and writes NCHW), where max_pool_is_2x2_stride_2 holds; false (nothing
 // written) for other geometries.
 bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc);
 

@@ -188,6 +188,21 @@ TEST(StructuredLatency, LatencyRatiosMeetTheMacTargetInWholeSteps) {
   EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("NetAdapt") != std::string::npos; }));
 }
 
+// Latency target and latency ratios together: each step is scored per MAC removed (latency per
+// latency would score every step 1 and cut the first group to its cap); the measured target is
+// met with a ratio per group.
+TEST(StructuredLatency, LatencyRatiosReachALatencyTarget) {
+  const ir::Graph g = model("vgg_small");
+  Spec spec;
+  spec.target_kind = TargetKind::latency;
+  spec.target = 0.3;
+  spec.ratios = Ratios::latency;
+  const train::Dataset none;
+  const Report r = run(g, none, none, spec);
+  EXPECT_LT(static_cast<double>(r.macs_after), static_cast<double>(r.macs_before));
+  EXPECT_FALSE(r.group_ratios.empty());
+}
+
 TEST(StructuredCheck, RefusesBadInputBeforeAnyWork) {
   const ir::Graph g = model("small_cnn");
   const auto kind_of = [&](const Spec& s, int64_t images) {
