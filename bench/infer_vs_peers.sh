@@ -10,6 +10,9 @@
 #   ITERS_BIG [10] WARMUP_BIG [2]  the same at larger batches
 #   CHECK [1]  0 skips the checks below
 #   LEANCNN [build/leancnn]  AGREE_TEST [<dir of LEANCNN>/tests/integration]
+#   CAP [none]  avx2 or avx512_core: every side runs under tools/cap_cpu.sh, which makes CPUID report
+#               that CPU to the whole process (ONNX Runtime and PyTorch included, which no variable
+#               of theirs caps); needs CPUID faulting ('cpuid_fault' in /proc/cpuinfo)
 # Installs the peers on first use (bench/peers/install.sh). For each model the script first checks
 # that PyTorch's definition has the same Conv/Gemm layers (order, output shapes, parameters) as the
 # zoo's, and, for each case, that leancnn and ONNX Runtime agree on the exported file within 1e-4
@@ -33,6 +36,12 @@ WARMUP=${WARMUP:-5}
 ITERS_BIG=${ITERS_BIG:-10}
 WARMUP_BIG=${WARMUP_BIG:-2}
 CHECK=${CHECK:-1}
+CAP=${CAP:-}
+capped=()
+if [[ -n $CAP ]]; then
+  capped=(tools/cap_cpu.sh "$CAP")
+  "${capped[@]}" true || { echo "infer_vs_peers.sh: CAP=$CAP cannot be applied here (above)" >&2; exit 1; }
+fi
 
 if [[ ! -x "$LEANCNN" ]]; then
   echo "infer_vs_peers.sh: '$LEANCNN' not found: build it first with scripts/build.sh" >&2
@@ -58,13 +67,13 @@ measure() {
   local side=$1 model=$2 file=$3 chw=$4 classes=$5 batch=$6 iters=$7 warmup=$8
   case $side in
     leancnn)
-      "$LEANCNN" bench "$file" --batch "$batch" --threads "$THREADS" --iters "$iters" --warmup "$warmup" --json \
+      "${capped[@]}" "$LEANCNN" bench "$file" --batch "$batch" --threads "$THREADS" --iters "$iters" --warmup "$warmup" --json \
         >"$tmp/out.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; } ;;
     ort)
-      node bench/peers/ort_run.js "$file" --shape "${batch}x${chw}" --threads "$THREADS" --bench --iters "$iters" \
+      "${capped[@]}" node bench/peers/ort_run.js "$file" --shape "${batch}x${chw}" --threads "$THREADS" --bench --iters "$iters" \
         --warmup "$warmup" >"$tmp/out.json" 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; } ;;
     pytorch)
-      "$PY" bench/peers/torch_infer.py --model "$model" --input "$chw" --classes "$classes" --batch "$batch" \
+      "${capped[@]}" "$PY" bench/peers/torch_infer.py --model "$model" --input "$chw" --classes "$classes" --batch "$batch" \
         --threads "$THREADS" --iters "$iters" --warmup "$warmup" >"$tmp/out.json" 2>"$tmp/err" ||
         { cat "$tmp/err" >&2; return 1; } ;;
   esac
@@ -107,6 +116,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; threads $THREADS, $ROUNDS rounds"
 echo "onnxruntime-node $(node -p 'require("./bench/peers/node_modules/onnxruntime-node/package.json").version'), torch $("$PY" -c 'import torch; print(torch.__version__)')"
 echo "load average before: $load_before"
+[[ -n $CAP ]] && echo "every side capped to $CAP: $("${capped[@]}" "$LEANCNN" bench --model small_cnn --input 1x28x28 --iters 1 --warmup 0 --json 2>/dev/null | "$PY" -c 'import json,sys; print("leancnn sees", json.load(sys.stdin)["cpu_features"])')"
 
 cases=()
 for model in $MODELS; do
