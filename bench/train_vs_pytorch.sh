@@ -6,6 +6,8 @@
 #   ROUNDS [5]  THREADS [2]  BATCH [128]  MODELS ["resnet20 small_cnn"]
 #   N_RESNET20 [1920]  N_LENET5 [60000]  N_SMALL_CNN [15360]    training images per run (one epoch, N / BATCH steps)
 #   LEANCNN [build/leancnn]
+#   CAP [none]  avx2 or avx512_core: both sides run under tools/cap_cpu.sh (CPUID reports that CPU to
+#               the whole process, PyTorch's own dispatch included); needs 'cpuid_fault' in /proc/cpuinfo
 # For each model, runs of leancnn and PyTorch alternate (the first of each round alternates too),
 # then the medians of images/s and the ratio leancnn / PyTorch (higher is better for leancnn) are
 # printed. Both figures cover one whole training epoch, its first steps included, evaluation and
@@ -17,6 +19,12 @@ cd "$(dirname "$0")/.."
 PY=/usr/bin/python3  # the system python: the one Debian's python3-torch installs into
 LEANCNN=${LEANCNN:-build/leancnn}
 ROUNDS=${ROUNDS:-5}
+CAP=${CAP:-}
+capped=()
+if [[ -n $CAP ]]; then
+  capped=(tools/cap_cpu.sh "$CAP")
+  "${capped[@]}" true || { echo "train_vs_pytorch.sh: CAP=$CAP cannot be applied here (above)" >&2; exit 1; }
+fi
 THREADS=${THREADS:-2}
 BATCH=${BATCH:-128}
 MODELS=${MODELS:-"resnet20 small_cnn"}
@@ -42,7 +50,7 @@ results="$tmp/results.tsv"
 # One leancnn run: prints its images/s (the epoch's training throughput).
 run_leancnn() {
   local model=$1 n=$2
-  "$LEANCNN" train --model "$model" --input 1x28x28 --classes 10 --epochs 1 --batch "$BATCH" --limit-train "$n" \
+  "${capped[@]}" "$LEANCNN" train --model "$model" --input 1x28x28 --classes 10 --epochs 1 --batch "$BATCH" --limit-train "$n" \
     --limit-test 128 --augment none --lr 0.05 --wd 5e-4 --threads "$THREADS" --no-progress --json \
     -o "$tmp/run" 2>"$tmp/leancnn.err" >"$tmp/leancnn.json" || { cat "$tmp/leancnn.err" >&2; return 1; }
   "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["images_per_s"])' "$tmp/leancnn.json"
@@ -52,7 +60,7 @@ run_leancnn() {
 # One PyTorch run: prints "images/s<TAB>images/s without the first 2 steps".
 run_pytorch() {
   local model=$1 n=$2
-  "$PY" bench/pytorch_train.py --model "$model" --limit-train "$n" --batch "$BATCH" --threads "$THREADS" \
+  "${capped[@]}" "$PY" bench/pytorch_train.py --model "$model" --limit-train "$n" --batch "$BATCH" --threads "$THREADS" \
     --lr 0.05 --wd 5e-4 --warmup 2 >"$tmp/pytorch.json"
   "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["images_per_s"], j["steady_images_per_s"], sep="\t")' \
     "$tmp/pytorch.json"
@@ -60,6 +68,7 @@ run_pytorch() {
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; threads $THREADS, batch $BATCH, $ROUNDS rounds"
+[[ -n $CAP ]] && echo "both sides capped to $CAP (tools/cap_cpu.sh)"
 echo "torch $("$PY" -c 'import torch; print(torch.__version__, "mkldnn" if torch.backends.mkldnn.is_available() else "no-mkldnn")')"
 echo "load average before: $load_before"
 for model in $MODELS; do

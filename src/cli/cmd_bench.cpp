@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
+#include "leancnn/ir/op_schema.h"
 #include "leancnn/ir/summary.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/benchmark.h"
@@ -50,6 +51,14 @@ std::string human(double v, const char* unit) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefix[p], unit);
   return buf;
+}
+
+// A step's activation layouts, first input > first output: "nhwc>nchw" (the plan's channels-last
+// placement, runtime/plan.cpp), so a profile shows where a layout changes.
+std::string step_layouts(const runtime::PlanStep& step) {
+  const auto name = [](bool nhwc) { return nhwc ? "nhwc" : "nchw"; };
+  return std::string(name((step.channels_last & ir::channels_last_input(0)) != 0)) + ">" +
+         name((step.channels_last & ir::channels_last_output(0)) != 0);
 }
 
 struct StepRow {
@@ -147,6 +156,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
         prof.push_back({{"name", r.step.name},
                         {"op", r.step.op_type},
                         {"kernel", r.step.kernel},
+                        {"layouts", step_layouts(r.step)},
                         {"output_shape", r.step.output_shape},
                         {"macs", r.step.macs},
                         {"time_ms", r.ms},
@@ -175,12 +185,12 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
               human(static_cast<double>(mem.peak_bytes), "B").c_str(),
               human(static_cast<double>(mem.total_bytes), "B").c_str(), static_cast<long long>(mem.values));
   if (!o.profile) return 0;
-  std::printf("\n%-36s %-18s %-28s %10s %6s %9s %6s\n", "step", "op", "kernel", "median ms", "share", "GFLOP/s",
-              "%peak");
+  std::printf("\n%-36s %-18s %-34s %-9s %10s %6s %9s %6s\n", "step", "op", "kernel", "layouts", "median ms", "share",
+              "GFLOP/s", "%peak");
   for (const StepRow& r : rows) {
     std::string name = r.step.name.size() > 36 ? "..." + r.step.name.substr(r.step.name.size() - 33) : r.step.name;
-    std::printf("%-36s %-18s %-28s %10.4f %5.1f%% %9.1f %5.1f%%\n", name.c_str(), r.step.op_type.c_str(),
-                r.step.kernel.c_str(), r.ms, steps_total_ms > 0 ? 100.0 * r.ms / steps_total_ms : 0.0, step_gflops(r),
+    std::printf("%-36s %-18s %-34s %-9s %10.4f %5.1f%% %9.1f %5.1f%%\n", name.c_str(), r.step.op_type.c_str(),
+                r.step.kernel.c_str(), step_layouts(r.step).c_str(), r.ms, steps_total_ms > 0 ? 100.0 * r.ms / steps_total_ms : 0.0, step_gflops(r),
                 100.0 * step_gflops(r) / peak_gflops);
   }
   std::printf("steps total %.3f ms of %.3f ms median latency; peak = %.0f GFLOP/s per thread x %d\n", steps_total_ms,

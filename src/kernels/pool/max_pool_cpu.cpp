@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "leancnn/core/cpu.h"
+#include "max_pool_2x2.h"
 #include "pool_kernels.h"
 
 namespace leancnn::kernels {
@@ -51,31 +52,8 @@ bool max_pool_is_2x2_stride_2(const ops::PoolGeometry& g) {
 
 bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc) {
   if (!max_pool_is_2x2_stride_2(g)) return false;
-  constexpr float lowest = -std::numeric_limits<float>::infinity();
-  struct Strides {
-    int64_t n, y, x, c;
-  };
-  const auto strides = [&](bool nhwc, int64_t h, int64_t w) {
-    return nhwc ? Strides{h * w * g.c, w * g.c, g.c, 1} : Strides{g.c * h * w, w, 1, h * w};
-  };
-  const Strides si = strides(src_nhwc, g.ih, g.iw), so = strides(dst_nhwc, g.oh, g.ow);
-  const int64_t rows = g.n * g.oh;
-  const bool parallel = num_threads() > 1 && rows * g.ow * g.c * 4 >= (1 << 16);
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t n = r / g.oh, oy = r % g.oh;
-    for (int64_t ox = 0; ox < g.ow; ++ox) {
-      const float* a = src + n * si.n + 2 * oy * si.y + 2 * ox * si.x;  // the window's top-left pixel
-      const float* b = a + si.y;
-      float* o = dst + n * so.n + oy * so.y + ox * so.x;
-      for (int64_t ch = 0; ch < g.c; ++ch) {  // the NCHW path's order: column maxima, then across
-        const int64_t i = ch * si.c;
-        const float c0 = std::max(std::max(lowest, a[i]), b[i]);
-        const float c1 = std::max(std::max(lowest, a[i + si.x]), b[i + si.x]);
-        o[ch * so.c] = std::max(std::max(lowest, c0), c1);
-      }
-    }
-  }
+  if (cpu_features().avx2) max_pool_2x2_avx2(g, src, src_nhwc, dst, dst_nhwc);
+  else max_pool_2x2_any_layouts(g, src, src_nhwc, dst, dst_nhwc);
   return true;
 }
 

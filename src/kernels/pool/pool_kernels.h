@@ -21,5 +21,7 @@ bool max_pool_is_2x2_stride_2(const ops::PoolGeometry& g);
 // its conv's NHWC output and writes NCHW), where max_pool_is_2x2_stride_2 holds; false (nothing
 // written) for other geometries.
 bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc);
+// Its AVX2 build (max_pool_2x2_avx2.cpp), for CPUs with AVX2; the geometry already checked.
+void max_pool_2x2_avx2(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc);
 
 }  // namespace leancnn::kernels
