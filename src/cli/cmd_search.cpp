@@ -45,6 +45,7 @@ struct SearchCli {
   bool no_accel = false;
   uint64_t eval_seed = 0;
   int population = 16, sample_size = 4;
+  s::DartsOptions darts;
   bool worker = false, print_request = false, list = false;
   std::string decode;
   std::string codesign;  // a finished search's folder
@@ -79,7 +80,7 @@ int list_spaces(bool json) {
                  {"log2_size", sp->log2_size()}});
   }
   if (json) {
-    std::cout << nlohmann::json({{"spaces", j}, {"strategies", s::strategy_names()}}).dump(2) << "\n";
+    std::cout << nlohmann::json({{"spaces", j}, {"strategies", s::search_strategy_names()}}).dump(2) << "\n";
     return 0;
   }
   for (const auto& e : j)
@@ -180,6 +181,7 @@ int run_search_cli(const SearchCli& c, const CommonOptions& common) {
   spec.objective.max_macs = c.max_macs;
   spec.strategy_options.population = c.population;
   spec.strategy_options.sample_size = c.sample_size;
+  spec.darts = c.darts;
   spec.out_dir = c.out;
   spec.cache_file = c.cache;
   spec.table_file = c.table;
@@ -217,14 +219,16 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       "Examples:\n"
       "  leancnn search --space mobile --strategy evolution --budget 20 -o runs/nas\n"
       "  leancnn search --space macro --strategy tpe --objective mnasnet --target-latency 0.3 -o runs/nas_tpe\n"
+      "  leancnn search --space cell --strategy darts --darts-epochs 6 -o runs/darts\n"
       "  leancnn search --print-request --space cell | leancnn search --worker --cache cache.jsonl\n"
       "  leancnn search --decode runs/nas/best.yaml -o found.onnx");
   cmd->add_option("--space", c->space, "Search space: mobile, macro or cell")->capture_default_str()
       ->check(CLI::IsMember({"mobile", "macro", "cell"}));
   cmd->add_option("--strategy", c->strategy,
-                  "random, evolution, tpe (bo), reinforce (rl) or predictor (evolution guided by a learned predictor)")
+                  "random, evolution, tpe (bo), reinforce (rl), predictor (evolution guided by a learned predictor), or "
+                  "darts (cell space: one differentiable supernet, then its derived cell trained; --budget unused)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl", "predictor"}));
+      ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl", "predictor", "darts"}));
   cmd->add_option("--budget", c->budget, "Evaluations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("-o,--out", c->out, "Output folder (search, worker) or ONNX file (--decode)");
   cmd->add_option("--cache", c->cache, "Evaluation cache, JSON lines (default OUT/cache.jsonl; share it between runs)");
@@ -265,6 +269,13 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       ->capture_default_str();
   cmd->add_option("--population", c->population, "evolution: population size")->capture_default_str()->check(CLI::Range(2, 100000));
   cmd->add_option("--sample-size", c->sample_size, "evolution: tournament size")->capture_default_str()->check(CLI::Range(1, 100000));
+  cmd->add_option("--darts-epochs", c->darts.epochs, "darts: supernet epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--darts-channels", c->darts.channels, "darts: the supernet's channels (8, 12 or 16)")->capture_default_str();
+  cmd->add_option("--darts-repeats", c->darts.repeats, "darts: normal cells per stage (1 or 2)")->capture_default_str();
+  cmd->add_option("--darts-lr", c->darts.weight_lr, "darts: the supernet weights' learning rate (SGD, cosine)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--darts-alpha-lr", c->darts.alpha_lr, "darts: the architecture weights' learning rate (Adam)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--worker", c->worker, "Evaluation worker: EvalRequest JSON lines on stdin, EvalResult lines on stdout");
   cmd->add_flag("--print-request", c->print_request, "Print an evaluation request for a random architecture (--seed) and exit");
   cmd->add_option("--decode", c->decode, "Architecture YAML to build and save as ONNX (-o)");

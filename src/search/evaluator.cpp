@@ -197,10 +197,7 @@ Evaluator::Evaluator(EvaluatorOptions options)
 
 Evaluator::~Evaluator() = default;
 
-const Evaluator::Data& Evaluator::data_for(const EvalSettings& s) {
-  const std::string id = str_cat(s.data, "|", s.classes, "|", s.train_images, "|", s.val_images, "|", s.test_images);
-  auto it = data_.find(id);
-  if (it != data_.end()) return *it->second;
+EvalData load_eval_data(const EvalSettings& s) {
   const std::string dir = train::resolve_data_dir(s.data);
   const train::Dataset full = train::load_idx_dataset(dir, train::Split::train, s.classes);
   const int64_t n = full.size();
@@ -208,17 +205,24 @@ const Evaluator::Data& Evaluator::data_for(const EvalSettings& s) {
   if (train_n < 1 || train_n + s.val_images > n)
     fail(ErrorKind::bad_input, "evaluation settings: train_images (", train_n, ") + val_images (", s.val_images,
          ") exceed the ", n, " images of the training split of '", dir, "'");
-  auto d = std::make_unique<Data>();
-  d->train = train::subset(full, train_n);
+  EvalData d;
+  d.train = train::subset(full, train_n);
   // Validation: the last val_images of the training split, disjoint from the training images.
-  d->val = full;
-  d->val.images = full.images.slice_batch(n - s.val_images, n).clone();
-  d->val.labels = full.labels.slice_batch(n - s.val_images, n).clone();
+  d.val = full;
+  d.val.images = full.images.slice_batch(n - s.val_images, n).clone();
+  d.val.labels = full.labels.slice_batch(n - s.val_images, n).clone();
   if (s.test_images >= 0) {
     const train::Dataset test = train::load_idx_dataset(dir, train::Split::test, s.classes);
-    d->test = s.test_images > 0 ? train::subset(test, std::min(s.test_images, test.size())) : test;
+    d.test = s.test_images > 0 ? train::subset(test, std::min(s.test_images, test.size())) : test;
   }
-  return *data_.emplace(id, std::move(d)).first->second;
+  return d;
+}
+
+const EvalData& Evaluator::data_for(const EvalSettings& s) {
+  const std::string id = str_cat(s.data, "|", s.classes, "|", s.train_images, "|", s.val_images, "|", s.test_images);
+  auto it = data_.find(id);
+  if (it != data_.end()) return *it->second;
+  return *data_.emplace(id, std::make_unique<EvalData>(load_eval_data(s))).first->second;
 }
 
 EvalResult Evaluator::evaluate(const EvalRequest& request, bool refresh) {
@@ -245,7 +249,7 @@ EvalResult Evaluator::run(const EvalRequest& request) {
   r.arch_hash = arch_hash(*space, request.arch);
   r.summary = space->describe(request.arch);
   const ir::OpTable& ops = ops::op_table();
-  const Data& data = data_for(s);  // data problems are the caller's: they propagate
+  const EvalData& data = data_for(s);  // data problems are the caller's: they propagate
   ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops);
   const ir::Summary sum = ir::summarize(g, ops);
   r.params = sum.params;

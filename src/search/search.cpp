@@ -67,6 +67,7 @@ Json SearchReport::to_json() const {
             {"cache_hits", cache_hits},
             {"seconds", seconds},
             {"best_model", best_model}};
+  if (!native(darts).is_null()) j["darts"] = native(darts);
   return from_native(std::move(j));
 }
 
@@ -78,7 +79,12 @@ SearchReport run_search(const SearchSpec& spec) {
   const auto space = make_space(spec.space);
   StrategyOptions so = spec.strategy_options;
   so.seed = spec.seed;
-  const auto strategy = make_strategy(spec.strategy, *space, so);
+  const bool darts = spec.strategy == "darts";
+  if (darts && spec.space != "cell")
+    fail(ErrorKind::usage, "strategy darts searches the cell space (its supernet is a relaxed cell): use --space cell, not '",
+         spec.space, "'");
+  if (darts) check(spec.darts);
+  const auto strategy = darts ? nullptr : make_strategy(spec.strategy, *space, so);
   // Settings problems (a preset name, the data folder) surface here, before any training.
   const EvalSettings eval = EvalSettings::from_json(spec.eval.to_json());
   train::load_idx_dataset(train::resolve_data_dir(eval.data), train::Split::test, eval.classes);
@@ -97,14 +103,22 @@ SearchReport run_search(const SearchSpec& spec) {
   rep.spec = spec;
   rep.spec.eval = eval;
   double best_score = -1e300;
-  for (int64_t step = 0; step < spec.budget; ++step) {
+  Architecture derived;
+  if (darts) {
+    const DartsResult d = run_darts(eval, spec.darts, spec.log);
+    rep.darts = d.to_json();
+    derived = d.arch;
+    if (spec.log) spec.log(str_cat("darts: supernet ", d.seconds, " s; training the derived cell from scratch"));
+  }
+  const int64_t evaluations = darts ? 1 : spec.budget;
+  for (int64_t step = 0; step < evaluations; ++step) {
     EvalRequest req;
     req.id = step;
-    req.arch = strategy->propose();
+    req.arch = darts ? derived : strategy->propose();
     req.settings = eval;
     EvalResult r = evaluator.evaluate(req);
     const double s = score(spec.objective, r);
-    strategy->observe(req.arch, s);
+    if (strategy) strategy->observe(req.arch, s);
     if (r.cached) ++rep.cache_hits;
     rep.trajectory.push_back(r);
     rep.scores.push_back(s);
@@ -113,7 +127,7 @@ SearchReport run_search(const SearchSpec& spec) {
       rep.best = step;
     }
     if (spec.log) {
-      std::string line = str_cat("[", step + 1, "/", spec.budget, "] ", spec.strategy, " ", r.arch_hash.substr(0, 8), " ");
+      std::string line = str_cat("[", step + 1, "/", evaluations, "] ", spec.strategy, " ", r.arch_hash.substr(0, 8), " ");
       if (!r.ok()) {
         line += "failed: " + r.error;
       } else {
@@ -158,6 +172,12 @@ SearchReport run_search(const SearchSpec& spec) {
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   write_text(out / "search.json", rep.to_json().dump(2) + "\n");
   return rep;
+}
+
+std::vector<std::string> search_strategy_names() {
+  std::vector<std::string> names = strategy_names();
+  names.push_back("darts");
+  return names;
 }
 
 }  // namespace leancnn::search

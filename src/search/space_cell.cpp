@@ -12,12 +12,17 @@
 namespace leancnn::search {
 
 namespace {
-constexpr int kNodes = 3;
-const std::vector<std::string> kOps = {"sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
-                                       "max_pool_3x3", "avg_pool_3x3", "skip_connect"};
+constexpr int kNodes = kCellNodes;
 const char* const kCells[2] = {"normal", "reduce"};
+}  // namespace
 
-ir::ValueId apply_op(ir::Builder& b, const std::string& op, ir::ValueId x, int64_t c, int64_t stride) {
+const std::vector<std::string>& cell_ops() {
+  static const std::vector<std::string> ops = {"sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+                                               "max_pool_3x3", "avg_pool_3x3", "skip_connect"};
+  return ops;
+}
+
+ir::ValueId cell_op(ir::Builder& b, const std::string& op, ir::ValueId x, int64_t c, int64_t stride) {
   if (op == "max_pool_3x3") return b.max_pool(x, 3, stride, 1);
   if (op == "avg_pool_3x3") return b.avg_pool(x, 3, stride, 1);
   if (op == "skip_connect") {
@@ -33,10 +38,56 @@ ir::ValueId apply_op(ir::Builder& b, const std::string& op, ir::ValueId x, int64
     y = b.conv(b.relu(y), c, k, 1, -1, c, false);
     return conv_bn(b, y, c, 1, 1, 1, "");
   }
+  if (op.rfind("dil_conv", 0) != 0) fail(ErrorKind::internal, "cell space: unknown operation '", op, "'");
   // dil_conv: ReLU, depthwise at dilation 2, pointwise, BN.
   ir::ValueId y = b.conv(b.relu(x), c, k, stride, -1, c, false, 2);
   return conv_bn(b, y, c, 1, 1, 1, "");
 }
+
+ir::Graph build_cell_network(const std::string& name, int64_t channels, int64_t repeats,
+                             const models::ModelConfig& cfg, const ir::OpTable& ops, const CellNodeFn& node) {
+  check_input(cfg, 4, "cell");
+  ir::Graph g;
+  g.name = name;
+  ir::Builder b(g, ops, cfg.seed);
+  ir::ValueId x = b.input("input", {1, cfg.input[0], cfg.input[1], cfg.input[2]});
+  int64_t c = channels;
+  {
+    ir::Builder::Scope sc(b, "stem");
+    x = conv_bn(b, x, 2 * c, 3, 1, 1, "");
+  }
+  ir::ValueId s0 = x, s1 = x;
+  bool reduction_prev = false;
+  int index = 0;
+  for (int stage = 0; stage < 3; ++stage) {
+    for (int64_t r = 0; r < repeats + (stage > 0 ? 1 : 0); ++r) {
+      const bool reduction = stage > 0 && r == 0;
+      if (reduction) c *= 2;
+      ir::Builder::Scope sc(b, str_cat("cell", index++));
+      ir::ValueId p0, p1;
+      {
+        ir::Builder::Scope ps(b, "pre0");
+        p0 = conv_bn(b, b.relu(s0), c, 1, reduction_prev ? 2 : 1, 1, "");
+      }
+      {
+        ir::Builder::Scope ps(b, "pre1");
+        p1 = conv_bn(b, b.relu(s1), c, 1, 1, 1, "");
+      }
+      std::vector<ir::ValueId> states = {p0, p1};
+      for (int j = 0; j < kNodes; ++j) {
+        ir::Builder::Scope ns(b, str_cat("node", j));
+        states.push_back(node(b, reduction ? 1 : 0, j, states, c, reduction));
+      }
+      s0 = s1;
+      s1 = b.concat(std::vector<ir::ValueId>(states.begin() + 2, states.end()), 1);
+      reduction_prev = reduction;
+    }
+  }
+  classifier_head(b, g, s1, cfg.classes);
+  return g;
+}
+
+namespace {
 
 class CellSpace final : public SearchSpace {
  public:
@@ -50,7 +101,7 @@ class CellSpace final : public SearchSpace {
         for (int64_t i = 0; i < j + 2; ++i) inputs.push_back(i);
         for (int e = 0; e < 2; ++e) {
           decisions_.push_back({str_cat(n, ".in", e), labels(inputs)});
-          decisions_.push_back({str_cat(n, ".op", e), kOps});
+          decisions_.push_back({str_cat(n, ".op", e), cell_ops()});
         }
       }
   }
@@ -81,8 +132,8 @@ class CellSpace final : public SearchSpace {
       out += std::string(" | ") + kCells[cell] + ":";
       for (int j = 0; j < kNodes; ++j) {
         const size_t i = node_base(cell, j);
-        out += str_cat(" [", a.choices[i], ":", kOps[static_cast<size_t>(a.choices[i + 1])], " + ", a.choices[i + 2], ":",
-                       kOps[static_cast<size_t>(a.choices[i + 3])], "]");
+        out += str_cat(" [", a.choices[i], ":", cell_ops()[static_cast<size_t>(a.choices[i + 1])], " + ", a.choices[i + 2], ":",
+                       cell_ops()[static_cast<size_t>(a.choices[i + 3])], "]");
       }
     }
     return out;
@@ -90,56 +141,20 @@ class CellSpace final : public SearchSpace {
 
   ir::Graph build(const Architecture& a, const models::ModelConfig& cfg, const ir::OpTable& ops) const override {
     validate(a);
-    check_input(cfg, 4, name());
-    ir::Graph g;
-    g.name = "nas_cell";
-    ir::Builder b(g, ops, cfg.seed);
-    ir::ValueId x = b.input("input", {1, cfg.input[0], cfg.input[1], cfg.input[2]});
-    int64_t c = number_at(*this, a, 0);
-    const int64_t repeats = number_at(*this, a, 1);
-    {
-      ir::Builder::Scope sc(b, "stem");
-      x = conv_bn(b, x, 2 * c, 3, 1, 1, "");
-    }
-    ir::ValueId s0 = x, s1 = x;
-    bool reduction_prev = false;
-    int index = 0;
-    for (int stage = 0; stage < 3; ++stage) {
-      for (int64_t r = 0; r < repeats + (stage > 0 ? 1 : 0); ++r) {
-        const bool reduction = stage > 0 && r == 0;
-        if (reduction) c *= 2;
-        ir::Builder::Scope sc(b, str_cat("cell", index++));
-        ir::ValueId p0, p1;
-        {
-          ir::Builder::Scope ps(b, "pre0");
-          p0 = conv_bn(b, b.relu(s0), c, 1, reduction_prev ? 2 : 1, 1, "");
-        }
-        {
-          ir::Builder::Scope ps(b, "pre1");
-          p1 = conv_bn(b, b.relu(s1), c, 1, 1, 1, "");
-        }
-        std::vector<ir::ValueId> states = {p0, p1};
-        const int cell = reduction ? 1 : 0;
-        for (int j = 0; j < kNodes; ++j) {
-          ir::Builder::Scope ns(b, str_cat("node", j));
-          const size_t i = node_base(cell, j);
-          ir::ValueId sum{};
-          for (int e = 0; e < 2; ++e) {
-            ir::Builder::Scope es(b, str_cat("edge", e));
-            const int in = a.choices[i + 2 * static_cast<size_t>(e)];
-            const std::string& op = kOps[static_cast<size_t>(a.choices[i + 2 * static_cast<size_t>(e) + 1])];
-            const ir::ValueId y = apply_op(b, op, states[static_cast<size_t>(in)], c, reduction && in < 2 ? 2 : 1);
-            sum = e == 0 ? y : b.add(sum, y);
-          }
-          states.push_back(sum);
-        }
-        s0 = s1;
-        s1 = b.concat(std::vector<ir::ValueId>(states.begin() + 2, states.end()), 1);
-        reduction_prev = reduction;
+    const auto node = [&](ir::Builder& b, int cell, int j, const std::vector<ir::ValueId>& states, int64_t c,
+                          bool reduction) {
+      const size_t i = node_base(cell, j);
+      ir::ValueId sum{};
+      for (int e = 0; e < 2; ++e) {
+        ir::Builder::Scope es(b, str_cat("edge", e));
+        const int in = a.choices[i + 2 * static_cast<size_t>(e)];
+        const std::string& op = cell_ops()[static_cast<size_t>(a.choices[i + 2 * static_cast<size_t>(e) + 1])];
+        const ir::ValueId y = cell_op(b, op, states[static_cast<size_t>(in)], c, reduction && in < 2 ? 2 : 1);
+        sum = e == 0 ? y : b.add(sum, y);
       }
-    }
-    classifier_head(b, g, s1, cfg.classes);
-    return g;
+      return sum;
+    };
+    return build_cell_network("nas_cell", number_at(*this, a, 0), number_at(*this, a, 1), cfg, ops, node);
   }
 };
 }  // namespace

@@ -1,4 +1,4 @@
-// Add / Mul fast kernels (equal shapes; per-channel broadcasting) against the reference,
+// Add / Mul fast kernels (equal shapes; per-channel broadcasting; a single value) against the reference,
 // forward and both gradients, over odd sizes; other broadcasts decline to the reference.
 #include <gtest/gtest.h>
 
@@ -21,6 +21,8 @@ LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/add_same_*", "Add",
 LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/mul_same_*", "Mul", "cpu_mul_f32_same");
 LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/add_per_channel_*", "Add", "cpu_add_f32_per_channel");
 LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/mul_per_channel_*", "Mul", "cpu_mul_f32_per_channel");
+LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/add_scalar_*", "Add", "cpu_add_f32_scalar");
+LEANCNN_COVERS("Shapes/BinaryConformance.MatchesTheReference/mul_scalar_*", "Mul", "cpu_mul_f32_scalar");
 
 class BinaryConformance : public ::testing::TestWithParam<BinCase> {};
 
@@ -51,7 +53,12 @@ INSTANTIATE_TEST_SUITE_P(
                       BinCase{"mul_per_channel_a", "Mul", {5, 7, 1, 1}, {5, 7, 6, 6}, "cpu_mul_f32_per_channel"},
                       BinCase{"add_per_channel_batch_broadcast", "Add", {3, 13, 5, 3}, {1, 13, 1, 1},
                               "cpu_add_f32_per_channel"},
-                      BinCase{"mul_per_channel_rank3", "Mul", {2, 3, 4, 4}, {3, 1, 1}, "cpu_mul_f32_per_channel"}),
+                      BinCase{"mul_per_channel_rank3", "Mul", {2, 3, 4, 4}, {3, 1, 1}, "cpu_mul_f32_per_channel"},
+                      // A single value: rank 1 (DARTS's weights), a [1,1,1,1], first or second,
+                      // over more elements than one 4096-value block of the gradient's sum.
+                      BinCase{"mul_scalar_b", "Mul", {3, 5, 17, 19}, {1}, "cpu_mul_f32_scalar"},
+                      BinCase{"mul_scalar_a", "Mul", {1, 1, 1, 1}, {2, 3, 5, 7}, "cpu_mul_f32_scalar"},
+                      BinCase{"add_scalar_rank0", "Add", {4, 9}, {}, "cpu_add_f32_scalar"}),
     [](const ::testing::TestParamInfo<BinCase>& i) { return std::string(i.param.name); });
 
 TEST(BinaryConformance, OtherBroadcastsFallBackWithAReason) {

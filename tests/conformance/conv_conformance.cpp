@@ -1,5 +1,6 @@
 // Conv: the oneDNN kernel (forward, d_src, d_weights, d_bias) against the reference over odd
-// channel counts, strides, groups, depthwise, dilation, asymmetric and auto padding, batch 1 and 5.
+// channel counts, strides, groups, depthwise, dilation, asymmetric and auto padding, batch 1 and 5;
+// depthwise backward runs our own kernel (cpu_depthwise_conv_f32), here and over more shapes below.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -47,6 +48,10 @@ class ConvConformance : public ::testing::TestWithParam<ConvCfg> {
 };
 
 LEANCNN_COVERS("Shapes/ConvConformance.*", "Conv", "dnnl_conv_f32");  // forward, prepared, backward
+LEANCNN_COVERS("Depthwise/DepthwiseBackwardConformance.*", "Conv", "cpu_depthwise_conv_f32");
+
+// Depthwise backward is our kernel's (DepthwiseBackwardConformance, below).
+bool depthwise(const ConvCfg& p) { return p.group == p.x[1] && p.group == p.w[0]; }
 TEST_P(ConvConformance, ForwardMatchesReference) {
   const ConvCfg& p = GetParam();
   const OpCase c = conv_case(p, 21);
@@ -74,6 +79,7 @@ TEST_P(ConvConformance, PreparedForwardMatchesUnprepared) {
 
 TEST_P(ConvConformance, BackwardMatchesReference) {
   const ConvCfg& p = GetParam();
+  if (depthwise(p)) GTEST_SKIP() << "depthwise backward: DepthwiseBackwardConformance";
   OpCase c = conv_case(p, 22);
   c.training = true;
   const KernelForward fwd = run_forward(c, false);
@@ -94,6 +100,7 @@ TEST_P(ConvConformance, BackwardMatchesReference) {
 // Each gradient alone: the kernel must not depend on the others being requested.
 TEST_P(ConvConformance, BackwardOneGradientAtATime) {
   const ConvCfg& p = GetParam();
+  if (depthwise(p)) GTEST_SKIP() << "depthwise backward: DepthwiseBackwardConformance";
   OpCase c = conv_case(p, 24);
   c.training = true;
   const KernelForward fwd = run_forward(c, false);
@@ -130,6 +137,48 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCfg{"same_lower", {1, 7, 9, 10}, {8, 7, 4, 4}, {1, 1}, {}, {1, 1}, 1, false, "SAME_LOWER"},
         ConvCfg{"resnet_block_64", {2, 64, 14, 14}, {64, 64, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true},
         ConvCfg{"wide_pads", {1, 5, 6, 6}, {6, 5, 1, 1}, {1, 1}, {2, 1, 3, 2}, {1, 1}, 1, true}),
+    cfg_name);
+
+// The depthwise backward kernel over what oneDNN leaves to its GEMM path (5x5, 7x7, dilation)
+// and the edges of the column ranges: strides 2 and 3, asymmetric and wide padding, a kernel
+// wider than the image, one channel, batches; every gradient together and each alone.
+class DepthwiseBackwardConformance : public ::testing::TestWithParam<ConvCfg> {};
+
+TEST_P(DepthwiseBackwardConformance, MatchesReference) {
+  const ConvCfg& p = GetParam();
+  OpCase c = conv_case(p, 41);
+  c.training = true;
+  const KernelForward fwd = run_forward(c, false);
+  Rng rng(42);
+  const Tensor d_dst = random_tensor(fwd.outputs[0].shape(), rng);
+  const Shape& y = fwd.outputs[0].shape();
+  std::vector<int> all = {0, 1};
+  if (p.bias) all.push_back(2);
+  std::vector<std::vector<int>> wrts = {all};
+  for (int i : all) wrts.push_back({i});
+  for (const std::vector<int>& wrt : wrts) {
+    const KernelBackward fast = run_backward(c, fwd, {d_dst}, wrt, true);
+    const KernelBackward ref = run_backward(c, fwd, {d_dst}, wrt, false);
+    ASSERT_EQ(fast.kernel, "cpu_depthwise_conv_f32");
+    for (int i : wrt) {
+      const int64_t k = i == 0 ? p.w[2] * p.w[3] : y[0] * y[2] * y[3];
+      expect_close(fast.d_inputs[static_cast<size_t>(i)], ref.d_inputs[static_cast<size_t>(i)], fp32_tol(k),
+                   "d_input " + std::to_string(i));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Depthwise, DepthwiseBackwardConformance,
+    ::testing::Values(
+        ConvCfg{"k5_batch3", {3, 8, 12, 11}, {8, 1, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 8, true},
+        ConvCfg{"k5_dilation2", {2, 5, 13, 13}, {5, 1, 5, 5}, {1, 1}, {4, 4, 4, 4}, {2, 2}, 5, false},
+        ConvCfg{"k3_dilation2_stride2", {2, 6, 14, 15}, {6, 1, 3, 3}, {2, 2}, {2, 2, 2, 2}, {2, 2}, 6, true},
+        ConvCfg{"k7_stride2", {1, 4, 17, 16}, {4, 1, 7, 7}, {2, 2}, {3, 3, 3, 3}, {1, 1}, 4, false},
+        ConvCfg{"k3_stride3_asym", {2, 3, 11, 10}, {3, 1, 3, 3}, {3, 2}, {0, 2, 1, 0}, {1, 1}, 3, true},
+        ConvCfg{"one_channel_wide_pads", {4, 1, 5, 6}, {1, 1, 3, 3}, {1, 1}, {3, 2, 1, 4}, {1, 1}, 1, true},
+        ConvCfg{"kernel_wider_than_image", {2, 2, 3, 3}, {2, 1, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 2, true},
+        ConvCfg{"mobilenet_k3_stride2_batch5", {5, 16, 14, 14}, {16, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 16, false}),
     cfg_name);
 
 // Training runs prepare nothing (their weights change between steps): the kernel runs as usual.

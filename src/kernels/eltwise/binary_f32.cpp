@@ -1,8 +1,10 @@
-// Fast fp32 Add / Mul: equal shapes, and per-channel broadcasting of one operand.
+// Fast fp32 Add / Mul: equal shapes, per-channel broadcasting of one operand, and one operand
+// a single value (a DARTS mixed op's weight times an operation's output, search/darts.cpp).
 #include "eltwise_kernels.h"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace leancnn::kernels {
@@ -146,7 +148,83 @@ void per_channel_backward(ir::BackwardCtx& ctx) {
     }
   }
 }
+// Which input is the single value: 1 (b) or 0 (a); -1 when neither has one element, or the
+// broadcast output would not be the other operand's shape (a [1,1,1,1] against a rank-2 tensor).
+int scalar_operand(const Tensor& a, const Tensor& b) {
+  const auto fits = [](const Tensor& full, const Tensor& one) { return one.numel() == 1 && one.rank() <= full.rank(); };
+  if (fits(a, b) && a.numel() > 1) return 1;
+  if (fits(b, a) && b.numel() > 1) return 0;
+  return -1;
+}
+
+std::string check_scalar(const ir::ForwardCtx& ctx) {
+  const Tensor &a = ctx.inputs[0], &b = ctx.inputs[1];
+  if (!is_f32(a) || !is_f32(b)) return "inputs are not contiguous f32";
+  if (scalar_operand(a, b) < 0) return "no operand is a single value broadcast over the other";
+  return "";
+}
+
+std::string check_scalar_backward(const ir::BackwardCtx& ctx) {
+  const Tensor &a = ctx.inputs[0], &b = ctx.inputs[1];
+  if (!is_f32(a) || !is_f32(b) || scalar_operand(a, b) < 0) return "no operand is a single value broadcast over the other";
+  return "";
+}
+
+template <bool kMul>
+void scalar_forward(ir::ForwardCtx& ctx) {
+  const int k = scalar_operand(ctx.inputs[0], ctx.inputs[1]);
+  const float* x = ctx.inputs[k == 1 ? 0 : 1].data<float>();
+  const float v = ctx.inputs[k].data<float>()[0];
+  float* y = ctx.outputs[0].data<float>();
+  const int64_t n = ctx.outputs[0].numel();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = kMul ? x[i] * v : x[i] + v;
+}
+
+// The single value's gradient sums over every element: per-block double sums in a fixed block
+// order, so the result does not depend on the thread count.
+template <bool kMul>
+void scalar_backward(ir::BackwardCtx& ctx) {
+  const int k = scalar_operand(ctx.inputs[0], ctx.inputs[1]);
+  const float* x = ctx.inputs[k == 1 ? 0 : 1].data<float>();
+  const float v = ctx.inputs[k].data<float>()[0];
+  const float* dy = ctx.d_outputs[0].data<float>();
+  const Tensor& d_full_t = ctx.d_inputs[k == 1 ? 0 : 1];
+  const Tensor& d_one_t = ctx.d_inputs[k];
+  float* d_full = d_full_t.defined() ? d_full_t.data<float>() : nullptr;
+  const int64_t n = ctx.d_outputs[0].numel();
+  constexpr int64_t kBlock = 4096;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> block_sum(d_one_t.defined() ? static_cast<size_t>(blocks) : 0);
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t lo = blk * kBlock, hi = std::min(n, lo + kBlock);
+    if (d_full) {
+#pragma omp simd
+      for (int64_t i = lo; i < hi; ++i) d_full[i] = kMul ? dy[i] * v : dy[i];
+    }
+    if (!block_sum.empty()) {
+      double acc = 0;
+      for (int64_t i = lo; i < hi; ++i) acc += kMul ? static_cast<double>(dy[i]) * x[i] : dy[i];
+      block_sum[static_cast<size_t>(blk)] = acc;
+    }
+  }
+  if (block_sum.empty()) return;
+  double acc = 0;
+  for (double b : block_sum) acc += b;
+  d_one_t.data<float>()[0] = static_cast<float>(acc);
+}
 }  // namespace
+
+Kernel cpu_binary_f32_scalar(bool mul) {
+  Kernel k;
+  k.name = mul ? "cpu_mul_f32_scalar" : "cpu_add_f32_scalar";
+  k.check_forward = check_scalar;
+  k.forward = mul ? scalar_forward<true> : scalar_forward<false>;
+  k.check_backward = check_scalar_backward;
+  k.backward = mul ? scalar_backward<true> : scalar_backward<false>;
+  return k;
+}
 
 Kernel cpu_binary_f32_same(bool mul) {
   Kernel k;

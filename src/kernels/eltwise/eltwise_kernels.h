@@ -18,5 +18,6 @@ Kernel cpu_relu_f32();           // relu_f32.cpp: inference forward, any layout
 // Own loops (memory-bound, OpenMP over rows); the reference in ops/binary.cpp is the oracle.
 Kernel cpu_binary_f32_same(bool mul);         // "cpu_add_f32_same" / "cpu_mul_f32_same"
 Kernel cpu_binary_f32_per_channel(bool mul);  // "cpu_add_f32_per_channel" / "cpu_mul_f32_per_channel"
+Kernel cpu_binary_f32_scalar(bool mul);       // "cpu_add_f32_scalar" / "cpu_mul_f32_scalar"
 
 }  // namespace leancnn::kernels

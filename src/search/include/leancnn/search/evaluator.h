@@ -90,6 +90,15 @@ struct EvalResult {
   static EvalResult from_json_line(const std::string& line);
 };
 
+// The images an evaluation uses: the first train_images of the training split (0: all but the
+// validation images), the last val_images of that split (never trained on), and the first
+// test_images of the test split (all when 0, none when -1). Error(bad_input) when the two
+// training-split parts overlap.
+struct EvalData {
+  train::Dataset train, val, test;
+};
+EvalData load_eval_data(const EvalSettings& s);
+
 // The cache key of a request.
 std::string request_key(const EvalRequest& r);
 
@@ -113,16 +122,13 @@ class Evaluator {
   LatencyTable& latency_table() { return table_; }
 
  private:
-  struct Data {
-    train::Dataset train, val, test;
-  };
-  const Data& data_for(const EvalSettings& s);
+  const EvalData& data_for(const EvalSettings& s);
   EvalResult run(const EvalRequest& request);
 
   EvaluatorOptions options_;
   ResultCache cache_;
   LatencyTable table_;
-  std::map<std::string, std::unique_ptr<Data>> data_;
+  std::map<std::string, std::unique_ptr<EvalData>> data_;
 };
 
 // The worker loop: one EvalRequest JSON line in, one EvalResult JSON line out (flushed), until

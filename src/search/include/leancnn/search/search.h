@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "leancnn/core/json.h"
+#include "leancnn/search/darts.h"
 #include "leancnn/search/evaluator.h"
 #include "leancnn/search/objective.h"
 #include "leancnn/search/strategy.h"
@@ -22,6 +23,7 @@ struct SearchSpec {
   EvalSettings eval;
   Objective objective;
   StrategyOptions strategy_options;  // its seed is replaced by `seed`
+  DartsOptions darts;                // strategy "darts" (space "cell"): the supernet's settings
   std::string out_dir;               // required
   std::string cache_file;  // "" = out_dir/cache.jsonl (share one between runs to reuse evaluations)
   std::string table_file;  // "" = out_dir/latency_table.jsonl
@@ -37,13 +39,19 @@ struct SearchReport {
   int64_t cache_hits = 0;
   double seconds = 0;
   std::string best_model;              // out_dir/best.onnx when written
+  Json darts;                          // strategy "darts": DartsResult::to_json (null otherwise)
   // search.json's content: settings, trajectory (with the best score so far), front, best.
   Json to_json() const;
 };
 
+// Strategy "darts" (cell space only) trains one supernet (darts.h) and evaluates the cell it
+// derives, once (the budget is not used); the other strategies propose `budget` evaluations.
 // Error(usage) for bad settings before any evaluation; Error(runtime) when interrupted.
 // Writes out_dir/search.json, best.yaml, best.onnx (the best candidate's trained weights),
 // pareto/<n>_<hash>.yaml and models/<hash>.onnx for every trained candidate.
 SearchReport run_search(const SearchSpec& spec);
+
+// Every strategy run_search takes: strategy_names() and "darts".
+std::vector<std::string> search_strategy_names();
 
 }  // namespace leancnn::search
