@@ -46,6 +46,7 @@ struct SearchCli {
   uint64_t eval_seed = 0;
   int population = 16, sample_size = 4;
   s::DartsOptions darts;
+  s::OneShotOptions oneshot;
   bool worker = false, print_request = false, list = false;
   std::string decode;
   std::string codesign;  // a finished search's folder
@@ -182,6 +183,7 @@ int run_search_cli(const SearchCli& c, const CommonOptions& common) {
   spec.strategy_options.population = c.population;
   spec.strategy_options.sample_size = c.sample_size;
   spec.darts = c.darts;
+  spec.oneshot = c.oneshot;
   spec.out_dir = c.out;
   spec.cache_file = c.cache;
   spec.table_file = c.table;
@@ -220,15 +222,17 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       "  leancnn search --space mobile --strategy evolution --budget 20 -o runs/nas\n"
       "  leancnn search --space macro --strategy tpe --objective mnasnet --target-latency 0.3 -o runs/nas_tpe\n"
       "  leancnn search --space cell --strategy darts --darts-epochs 6 -o runs/darts\n"
+      "  leancnn search --space mobile --strategy oneshot --oneshot-candidates 200 --budget 2 -o runs/oneshot\n"
       "  leancnn search --print-request --space cell | leancnn search --worker --cache cache.jsonl\n"
       "  leancnn search --decode runs/nas/best.yaml -o found.onnx");
   cmd->add_option("--space", c->space, "Search space: mobile, macro or cell")->capture_default_str()
       ->check(CLI::IsMember({"mobile", "macro", "cell"}));
   cmd->add_option("--strategy", c->strategy,
                   "random, evolution, tpe (bo), reinforce (rl), predictor (evolution guided by a learned predictor), or "
-                  "darts (cell space: one differentiable supernet, then its derived cell trained; --budget unused)")
+                  "darts (cell space: one differentiable supernet, then its derived cell trained; --budget unused), or "
+                  "oneshot (mobile space: a weight-sharing supernet scores sub-nets; the --budget best are trained)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl", "predictor", "darts"}));
+      ->check(CLI::IsMember({"random", "evolution", "tpe", "bo", "reinforce", "rl", "predictor", "darts", "oneshot"}));
   cmd->add_option("--budget", c->budget, "Evaluations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("-o,--out", c->out, "Output folder (search, worker) or ONNX file (--decode)");
   cmd->add_option("--cache", c->cache, "Evaluation cache, JSON lines (default OUT/cache.jsonl; share it between runs)");
@@ -270,11 +274,20 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--population", c->population, "evolution: population size")->capture_default_str()->check(CLI::Range(2, 100000));
   cmd->add_option("--sample-size", c->sample_size, "evolution: tournament size")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--darts-epochs", c->darts.epochs, "darts: supernet epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--darts-warmup", c->darts.warmup_epochs, "darts: first epochs with the architecture weights frozen")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--darts-channels", c->darts.channels, "darts: the supernet's channels (8, 12 or 16)")->capture_default_str();
   cmd->add_option("--darts-repeats", c->darts.repeats, "darts: normal cells per stage (1 or 2)")->capture_default_str();
   cmd->add_option("--darts-lr", c->darts.weight_lr, "darts: the supernet weights' learning rate (SGD, cosine)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--darts-alpha-lr", c->darts.alpha_lr, "darts: the architecture weights' learning rate (Adam)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--oneshot-epochs", c->oneshot.epochs, "oneshot: supernet epochs (one random sub-net per batch)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--oneshot-candidates", c->oneshot.candidates, "oneshot: sub-nets scored with inherited weights")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--oneshot-calibration", c->oneshot.calibration_images,
+                  "oneshot: training images that re-estimate each sub-net's BatchNorm statistics")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--worker", c->worker, "Evaluation worker: EvalRequest JSON lines on stdin, EvalResult lines on stdout");
   cmd->add_flag("--print-request", c->print_request, "Print an evaluation request for a random architecture (--seed) and exit");

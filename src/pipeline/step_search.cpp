@@ -23,7 +23,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 std::vector<KeySpec> search_keys() {
   return {
       {"space", KeyType::string, from_native("mobile"), -kInf, kInf, false, {"mobile", "macro", "cell"}, "search space"},
-      {"strategy", KeyType::string, from_native("evolution"), -kInf, kInf, false, {"random", "evolution", "tpe", "reinforce", "predictor", "darts"},
+      {"strategy", KeyType::string, from_native("evolution"), -kInf, kInf, false, {"random", "evolution", "tpe", "reinforce", "predictor", "darts", "oneshot"},
        "search strategy (docs/nas.md)"},
       {"budget", KeyType::integer, from_native(20), 1, kInf, false, {}, "evaluations"},
       {"objective", KeyType::string, from_native("accuracy"), -kInf, kInf, false, {"accuracy", "mnasnet"},
@@ -48,11 +48,15 @@ std::vector<KeySpec> search_keys() {
        "accelerator presets (the first is the constraint's)"},
       {"population", KeyType::integer, from_native(16), 2, kInf, false, {}, "evolution: population"},
       {"sample_size", KeyType::integer, from_native(4), 1, kInf, false, {}, "evolution: tournament size"},
-      {"darts_epochs", KeyType::integer, from_native(4), 1, kInf, false, {}, "darts: supernet epochs"},
+      {"darts_epochs", KeyType::integer, from_native(6), 1, kInf, false, {}, "darts: supernet epochs"},
+      {"darts_warmup", KeyType::integer, from_native(2), 0, kInf, false, {}, "darts: first epochs with alphas frozen"},
       {"darts_channels", KeyType::integer, from_native(8), 1, kInf, false, {}, "darts: the supernet's channels (8, 12, 16)"},
       {"darts_repeats", KeyType::integer, from_native(1), 1, kInf, false, {}, "darts: normal cells per stage (1, 2)"},
       {"darts_lr", KeyType::number, from_native(0.025), 0, kInf, true, {}, "darts: supernet weights' learning rate"},
       {"darts_alpha_lr", KeyType::number, from_native(3e-4), 0, kInf, true, {}, "darts: architecture weights' learning rate"},
+      {"oneshot_epochs", KeyType::integer, from_native(3), 1, kInf, false, {}, "oneshot: supernet epochs"},
+      {"oneshot_candidates", KeyType::integer, from_native(100), 1, kInf, false, {}, "oneshot: sub-nets scored through the supernet"},
+      {"oneshot_calibration", KeyType::integer, from_native(500), 1, kInf, false, {}, "oneshot: BN re-estimation images"},
       {"cache", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a shared evaluation cache file (\"\" = the step's own)"},
   };
 }
@@ -73,10 +77,14 @@ search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, cons
   spec.strategy_options.population = s["population"];
   spec.strategy_options.sample_size = s["sample_size"];
   spec.darts.epochs = s["darts_epochs"];
+  spec.darts.warmup_epochs = s["darts_warmup"];
   spec.darts.channels = s["darts_channels"];
   spec.darts.repeats = s["darts_repeats"];
   spec.darts.weight_lr = s["darts_lr"];
   spec.darts.alpha_lr = s["darts_alpha_lr"];
+  spec.oneshot.epochs = s["oneshot_epochs"];
+  spec.oneshot.candidates = s["oneshot_candidates"];
+  spec.oneshot.calibration_images = s["oneshot_calibration"];
   search::EvalSettings& e = spec.eval;
   e.data = native(ctx.recipe->data)["dataset"].get<std::string>();
   const Shape& in = input.value(input.inputs().at(0)).shape;
@@ -135,11 +143,12 @@ StepOutput run_search_step(const ir::Graph& input, const Json& settings, StepCon
                                  {"best", point(b, r.scores[static_cast<size_t>(r.best)], static_cast<size_t>(r.best))},
                                  {"search_trajectory", trajectory},
                                  {"search_pareto", front}});
-  if (!native(r.darts).is_null()) {  // the supernet's per-epoch losses and operation weights
-    nlohmann::json d = native(out.diagnostics);
-    d["darts"] = native(r.darts);
-    out.diagnostics = from_native(std::move(d));
-  }
+  for (const auto& [key, value] : {std::pair<const char*, const Json*>{"darts", &r.darts}, {"oneshot", &r.oneshot}})
+    if (!native(*value).is_null()) {  // the supernet's training and what it scored
+      nlohmann::json d = native(out.diagnostics);
+      d[key] = native(*value);
+      out.diagnostics = from_native(std::move(d));
+    }
   return out;
 }
 }  // namespace

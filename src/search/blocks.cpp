@@ -7,8 +7,9 @@
 namespace leancnn::search {
 
 ir::ValueId conv_bn(ir::Builder& b, ir::ValueId x, int64_t oc, int64_t k, int64_t stride, int64_t groups,
-                    const std::string& act, int64_t dilation) {
-  ir::ValueId y = b.batch_norm(b.conv(x, oc, k, stride, -1, groups, false, dilation), 1e-5f, 0.9f);
+                    const std::string& act, int64_t dilation, const std::string& name) {
+  ir::ValueId y = b.batch_norm(b.conv(x, oc, k, stride, -1, groups, false, dilation, name), 1e-5f, 0.9f,
+                               name == "conv" ? "bn" : name + "_bn");
   if (act == "relu") return b.relu(y);
   if (act == "relu6") return b.clip(y, 0.f, 6.f);
   return y;
@@ -18,6 +19,14 @@ void classifier_head(ir::Builder& b, ir::Graph& g, ir::ValueId x, int64_t classe
   ir::ValueId logits = b.linear(b.flatten(b.global_avg_pool(x)), classes, true, "fc");
   g.rename_value(logits, "logits");
   b.output(logits);
+}
+
+ir::ValueId add_cross_entropy(ir::Graph& g, const ir::OpTable& ops) {
+  ir::Builder b(g, ops);
+  const ir::ValueId labels = b.input("labels", {1}, DType::s64);
+  const ir::ValueId loss = b.op("SoftmaxCrossEntropy", {g.outputs().at(0), labels}, {}, 1, ir::kLeancnnDomain, "loss")[0];
+  b.output(loss);
+  return loss;
 }
 
 void check_input(const models::ModelConfig& cfg, int64_t min_hw, const std::string& space) {

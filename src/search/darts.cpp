@@ -130,6 +130,8 @@ void check(const DartsOptions& o) {
     fail(ErrorKind::usage, "darts: repeats must be one of the cell space's (", options_text(*space, "repeats"), "), got ",
          o.repeats);
   if (o.epochs < 1) fail(ErrorKind::usage, "darts: epochs must be >= 1, got ", o.epochs);
+  if (o.warmup_epochs < 0 || o.warmup_epochs >= o.epochs)
+    fail(ErrorKind::usage, "darts: warmup_epochs must be in [0, epochs) (", o.epochs, "), got ", o.warmup_epochs);
   if (!(o.weight_lr > 0) || !(o.alpha_lr > 0)) fail(ErrorKind::usage, "darts: learning rates must be > 0");
   if (o.weight_decay < 0 || o.alpha_decay < 0) fail(ErrorKind::usage, "darts: weight decays must be >= 0");
 }
@@ -218,11 +220,7 @@ DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o, const std
     r.supernet_params = s.params;
     r.supernet_macs = s.macs;
   }
-  // The loss: cross-entropy of the logits against a labels input.
-  ir::Builder b(g, ops);
-  const ir::ValueId labels = b.input("labels", {1}, DType::s64);
-  const ir::ValueId loss = b.op("SoftmaxCrossEntropy", {g.outputs().at(0), labels}, {}, 1, ir::kLeancnnDomain, "loss")[0];
-  b.output(loss);
+  const ir::ValueId loss = add_cross_entropy(g, ops);
 
   runtime::Executor exec(g, ops, {.training = true, .use_kernels = true, .seed = eval.seed});
   ParamGroup weights, alphas;
@@ -261,13 +259,17 @@ DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o, const std
     DartsEpoch m;
     m.epoch = epoch + 1;
     int64_t seen = 0, w_correct = 0, a_correct = 0;
+    const bool warmup = epoch < o.warmup_epochs;
     for (int64_t step = 0; step < steps; ++step) {
-      // Alpha step on the alpha half (the weights' gradients of this pass are dropped).
+      // Alpha step on the alpha half (the weights' gradients of this pass are dropped); in the
+      // warm-up, the alpha half is only measured.
       const auto ab = a_loader.next();
       std::vector<Tensor> out = exec.forward({{in, ab->images}, {"labels", ab->labels}});
-      exec.backward(loss);
-      alphas.refresh(exec.params());
-      a_opt->step();
+      if (!warmup) {
+        exec.backward(loss);
+        alphas.refresh(exec.params());
+        a_opt->step();
+      }
       m.alpha_loss += out[1].at(0);
       a_correct += correct_of(out[0], ab->labels);
       // Weight step on the weight half.
@@ -293,10 +295,10 @@ DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o, const std
     r.epochs.push_back(m);
     r.arch = derive_darts_cell(o, r.edges, m.weights);
     if (log) {
-      char head[160];
-      std::snprintf(head, sizeof head, "darts epoch %lld/%lld: weight half loss %.4f acc %.4f, alpha half loss %.4f acc %.4f, %.1f s",
-                    static_cast<long long>(m.epoch), static_cast<long long>(o.epochs), m.weight_loss, m.weight_acc, m.alpha_loss,
-                    m.alpha_acc, m.seconds);
+      char head[200];
+      std::snprintf(head, sizeof head, "darts epoch %lld/%lld%s: weight half loss %.4f acc %.4f, alpha half loss %.4f acc %.4f, %.1f s",
+                    static_cast<long long>(m.epoch), static_cast<long long>(o.epochs), warmup ? " (warm-up, alphas frozen)" : "",
+                    m.weight_loss, m.weight_acc, m.alpha_loss, m.alpha_acc, m.seconds);
       log(head);
       log("      derived: " + make_space("cell")->describe(r.arch));
     }

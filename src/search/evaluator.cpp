@@ -41,6 +41,12 @@ void read_key(const json& j, const char* key, T& into) {
   }
 }
 
+void count(const ir::Graph& g, EvalResult* r) {
+  const ir::Summary sum = ir::summarize(g, ops::op_table());
+  r->params = sum.params;
+  r->macs = sum.macs;
+}
+
 json arch_json(const Architecture& a) { return {{"space", a.space}, {"choices", a.choices}}; }
 
 Architecture arch_of(const json& j) {
@@ -251,9 +257,7 @@ EvalResult Evaluator::run(const EvalRequest& request) {
   const ir::OpTable& ops = ops::op_table();
   const EvalData& data = data_for(s);  // data problems are the caller's: they propagate
   ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops);
-  const ir::Summary sum = ir::summarize(g, ops);
-  r.params = sum.params;
-  r.macs = sum.macs;
+  count(g, &r);  // a failed training still reports the candidate's size
 
   // Short training; its checkpoints live under the work folder by key, so an interrupted
   // evaluation resumes from its last epoch.
@@ -309,6 +313,15 @@ EvalResult Evaluator::run(const EvalRequest& request) {
   if (s.test_images >= 0)
     r.test_acc = train::evaluate(g, ops, data.test, {.batch = 256, .shuffle = false, .seed = s.seed}).accuracy;
 
+  measure(g, s, &r);
+  r.seconds = seconds_since(t0);
+  return r;
+}
+
+void Evaluator::measure(const ir::Graph& g, const EvalSettings& s, EvalResult* out) {
+  EvalResult& r = *out;
+  const ir::OpTable& ops = ops::op_table();
+  count(g, &r);
   {
     runtime::PlanOptions po;
     po.threads = s.latency_threads;
@@ -343,8 +356,6 @@ EvalResult Evaluator::run(const EvalRequest& request) {
       r.accel.push_back({p, n.cycles, n.energy_pj, n.utilization()});
     }
   }
-  r.seconds = seconds_since(t0);
-  return r;
 }
 
 int64_t run_worker(std::istream& in, std::ostream& out, Evaluator& evaluator) {

@@ -68,6 +68,7 @@ Json SearchReport::to_json() const {
             {"seconds", seconds},
             {"best_model", best_model}};
   if (!native(darts).is_null()) j["darts"] = native(darts);
+  if (!native(oneshot).is_null()) j["oneshot"] = native(oneshot);
   return from_native(std::move(j));
 }
 
@@ -84,7 +85,9 @@ SearchReport run_search(const SearchSpec& spec) {
     fail(ErrorKind::usage, "strategy darts searches the cell space (its supernet is a relaxed cell): use --space cell, not '",
          spec.space, "'");
   if (darts) check(spec.darts);
-  const auto strategy = darts ? nullptr : make_strategy(spec.strategy, *space, so);
+  const bool oneshot = spec.strategy == "oneshot";
+  if (oneshot) check(spec.oneshot, spec.space);
+  const auto strategy = darts || oneshot ? nullptr : make_strategy(spec.strategy, *space, so);
   // Settings problems (a preset name, the data folder) surface here, before any training.
   const EvalSettings eval = EvalSettings::from_json(spec.eval.to_json());
   train::load_idx_dataset(train::resolve_data_dir(eval.data), train::Split::test, eval.classes);
@@ -110,11 +113,32 @@ SearchReport run_search(const SearchSpec& spec) {
     derived = d.arch;
     if (spec.log) spec.log(str_cat("darts: supernet ", d.seconds, " s; training the derived cell from scratch"));
   }
-  const int64_t evaluations = darts ? 1 : spec.budget;
+  std::vector<Architecture> finalists;  // oneshot: the best sub-nets by supernet score, trained from scratch
+  if (oneshot) {
+    const auto evolution = make_strategy("evolution", *space, so);
+    const OneShotResult o = run_oneshot(*space, eval, load_eval_data(eval), spec.oneshot, *evolution, spec.objective,
+                                        evaluator, spec.log);
+    rep.oneshot = o.to_json(*space);
+    std::vector<const OneShotCandidate*> ranked;
+    for (const OneShotCandidate& c : o.candidates) ranked.push_back(&c);
+    std::stable_sort(ranked.begin(), ranked.end(), [&](const OneShotCandidate* a, const OneShotCandidate* b) {
+      const bool fa = feasible(spec.objective, a->result), fb = feasible(spec.objective, b->result);
+      return fa != fb ? fa : a->score > b->score;
+    });
+    std::vector<std::string> seen;
+    for (const OneShotCandidate* c : ranked) {
+      if (static_cast<int64_t>(finalists.size()) >= spec.budget) break;
+      if (std::find(seen.begin(), seen.end(), c->result.arch_hash) != seen.end()) continue;
+      seen.push_back(c->result.arch_hash);
+      finalists.push_back(c->result.arch);
+    }
+    if (spec.log) spec.log(str_cat("oneshot: training the ", finalists.size(), " best sub-nets from scratch"));
+  }
+  const int64_t evaluations = darts ? 1 : oneshot ? static_cast<int64_t>(finalists.size()) : spec.budget;
   for (int64_t step = 0; step < evaluations; ++step) {
     EvalRequest req;
     req.id = step;
-    req.arch = darts ? derived : strategy->propose();
+    req.arch = darts ? derived : oneshot ? finalists[static_cast<size_t>(step)] : strategy->propose();
     req.settings = eval;
     EvalResult r = evaluator.evaluate(req);
     const double s = score(spec.objective, r);
@@ -177,6 +201,7 @@ SearchReport run_search(const SearchSpec& spec) {
 std::vector<std::string> search_strategy_names() {
   std::vector<std::string> names = strategy_names();
   names.push_back("darts");
+  names.push_back("oneshot");
   return names;
 }
 

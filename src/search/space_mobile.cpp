@@ -83,8 +83,10 @@ class MobileSpace final : public SearchSpace {
         const int64_t stride = k == 0 ? kStrides[s] : 1;
         const int64_t ic = b.shape(x)[1], hidden = ic * expand;
         ir::ValueId y = x;
-        if (expand != 1) y = conv_bn(b, y, hidden, 1, 1, 1, "relu6");
-        y = conv_bn(b, y, hidden, kernel, stride, hidden, "relu6");
+        // Each layer named by its role, whatever the block's choices: the one-shot supernet
+        // (oneshot.cpp) shares weights between sub-nets by name.
+        if (expand != 1) y = conv_bn(b, y, hidden, 1, 1, 1, "relu6", 1, "expand");
+        y = conv_bn(b, y, hidden, kernel, stride, hidden, "relu6", 1, "dw");
         if (se) {
           // Squeeze-and-excitation (Hu et al. 2018) as MobileNetV3 places it: after the
           // depthwise conv, a quarter of the channels (at least 8), hard-sigmoid gate.
@@ -95,7 +97,7 @@ class MobileSpace final : public SearchSpace {
           w = b.hard_sigmoid(b.conv(w, hidden, 1, 1, 0, 1, true, 1, "expand"), 1.f / 6.f, 0.5f);
           y = b.mul(y, w);
         }
-        y = conv_bn(b, y, oc, 1, 1, 1, "");
+        y = conv_bn(b, y, oc, 1, 1, 1, "", 1, "project");
         x = (stride == 1 && ic == oc) ? b.add(x, y) : y;
       }
     }

@@ -29,12 +29,16 @@ using CellNodeFn = std::function<ir::ValueId(ir::Builder& b, int cell, int j, co
 ir::Graph build_cell_network(const std::string& name, int64_t channels, int64_t repeats, const models::ModelConfig& cfg,
                              const ir::OpTable& ops, const CellNodeFn& node);
 
-// Conv (no bias) + BN + optional activation: "relu", "relu6" or "" (none).
+// Conv (no bias) + BN + optional activation: "relu", "relu6" or "" (none). The conv is named
+// `name` in the builder's scope and its BN "bn" (for "conv") or name + "_bn".
 ir::ValueId conv_bn(ir::Builder& b, ir::ValueId x, int64_t oc, int64_t k, int64_t stride, int64_t groups,
-                    const std::string& act, int64_t dilation = 1);
+                    const std::string& act, int64_t dilation = 1, const std::string& name = "conv");
 // The classifier every space ends with: GlobalAveragePool, Flatten, Gemm to the classes,
 // output renamed "logits".
 void classifier_head(ir::Builder& b, ir::Graph& g, ir::ValueId x, int64_t classes);
+// Adds a "labels" input (s64 [N]) and the cross-entropy of the logits (output 0) as a second
+// output; returns the loss, for the supernets' own training loops (darts.cpp, oneshot.cpp).
+ir::ValueId add_cross_entropy(ir::Graph& g, const ir::OpTable& ops);
 // Fails (bad_input) unless the input has C, H, W with H and W >= min_hw.
 void check_input(const models::ModelConfig& cfg, int64_t min_hw, const std::string& space);
 // Options "a", "b", ... from numbers.

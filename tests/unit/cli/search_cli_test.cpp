@@ -30,13 +30,15 @@ TEST(SearchCli, HelpAndList) {
   Result h = run_cli(kBin + " search --help");
   EXPECT_EQ(h.code, 0);
   for (const char* flag : {"--space", "--strategy", "--budget", "--objective", "--max-latency", "--worker", "--decode",
-                           "--codesign", "--codesign-max-pes", "--codesign-max-kb"})
+                           "--codesign", "--codesign-max-pes", "--codesign-max-kb", "--darts-epochs", "--darts-warmup",
+                           "--oneshot-epochs", "--oneshot-candidates"})
     EXPECT_NE(h.out.find(flag), std::string::npos) << flag;
   Result l = run_cli(kBin + " search --list --json");
   ASSERT_EQ(l.code, 0) << l.err;
   const nlohmann::json j = nlohmann::json::parse(l.out);
   EXPECT_EQ(j["spaces"].size(), 3u);
-  EXPECT_EQ(j["strategies"], nlohmann::json({"random", "evolution", "tpe", "reinforce", "predictor"}));
+  EXPECT_EQ(j["strategies"],
+            nlohmann::json({"random", "evolution", "tpe", "reinforce", "predictor", "darts", "oneshot"}));
 }
 
 // --codesign on a folder that holds no search: a bad-input error naming the file, nothing written.

@@ -90,27 +90,31 @@ TEST(Darts, ShortRunMovesAlphasAndDerivesACell) {
   const std::string dir = ::testing::TempDir() + "/darts_short";
   fs::remove_all(dir);
   EvalSettings s;
-  s.data = pipeline::testing::write_tiny_idx(dir + "/data", 160, 16);
-  s.train_images = 128;
+  s.data = pipeline::testing::write_tiny_idx(dir + "/data", 96, 16);
+  s.train_images = 64;
   s.val_images = 32;
   s.batch = 32;
   DartsOptions o;
-  o.epochs = 1;
+  o.epochs = 2;
+  o.warmup_epochs = 1;
   std::vector<std::string> lines;
   const DartsResult r = run_darts(s, o, [&](const std::string& l) { lines.push_back(l); });
-  ASSERT_EQ(r.epochs.size(), 1u);
-  ASSERT_EQ(r.epochs[0].weights.size(), r.edges.size());
+  ASSERT_EQ(r.epochs.size(), 2u);
+  ASSERT_EQ(r.epochs[1].weights.size(), r.edges.size());
+  for (const auto& w : r.epochs[0].weights)  // the warm-up epoch leaves the alphas at zero
+    for (double v : w) EXPECT_DOUBLE_EQ(v, 1.0 / kOps);
   double moved = 0;
-  for (const auto& w : r.epochs[0].weights) {
+  for (const auto& w : r.epochs[1].weights) {
     ASSERT_EQ(w.size(), kOps);
     double sum = 0;
     for (double v : w) sum += v, moved += std::abs(v - 1.0 / kOps);
     EXPECT_NEAR(sum, 1.0, 1e-9);
   }
-  EXPECT_GT(moved, 0);  // two alpha steps (64 images per half, batch 32) moved the weights
+  EXPECT_GT(moved, 0);  // epoch 2's alpha step (32 images per half, batch 32) moved the weights
   make_space("cell")->validate(r.arch);
   EXPECT_GT(r.supernet_params, 0);
-  EXPECT_EQ(lines.size(), 2u);  // the epoch's line and the derived cell
+  EXPECT_EQ(lines.size(), 4u);  // per epoch, its line and the derived cell
+  EXPECT_NE(lines[0].find("warm-up"), std::string::npos) << lines[0];
 }
 
 TEST(Darts, BadOptionsFailBeforeAnyWork) {
@@ -128,6 +132,9 @@ TEST(Darts, BadOptionsFailBeforeAnyWork) {
   EXPECT_THROW(check(o), Error);
   o = {};
   o.epochs = 0;
+  EXPECT_THROW(check(o), Error);
+  o = {};
+  o.warmup_epochs = o.epochs;  // no epoch would train the alphas
   EXPECT_THROW(check(o), Error);
   EvalSettings s;
   s.data = pipeline::testing::write_tiny_idx(::testing::TempDir() + "/darts_bad/data", 80, 8);

@@ -21,7 +21,10 @@
 namespace leancnn::search {
 
 struct DartsOptions {
-  int64_t epochs = 4;         // supernet epochs (each: every image of the weight half once)
+  int64_t epochs = 6;         // supernet epochs (each: every image of the weight half once)
+  // Epochs that train the weights only, alphas frozen (PC-DARTS, Xu et al. ICLR 2020): an
+  // untrained supernet's parametric operations lose to pooling and skips, which then win for good.
+  int64_t warmup_epochs = 2;
   int64_t channels = 8;       // the supernet's C: one of the cell space's "channels" options
   int64_t repeats = 1;        // normal cells per stage: one of its "repeats" options
   double weight_lr = 0.025;   // SGD, momentum 0.9, cosine to 0, gradient norm clipped to 5

@@ -118,6 +118,10 @@ class Evaluator {
   // failure inside the evaluation (e.g. NaN loss) is a result with `error` set, cached too.
   // refresh: evaluate again even when cached (e.g. to get the trained model file).
   EvalResult evaluate(const EvalRequest& request, bool refresh = false);
+  // The figures of a graph other than its accuracies, into r: parameters, MACs, CPU latency
+  // (the table's estimate, or a measurement that also fills the table) and each accelerator
+  // preset's cost. evaluate() uses it on the trained candidate; the one-shot search on sub-nets.
+  void measure(const ir::Graph& g, const EvalSettings& s, EvalResult* r);
   const ResultCache& cache() const { return cache_; }
   LatencyTable& latency_table() { return table_; }
 

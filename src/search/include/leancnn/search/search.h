@@ -9,6 +9,7 @@
 
 #include "leancnn/core/json.h"
 #include "leancnn/search/darts.h"
+#include "leancnn/search/oneshot.h"
 #include "leancnn/search/evaluator.h"
 #include "leancnn/search/objective.h"
 #include "leancnn/search/strategy.h"
@@ -24,6 +25,7 @@ struct SearchSpec {
   Objective objective;
   StrategyOptions strategy_options;  // its seed is replaced by `seed`
   DartsOptions darts;                // strategy "darts" (space "cell"): the supernet's settings
+  OneShotOptions oneshot;            // strategy "oneshot" (space "mobile")
   std::string out_dir;               // required
   std::string cache_file;  // "" = out_dir/cache.jsonl (share one between runs to reuse evaluations)
   std::string table_file;  // "" = out_dir/latency_table.jsonl
@@ -40,18 +42,22 @@ struct SearchReport {
   double seconds = 0;
   std::string best_model;              // out_dir/best.onnx when written
   Json darts;                          // strategy "darts": DartsResult::to_json (null otherwise)
+  Json oneshot;                        // strategy "oneshot": OneShotResult::to_json (null otherwise)
   // search.json's content: settings, trajectory (with the best score so far), front, best.
   Json to_json() const;
 };
 
 // Strategy "darts" (cell space only) trains one supernet (darts.h) and evaluates the cell it
-// derives, once (the budget is not used); the other strategies propose `budget` evaluations.
+// derives, once (the budget is not used). Strategy "oneshot" (mobile space) trains a
+// weight-sharing supernet, scores `oneshot.candidates` sub-nets through it by regularized
+// evolution (oneshot.h), then trains the `budget` best distinct ones from scratch. The other
+// strategies propose `budget` evaluations.
 // Error(usage) for bad settings before any evaluation; Error(runtime) when interrupted.
 // Writes out_dir/search.json, best.yaml, best.onnx (the best candidate's trained weights),
 // pareto/<n>_<hash>.yaml and models/<hash>.onnx for every trained candidate.
 SearchReport run_search(const SearchSpec& spec);
 
-// Every strategy run_search takes: strategy_names() and "darts".
+// Every strategy run_search takes: strategy_names(), "darts" and "oneshot".
 std::vector<std::string> search_strategy_names();
 
 }  // namespace leancnn::search

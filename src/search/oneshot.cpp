@@ -1,0 +1,246 @@
+// One-shot weight-sharing search (oneshot.h): the shared weights and their slices, single-path
+// supernet training, and sub-nets scored with inherited weights.
+#include "leancnn/search/oneshot.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/train/data_loader.h"
+#include "leancnn/train/schedule.h"
+#include "leancnn/train/trainer.h"
+#include "spaces.h"
+
+namespace leancnn::search {
+
+namespace {
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Calls f(full_index, sub_index) for every element of a `sub`-shaped slice of a `full`-shaped
+// row-major tensor: leading indices on every dim, except a conv kernel's taps (rank 4, dims 2
+// and 3), which take the centre.
+template <typename F>
+void for_each_slice(const Shape& full, const Shape& sub, F f) {
+  const size_t rank = sub.size();
+  std::vector<int64_t> offset(rank, 0), full_stride(rank, 1), idx(rank, 0);
+  for (size_t d = 0; d < rank; ++d)
+    if (rank == 4 && d >= 2) offset[d] = (full[d] - sub[d]) / 2;
+  for (size_t d = rank; d-- > 1;) full_stride[d - 1] = full_stride[d] * full[d];
+  const int64_t n = shape_numel(sub);
+  for (int64_t s = 0; s < n; ++s) {
+    int64_t at = 0;
+    for (size_t d = 0; d < rank; ++d) at += (idx[d] + offset[d]) * full_stride[d];
+    f(at, s);
+    for (size_t d = rank; d-- > 0;) {  // next index, last dim fastest
+      if (++idx[d] < sub[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// Every BatchNormalization of g set to momentum 0: a training forward then leaves the batch's
+// statistics as the running ones.
+void reset_bn_momentum(ir::Graph& g) {
+  for (ir::NodeId id : g.node_ids()) {
+    ir::Node& n = g.node(id);
+    if (n.op_type == "BatchNormalization") n.attrs.set("momentum", 0.f);
+  }
+}
+
+int64_t correct_of(const Tensor& logits, const Tensor& labels) {
+  const int64_t n = logits.dim(0), k = logits.dim(1);
+  const float* p = logits.data<float>();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) correct += (std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k)) == labels.data<int64_t>()[i];
+  return correct;
+}
+}  // namespace
+
+SharedWeights::SharedWeights(const ir::Graph& largest) {
+  for (ir::ValueId v : largest.initializers()) {
+    const ir::Value& val = largest.value(v);
+    if (val.data.dtype() != DType::f32) continue;
+    entries_[val.name] = {val.data.clone(), Tensor::zeros(val.data.shape())};
+  }
+}
+
+const Tensor& SharedWeights::tensor(const std::string& name) const {
+  const auto it = entries_.find(name);
+  if (it == entries_.end()) fail(ErrorKind::internal, "one-shot supernet: no tensor named '", name, "'");
+  return it->second.value;
+}
+
+void SharedWeights::load(ir::Graph& g) const {
+  for (ir::ValueId v : g.initializers()) {
+    ir::Value& val = g.value(v);
+    if (val.data.dtype() != DType::f32) continue;
+    const Tensor& full = tensor(val.name);
+    const Shape &fs = full.shape(), &ss = val.data.shape();
+    bool fits = fs.size() == ss.size();
+    for (size_t d = 0; fits && d < fs.size(); ++d) fits = ss[d] <= fs[d] && (fs[d] - ss[d]) % (fs.size() == 4 && d >= 2 ? 2 : 1) == 0;
+    if (!fits)
+      fail(ErrorKind::internal, "one-shot supernet: '", val.name, "' is ", shape_str(ss), ", not a slice of ", shape_str(fs));
+    const float* src = full.data<float>();
+    float* dst = val.data.data<float>();
+    for_each_slice(fs, ss, [&](int64_t at, int64_t s) { dst[s] = src[at]; });
+  }
+}
+
+void SharedWeights::sgd_step(const std::vector<runtime::Param>& params, float lr, float momentum, float weight_decay) {
+  for (const runtime::Param& p : params) {
+    if (!p.grad.defined()) continue;
+    const auto it = entries_.find(p.name);
+    if (it == entries_.end()) fail(ErrorKind::internal, "one-shot supernet: no tensor named '", p.name, "'");
+    float* w = it->second.value.data<float>();
+    float* vel = it->second.velocity.data<float>();
+    const float* g = p.grad.data<float>();
+    const float wd = p.value.rank() >= 2 ? weight_decay : 0.f;
+    for_each_slice(it->second.value.shape(), p.value.shape(), [&](int64_t at, int64_t s) {
+      vel[at] = momentum * vel[at] + g[s] + wd * w[at];
+      w[at] -= lr * vel[at];
+    });
+  }
+}
+
+Json OneShotOptions::to_json() const {
+  return from_native({{"epochs", epochs}, {"candidates", candidates}, {"calibration_images", calibration_images}});
+}
+
+Json OneShotResult::to_json(const SearchSpace& space) const {
+  json c = json::array();
+  for (const OneShotCandidate& k : candidates)
+    c.push_back({{"arch_hash", k.result.arch_hash},
+                 {"choices", json::parse(choices_json(space, k.result.arch))},
+                 {"summary", k.result.summary},
+                 {"supernet_val_acc", k.result.val_acc},
+                 {"latency_ms", k.result.latency_ms},
+                 {"energy_pj", k.result.energy_pj()},
+                 {"macs", k.result.macs},
+                 {"params", k.result.params},
+                 {"score", k.score}});
+  return from_native({{"candidates", c},
+                      {"epoch_loss", epoch_loss},
+                      {"epoch_acc", epoch_acc},
+                      {"train_seconds", train_seconds},
+                      {"score_seconds", score_seconds}});
+}
+
+void check(const OneShotOptions& o, const std::string& space) {
+  if (space != "mobile")
+    fail(ErrorKind::usage, "strategy oneshot shares weights across the mobile space's sub-nets (sliced channels and "
+         "kernels): use --space mobile, not '", space, "'");
+  if (o.epochs < 1) fail(ErrorKind::usage, "oneshot: epochs must be >= 1, got ", o.epochs);
+  if (o.candidates < 1) fail(ErrorKind::usage, "oneshot: candidates must be >= 1, got ", o.candidates);
+  if (o.calibration_images < 1) fail(ErrorKind::usage, "oneshot: calibration_images must be >= 1, got ", o.calibration_images);
+}
+
+Architecture largest_architecture(const SearchSpace& space) {
+  Architecture a{space.name(), {}};
+  for (const Decision& d : space.decisions()) {
+    int best = 0;
+    for (size_t i = 1; i < d.options.size(); ++i)
+      if (std::stod(d.options[i]) > std::stod(d.options[static_cast<size_t>(best)])) best = static_cast<int>(i);
+    a.choices.push_back(best);
+  }
+  return a;
+}
+
+OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, const EvalData& data,
+                          const OneShotOptions& o, Strategy& strategy, const Objective& objective, Evaluator& evaluator,
+                          const std::function<void(const std::string&)>& log) {
+  check(o, space.name());
+  const ir::OpTable& ops = ops::op_table();
+  const models::ModelConfig cfg{eval.input, eval.classes, eval.seed};
+  SharedWeights shared(space.build(largest_architecture(space), cfg, ops));
+  OneShotResult res;
+
+  // Single-path training: one uniformly sampled sub-net per batch.
+  const auto t0 = Clock::now();
+  train::DataLoader loader(data.train, {.batch = eval.batch, .shuffle = true, .drop_last = true, .seed = eval.seed});
+  const int64_t steps = loader.batches_per_epoch();
+  if (steps < 1) fail(ErrorKind::usage, "oneshot: ", data.train.size(), " training images are fewer than one batch (", eval.batch, ")");
+  train::ScheduleOptions sched;
+  sched.kind = "cosine";
+  sched.base_lr = static_cast<float>(eval.lr);
+  sched.total_steps = o.epochs * steps;
+  Rng rng(eval.seed * 7919 + 17);
+  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+    loader.start_epoch(epoch);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, step = 0;
+    while (auto b = loader.next()) {
+      ir::Graph g = space.build(space.sample(rng), cfg, ops);
+      shared.load(g);
+      const ir::ValueId loss = add_cross_entropy(g, ops);
+      runtime::Executor exec(g, ops, {.training = true, .use_kernels = true, .seed = eval.seed});
+      const std::vector<Tensor> out = exec.forward({{"input", b->images}, {"labels", b->labels}});
+      const float l = out[1].at(0);
+      if (!std::isfinite(l)) fail(ErrorKind::runtime, "oneshot: the supernet's loss became ", l, " in epoch ", epoch + 1, " (lower --lr)");
+      exec.backward(loss);
+      shared.sgd_step(exec.params(), train::lr_at(sched, epoch * steps + step), 0.9f, static_cast<float>(eval.weight_decay));
+      loss_sum += l;
+      correct += correct_of(out[0], b->labels);
+      seen += b->labels.numel();
+      ++step;
+    }
+    res.epoch_loss.push_back(loss_sum / static_cast<double>(steps));
+    res.epoch_acc.push_back(static_cast<double>(correct) / static_cast<double>(seen));
+    if (log) {
+      char line[160];
+      std::snprintf(line, sizeof line, "oneshot supernet epoch %lld/%lld: loss %.4f, acc %.4f (random sub-nets), %.1f s",
+                    static_cast<long long>(epoch + 1), static_cast<long long>(o.epochs), res.epoch_loss.back(),
+                    res.epoch_acc.back(), seconds_since(t0));
+      log(line);
+    }
+  }
+  res.train_seconds = seconds_since(t0);
+
+  // Scoring with inherited weights. The BN statistics come from one fixed batch of training images.
+  const auto t1 = Clock::now();
+  const int64_t cal_n = std::min(o.calibration_images, data.train.size());
+  const train::Dataset cal_set = train::subset(data.train, cal_n);  // the loader keeps a reference
+  train::DataLoader cal_loader(cal_set, {.batch = cal_n, .shuffle = false, .seed = eval.seed});
+  cal_loader.start_epoch(0);
+  const train::Batch calibration = *cal_loader.next();
+  for (int64_t i = 0; i < o.candidates; ++i) {
+    OneShotCandidate c;
+    EvalResult& r = c.result;
+    r.id = i;
+    r.arch = strategy.propose();
+    r.arch_hash = arch_hash(space, r.arch);
+    r.summary = space.describe(r.arch);
+    ir::Graph g = space.build(r.arch, cfg, ops);
+    shared.load(g);
+    {
+      ir::Graph cal = g;  // shares g's initializers: the running statistics land in g
+      reset_bn_momentum(cal);
+      runtime::Executor exec(cal, ops, {.training = true, .use_kernels = true, .seed = eval.seed});
+      exec.forward({{"input", calibration.images}});
+    }
+    r.val_acc = train::evaluate(g, ops, data.val, {.batch = 256, .shuffle = false, .seed = eval.seed}).accuracy;
+    evaluator.measure(g, eval, &r);
+    c.score = score(objective, r);
+    strategy.observe(r.arch, c.score);
+    res.candidates.push_back(c);
+    if (log && ((i + 1) % 10 == 0 || i + 1 == o.candidates)) {
+      const auto best = std::max_element(res.candidates.begin(), res.candidates.end(),
+                                         [](const OneShotCandidate& a, const OneShotCandidate& b) { return a.score < b.score; });
+      char line[200];
+      std::snprintf(line, sizeof line, "oneshot scored %lld/%lld sub-nets: best score %.4f (supernet val %.4f, %.3f ms), %.1f s",
+                    static_cast<long long>(i + 1), static_cast<long long>(o.candidates), best->score, best->result.val_acc,
+                    best->result.latency_ms, seconds_since(t1));
+      log(line);
+    }
+  }
+  res.score_seconds = seconds_since(t1);
+  return res;
+}
+
+}  // namespace leancnn::search

@@ -1,0 +1,115 @@
+// One-shot weight sharing (search/oneshot.h): sub-nets take slices of the supernet's tensors
+// (leading channels, centre taps), a step updates only the slice it trained, and a whole
+// one-shot search runs on a tiny dataset; bad settings fail first.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../pipeline/tiny_data.h"
+#include "leancnn/core/error.h"
+#include "leancnn/core/json_native.h"
+#include "leancnn/ops/op_table.h"
+#include "leancnn/search/oneshot.h"
+#include "leancnn/search/search.h"
+
+namespace leancnn::search {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The mobile space's smallest architecture but one block with a 3x3 kernel, expansion 3.
+Architecture small_mobile(const SearchSpace& space) {
+  Architecture a{"mobile", std::vector<int>(space.decisions().size(), 0)};
+  a.choices[static_cast<size_t>(space.find("stage1.block0.expand"))] = 1;  // expansion 3
+  return a;
+}
+
+TEST(OneShot, SubNetsTakeLeadingChannelsAndCentreTaps) {
+  const auto space = make_space("mobile");
+  const models::ModelConfig cfg{{1, 16, 16}, 10, 3};
+  const ir::Graph largest = space->build(largest_architecture(*space), cfg, ops::op_table());
+  SharedWeights shared(largest);
+  ir::Graph g = space->build(small_mobile(*space), cfg, ops::op_table());
+  shared.load(g);
+  // stage1.block0: input 8 channels (stage 0's width 8), hidden 24, 3x3 depthwise; in the
+  // largest network the input is 16 channels, hidden 96, 7x7.
+  const Tensor& dw = g.value(g.find_value("stage1.block0.dw.weight")).data;
+  const Tensor& full = shared.tensor("stage1.block0.dw.weight");
+  ASSERT_EQ(dw.shape(), (Shape{24, 1, 3, 3}));
+  ASSERT_EQ(full.shape(), (Shape{96, 1, 7, 7}));
+  for (int64_t c = 0; c < 24; ++c)
+    for (int64_t y = 0; y < 3; ++y)
+      for (int64_t x = 0; x < 3; ++x)
+        EXPECT_EQ(dw.data<float>()[(c * 3 + y) * 3 + x], full.data<float>()[(c * 7 + y + 2) * 7 + x + 2]);
+  const Tensor& ex = g.value(g.find_value("stage1.block0.expand.weight")).data;
+  const Tensor& ex_full = shared.tensor("stage1.block0.expand.weight");
+  ASSERT_EQ(ex.shape(), (Shape{24, 8, 1, 1}));
+  EXPECT_EQ(ex.data<float>()[5 * 8 + 7], ex_full.data<float>()[5 * ex_full.dim(1) + 7]);
+
+  // A step moves the slice and nothing outside it.
+  const Tensor before = full.clone();
+  runtime::Param p{"stage1.block0.dw.weight", 0, dw, Tensor::full(dw.shape(), 1.f)};
+  shared.sgd_step({p}, 0.1f, 0.9f, 0.f);
+  const Tensor& after = shared.tensor("stage1.block0.dw.weight");
+  EXPECT_FLOAT_EQ(after.data<float>()[(0 * 7 + 2) * 7 + 2], before.data<float>()[(0 * 7 + 2) * 7 + 2] - 0.1f);
+  EXPECT_EQ(after.data<float>()[0], before.data<float>()[0]);                       // a corner tap
+  EXPECT_EQ(after.data<float>()[30 * 49 + 24], before.data<float>()[30 * 49 + 24]);  // channel 30
+}
+
+TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
+  const std::string dir = ::testing::TempDir() + "/oneshot_search";
+  fs::remove_all(dir);
+  SearchSpec spec;
+  spec.space = "mobile";
+  spec.strategy = "oneshot";
+  spec.budget = 2;
+  spec.eval.data = pipeline::testing::write_tiny_idx(dir + "/data", 160, 32);
+  spec.eval.train_images = 128;
+  spec.eval.val_images = 32;
+  spec.eval.test_images = 0;
+  spec.eval.epochs = 1;
+  spec.eval.batch = 32;
+  spec.eval.latency_iters = 3;
+  spec.eval.latency_warmup = 1;
+  spec.eval.accel_presets = {};
+  spec.oneshot.epochs = 1;
+  spec.oneshot.candidates = 4;
+  spec.oneshot.calibration_images = 64;
+  spec.out_dir = dir + "/out";
+  const SearchReport r = run_search(spec);
+  EXPECT_EQ(r.trajectory.size(), 2u);  // the two best distinct sub-nets, trained from scratch
+  const nlohmann::json& o = native(r.oneshot);
+  ASSERT_TRUE(o.is_object());
+  EXPECT_EQ(o["candidates"].size(), 4u);
+  EXPECT_EQ(o["epoch_loss"].size(), 1u);
+  for (const auto& c : o["candidates"]) {
+    EXPECT_GE(c["supernet_val_acc"].get<double>(), 0.0);
+    EXPECT_GT(c["latency_ms"].get<double>(), 0.0);
+  }
+  EXPECT_TRUE(fs::exists(dir + "/out/search.json"));
+  EXPECT_TRUE(fs::exists(dir + "/out/best.onnx"));
+}
+
+TEST(OneShot, BadSettingsFailBeforeAnyWork) {
+  OneShotOptions o;
+  try {
+    check(o, "cell");
+    FAIL() << "the cell space accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find("--space mobile"), std::string::npos) << e.what();
+  }
+  o.candidates = 0;
+  EXPECT_THROW(check(o, "mobile"), Error);
+  SearchSpec spec;
+  spec.space = "macro";
+  spec.strategy = "oneshot";
+  spec.out_dir = ::testing::TempDir() + "/oneshot_bad";
+  EXPECT_THROW(run_search(spec), Error);
+  spec.space = "mobile";
+  spec.strategy = "darts";
+  EXPECT_THROW(run_search(spec), Error);
+}
+
+}  // namespace
+}  // namespace leancnn::search
