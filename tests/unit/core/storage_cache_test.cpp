@@ -39,6 +39,24 @@ TEST_F(StorageCacheTest, ReusesAFreedLargeBlockOfTheSameSize) {
   EXPECT_NE(c.data<float>(), b.data<float>());
 }
 
+// Large blocks are kept by size class (a quarter of the power of two below the size): tensors of
+// nearby sizes share a block (an evaluation's partial last batch, a search's next candidate),
+// others do not.
+TEST_F(StorageCacheTest, NearbySizesShareASizeClass) {
+  const void* first = nullptr;
+  {
+    Tensor a = Tensor::empty({256 * 1024 + 1024});  // 1 MiB + 4 KiB: class 1.25 MiB
+    first = a.data<float>();
+  }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{5} << 18);
+  {
+    Tensor b = Tensor::empty({256 * 1024 + 60 * 1024});  // 1 MiB + 240 KiB: the same class
+    EXPECT_EQ(b.data<float>(), first);
+  }
+  Tensor c = Tensor::empty({256 * 1024 + 80 * 1024});  // 1 MiB + 320 KiB: class 1.5 MiB
+  EXPECT_NE(c.data<float>(), first);
+}
+
 TEST_F(StorageCacheTest, SmallBlocksAreNotCached) {
   { Tensor small = Tensor::empty({16, 16}); }
   EXPECT_EQ(storage_cache_stats().cached_bytes, 0);

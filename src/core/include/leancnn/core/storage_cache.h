@@ -2,9 +2,10 @@
 // sizes on every step; handing freed buffers back to malloc lets glibc return them to the OS
 // and fault them in again (one minor page fault per 4 KiB: tens of ms per ResNet-20 step).
 // Tensor storage of at least kMinCachedBytes therefore goes through a cache of freed blocks
-// keyed by their size rounded up to 4 KiB; a request takes a block of exactly that size when
-// one is free. The cache holds at most a limit of bytes (LEANCNN_TENSOR_CACHE_MB, default
-// 1024; 0 disables it); a block freed beyond the limit goes back to malloc. Thread-safe.
+// keyed by their size class (rounded up to a quarter of the power of two below it, at least
+// 4 KiB); a request takes a free block of its class. The cache holds at most a limit of bytes
+// (LEANCNN_TENSOR_CACHE_MB; default a quarter of physical memory, at least 1 GiB; 0 disables
+// it); a block freed beyond the limit goes back to malloc. Thread-safe.
 #pragma once
 #include <cstddef>
 #include <cstdint>
