@@ -4,8 +4,8 @@
 #
 # Usage: tools/cap_cpu.sh LEVEL COMMAND [ARG...]
 #   LEVEL: avx2 (an AMD Zen 3: AVX2 + FMA, no AVX-512, no AVX-VNNI) or avx512_core (a Skylake-SP:
-#          AVX-512 without VNNI). Needs CPUID faulting ('cpuid_fault' in /proc/cpuinfo): without it
-#          the command is not run and the status is 3.
+#          AVX-512 without VNNI). Needs CPUID faulting ('cpuid_fault' in /proc/cpuinfo) and a CPU
+#          above the level: otherwise the command is not run and the status is 3.
 # Environment: CPUID_CAP_LIB [build/tools/libleancnn_cpuid_cap.so, from this checkout]
 set -euo pipefail
 if [[ $# -lt 2 || $1 == -h || $1 == --help ]]; then
@@ -20,6 +20,16 @@ case $level in avx2 | avx512_core) ;; *)
 esac
 if ! grep -qw cpuid_fault /proc/cpuinfo 2>/dev/null; then
   echo "cap_cpu.sh: this CPU or kernel cannot fault CPUID (no 'cpuid_fault' in /proc/cpuinfo): not run" >&2
+  exit 3
+fi
+# A level the CPU does not exceed caps nothing: say so instead of running a "capped" command.
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+if [[ $level == avx512_core ]] && ! grep -qw avx512f <<<"$flags"; then
+  echo "cap_cpu.sh: this CPU has no AVX-512: capping it to avx512_core changes nothing: not run" >&2
+  exit 3
+fi
+if [[ $level == avx2 ]] && ! grep -qw avx2 <<<"$flags"; then
+  echo "cap_cpu.sh: this CPU has no AVX2: not run" >&2
   exit 3
 fi
 lib=${CPUID_CAP_LIB:-$(cd "$(dirname "$0")/.." && pwd)/build/tools/libleancnn_cpuid_cap.so}
