@@ -16,6 +16,7 @@
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/executor.h"
 #include "leancnn/train/data_loader.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/train/optimizer.h"
 #include "leancnn/train/schedule.h"
 #include "spaces.h"
@@ -58,16 +59,6 @@ std::pair<train::Dataset, train::Dataset> halves(const train::Dataset& d) {
   return {w, a};
 }
 
-int64_t correct_of(const Tensor& logits, const Tensor& labels) {
-  const int64_t n = logits.dim(0), k = logits.dim(1);
-  const float* p = logits.data<float>();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = p + i * k;
-    correct += (std::max_element(row, row + k) - row) == labels.data<int64_t>()[i];
-  }
-  return correct;
-}
 
 std::vector<double> softmax_of(const Tensor& alpha) {
   const float* a = alpha.data<float>();
@@ -271,7 +262,7 @@ DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o, const std
         a_opt->step();
       }
       m.alpha_loss += out[1].at(0);
-      a_correct += correct_of(out[0], ab->labels);
+      a_correct += train::count_correct(out[0], ab->labels);
       // Weight step on the weight half.
       const auto wb = w_loader.next();
       out = exec.forward({{in, wb->images}, {"labels", wb->labels}});
@@ -283,7 +274,7 @@ DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o, const std
       w_opt->set_lr(train::lr_at(sched, epoch * steps + step));
       w_opt->step();
       m.weight_loss += l;
-      w_correct += correct_of(out[0], wb->labels);
+      w_correct += train::count_correct(out[0], wb->labels);
       seen += wb->labels.numel();
     }
     m.weight_loss /= static_cast<double>(steps);

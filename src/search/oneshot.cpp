@@ -11,6 +11,7 @@
 #include "leancnn/core/json_native.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/train/data_loader.h"
+#include "leancnn/train/predict.h"
 #include "leancnn/train/schedule.h"
 #include "leancnn/train/trainer.h"
 #include "spaces.h"
@@ -54,13 +55,6 @@ void reset_bn_momentum(ir::Graph& g) {
   }
 }
 
-int64_t correct_of(const Tensor& logits, const Tensor& labels) {
-  const int64_t n = logits.dim(0), k = logits.dim(1);
-  const float* p = logits.data<float>();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) correct += (std::max_element(p + i * k, p + (i + 1) * k) - (p + i * k)) == labels.data<int64_t>()[i];
-  return correct;
-}
 }  // namespace
 
 SharedWeights::SharedWeights(const ir::Graph& largest) {
@@ -186,7 +180,7 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
       exec.backward(loss);
       shared.sgd_step(exec.params(), train::lr_at(sched, epoch * steps + step), 0.9f, static_cast<float>(eval.weight_decay));
       loss_sum += l;
-      correct += correct_of(out[0], b->labels);
+      correct += train::count_correct(out[0], b->labels);
       seen += b->labels.numel();
       ++step;
     }

@@ -57,6 +57,19 @@ Predictions predict(const ir::Graph& g, const train::Dataset& data, Engine engin
   return p;
 }
 
+int64_t count_correct(const Tensor& logits, const Tensor& labels) {
+  const int64_t n = logits.dim(0), k = logits.dim(1);
+  const float* p = logits.data<float>();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < k; ++j)
+      if (p[i * k + j] > p[i * k + best]) best = j;
+    correct += best == labels.data<int64_t>()[i];
+  }
+  return correct;
+}
+
 double agreement(const Predictions& a, const Predictions& b) {
   LEANCNN_CHECK(a.top1.size() == b.top1.size(), "predictions of different sizes");
   if (a.top1.empty()) return 1.0;

@@ -17,6 +17,7 @@
 #include "leancnn/io/onnx.h"
 #include "leancnn/runtime/executor.h"
 #include "leancnn/train/checkpoint.h"
+#include "leancnn/train/predict.h"
 
 namespace leancnn::train {
 
@@ -48,18 +49,6 @@ std::string format_eta(double s) {
   return buf;
 }
 
-int64_t count_correct(const Tensor& logits, const Tensor& labels) {
-  const int64_t n = logits.dim(0), k = logits.dim(1);
-  const float* p = logits.data<float>();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t best = 0;
-    for (int64_t j = 1; j < k; ++j)
-      if (p[i * k + j] > p[i * k + best]) best = j;
-    correct += best == labels.data<int64_t>()[i];
-  }
-  return correct;
-}
 
 // The model graph plus a cross-entropy loss node and a labels input. Copying the graph shares
 // the initializers' storage, so training updates the model's weights and BN statistics.

@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "leancnn/core/tensor.h"
 #include "leancnn/ir/graph.h"
 #include "leancnn/train/dataset.h"
 
@@ -23,6 +24,10 @@ struct Predictions {
 // (images done, total).
 Predictions predict(const ir::Graph& g, const train::Dataset& data, Engine engine, int64_t limit = 0,
                     int64_t batch = 250, const std::function<void(int64_t, int64_t)>& progress = {});
+
+// Rows of logits [N, K] whose largest entry (the first of equals) is the row's label (s64 [N]):
+// the trainer's and the supernets' running accuracy.
+int64_t count_correct(const Tensor& logits, const Tensor& labels);
 
 // Fraction of positions where a and b agree (Error(internal) when their sizes differ).
 double agreement(const Predictions& a, const Predictions& b);
