@@ -53,7 +53,7 @@ std::vector<KeySpec> search_keys() {
       {"darts_channels", KeyType::integer, from_native(8), 1, kInf, false, {}, "darts: the supernet's channels (8, 12, 16)"},
       {"darts_repeats", KeyType::integer, from_native(1), 1, kInf, false, {}, "darts: normal cells per stage (1, 2)"},
       {"darts_lr", KeyType::number, from_native(0.025), 0, kInf, true, {}, "darts: supernet weights' learning rate"},
-      {"darts_alpha_lr", KeyType::number, from_native(3e-4), 0, kInf, true, {}, "darts: architecture weights' learning rate"},
+      {"darts_alpha_lr", KeyType::number, from_native(3e-3), 0, kInf, true, {}, "darts: architecture weights' learning rate"},
       {"oneshot_epochs", KeyType::integer, from_native(3), 1, kInf, false, {}, "oneshot: supernet epochs"},
       {"oneshot_candidates", KeyType::integer, from_native(100), 1, kInf, false, {}, "oneshot: sub-nets scored through the supernet"},
       {"oneshot_calibration", KeyType::integer, from_native(500), 1, kInf, false, {}, "oneshot: BN re-estimation images"},
