@@ -48,7 +48,9 @@ d::Spec spec_of(const DecomposeCli& c, const CommonOptions& common, bool progres
   spec.energy = c.energy;
   spec.rank_ratio = c.rank_ratio;
   spec.budget_ratio = c.budget;
-  spec.budget_unit = c.budget_unit == "params" ? d::CostUnit::params : d::CostUnit::macs;
+  spec.budget_unit = c.budget_unit == "params"    ? d::CostUnit::params
+                     : c.budget_unit == "latency" ? d::CostUnit::latency
+                                                  : d::CostUnit::macs;
   spec.sensitivity = c.sensitivity;
   spec.protocol = {c.sens_images, common.seed};
   spec.exclude = c.exclude;
@@ -108,6 +110,10 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
                       {"finetune_epochs", c.epochs}};
   if (r.budget) j["budget"] = {{"met", r.budget->met}, {"cost", r.budget->cost}, {"predicted_drop", r.budget->predicted_drop},
                                {"measured_sensitivity", r.measured_sensitivity}};
+  if (r.latency_before_ms > 0) {
+    j["latency_before_ms"] = r.latency_before_ms;
+    j["latency_after_ms"] = r.latency_after_ms;
+  }
   if (!c.no_eval) add_before_after(j, model, r.graph, test_set, c.test_images, "decomposed_acc");
   if (common.json) {
     std::cout << j.dump(2) << "\n";
@@ -127,7 +133,12 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
                 l.method.c_str(), ranks_str(l.ranks).c_str(), ranks_str(l.max_ranks).c_str(),
                 static_cast<long long>(l.before.macs), static_cast<long long>(l.after.macs), l.rel_error);
   }
-  if (r.budget)
+  if (r.budget && c.budget_unit == "latency")
+    std::printf("  budget %s: %.4f ms predicted from the layers timed alone, of %.4f ms; the whole model measured "
+                "%.4f -> %.4f ms%s\n",
+                r.budget->met ? "met" : "NOT met", r.budget->cost, r.budget->start_cost, r.latency_before_ms,
+                r.latency_after_ms, r.latency_after_ms >= r.latency_before_ms ? " (NOT faster in the network)" : "");
+  else if (r.budget)
     std::printf("  budget %s: %.0f of %.0f %s\n", r.budget->met ? "met" : "NOT met", r.budget->cost,
                 r.budget->start_cost, c.budget_unit.c_str());
   if (!c.no_eval) print_before_after(j, "decomposed_acc");
@@ -159,10 +170,12 @@ Runner register_decompose(CLI::App& app, CommonOptions& common) {
       ->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--rank-ratio", c->rank_ratio, "ratio: ranks as a fraction of the largest")->capture_default_str()
       ->check(CLI::Range(0.001, 1.0));
-  cmd->add_option("--budget", c->budget, "budget: the model's MACs (or params) after / before")->capture_default_str()
+  cmd->add_option("--budget", c->budget, "budget: the model's MACs (params, latency) after / before")->capture_default_str()
       ->check(CLI::Range(0.001, 0.999));
-  cmd->add_option("--budget-unit", c->budget_unit, "budget: macs or params")->capture_default_str()
-      ->check(CLI::IsMember({"macs", "params"}));
+  cmd->add_option("--budget-unit", c->budget_unit,
+                  "budget: macs, params, or latency (measured: the model timed with each layer decomposed at each rank)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"macs", "params", "latency"}));
   cmd->add_flag("--sensitivity", c->sensitivity, "budget: measure each rank's drop on held-out training images "
                                                   "(default: the weight error as proxy)");
   cmd->add_option("--sens-images", c->sens_images, "Held-out training images for the sensitivity")->capture_default_str()

@@ -33,7 +33,8 @@ std::vector<KeySpec> decompose_keys() {
       {"energy", KeyType::number, from_native(0.9), 0, 1, true, {}, "energy: kept share of squared singular values"},
       {"rank_ratio", KeyType::number, from_native(0.5), 0, 1, true, {}, "ratio: ranks as a fraction of the largest"},
       {"budget", KeyType::number, from_native(0.5), 0, 0.999, true, {}, "budget: the model's MACs (or params) after / before"},
-      {"budget_unit", KeyType::string, from_native("macs"), -kInf, kInf, false, {"macs", "params"}, "budget: what is counted"},
+      {"budget_unit", KeyType::string, from_native("macs"), -kInf, kInf, false, {"macs", "params", "latency"},
+       "budget: what is counted (latency: measured)"},
       {"sensitivity", KeyType::boolean, from_native(false), -kInf, kInf, false, {},
        "budget: measure each rank's accuracy drop on held-out training images (else the weight error as proxy)"},
       {"sensitivity_images", KeyType::integer, from_native(1000), 1, kInf, false, {}, "held-out training images for the sensitivity"},
@@ -59,7 +60,9 @@ d::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_s
   spec.energy = s["energy"];
   spec.rank_ratio = s["rank_ratio"];
   spec.budget_ratio = s["budget"];
-  spec.budget_unit = s["budget_unit"] == "params" ? d::CostUnit::params : d::CostUnit::macs;
+  spec.budget_unit = s["budget_unit"] == "params"    ? d::CostUnit::params
+                     : s["budget_unit"] == "latency" ? d::CostUnit::latency
+                                                     : d::CostUnit::macs;
   spec.sensitivity = s["sensitivity"];
   spec.protocol = {s["sensitivity_images"].get<int64_t>(), ctx.recipe->seed};
   spec.exclude = s["exclude"].get<std::vector<std::string>>();

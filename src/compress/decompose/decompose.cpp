@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "leancnn/compress/common/latency.h"
 #include "leancnn/compress/common/layers.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
@@ -70,11 +71,34 @@ void check_spec(const Spec& s) {
     fail(ErrorKind::usage, "budget ratio must be in (0, 1), got ", s.budget_ratio);
 }
 
-int64_t in_unit(const LayerCost& c, CostUnit u) { return u == CostUnit::macs ? c.macs : c.params; }
+int64_t in_unit(const LayerCost& c, CostUnit u) { return u == CostUnit::params ? c.params : c.macs; }
+
+// The layer alone, batch 1: an input of its input's shape, its weight (and bias) initializers,
+// its output; for timing a layer and its chains in isolation (the latency budget).
+ir::Graph layer_alone(const ir::Graph& g, const ir::Node& n) {
+  ir::Graph one;
+  one.name = n.name;
+  Shape shape = g.value(n.inputs[0]).shape;
+  shape[0] = 1;
+  std::vector<ir::ValueId> inputs = {one.add_input("input", shape)};
+  for (size_t i = 1; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] == ir::kNone) {
+      inputs.push_back(ir::kNone);
+      continue;
+    }
+    const ir::Value& v = g.value(n.inputs[i]);
+    inputs.push_back(one.add_initializer(v.name, v.data, v.trainable));
+  }
+  const ir::ValueId out = one.add_value("output");
+  one.add_node(n.op_type, inputs, {out}, n.attrs, n.name, n.domain);
+  one.mark_output(out);
+  ir::infer_shapes(one, ops::op_table());
+  return one;
+}
 
 // The budget rule: one option per candidate ("as it is", then the rank ladder) from the solver.
 BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands, const Spec& spec,
-                              const train::Dataset& train_set, int64_t model_cost, Report& rep) {
+                              const train::Dataset& train_set, double model_cost, Report& rep) {
   const ir::OpTable& ops = ops::op_table();
   std::vector<LayerOptions> options;
   std::vector<std::vector<RankOption>> ladders;
@@ -87,15 +111,54 @@ BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands,
     rep.measured_sensitivity = true;
     rep.sensitivity_images = split->held_out.size();
   }
+  // Latency: each layer and each of its chains timed alone (layer_alone), batch 1: additive
+  // costs, and far less noisy than the whole model timed with one layer changed (tried first:
+  // run-to-run drift of the model's time made chains that were slower look faster).
+  const bool latency = spec.budget_unit == CostUnit::latency;
+  FactorOptions timing = spec.factor;
+  timing.hooi_iters = 0;  // the shapes decide the time, not the factors' values
+  timing.cp_iters = 1;
   for (size_t i = 0; i < cands.size(); ++i) {
     const Candidate& c = cands[i];
     const ir::Node& n = g.node(c.node);
     const LayerCost base = layer_cost(g, n);
-    candidates_cost += static_cast<double>(in_unit(base, spec.budget_unit));
+    std::vector<RankOption> ladder = rank_ladder(g, n, c.method, spec.budget_unit, spec.factor);
+    std::vector<double> cost(ladder.size());
+    double base_cost = static_cast<double>(in_unit(base, spec.budget_unit));
+    if (latency) {
+      const ir::Graph alone = layer_alone(g, n);
+      measured_latency_ms(alone);  // warms the caches: the next measurement counts
+      base_cost = measured_latency_ms(alone);
+      for (size_t k = 0; k < ladder.size(); ++k) {
+        ir::Graph chain = alone;
+        decompose_layer(chain, chain.node_ids().at(0), c.method, ladder[k].ranks, timing);
+        ir::infer_shapes(chain, ops);
+        cost[k] = measured_latency_ms(chain);
+        char line[200];
+        std::snprintf(line, sizeof line, "latency [%zu/%zu] %-24s %.4f ms; %s rank %s: %.4f ms", i + 1, cands.size(),
+                      n.name.c_str(), base_cost, method_name(c.method), ranks_str(ladder[k].ranks).c_str(), cost[k]);
+        log_line(spec, line);
+      }
+      // Keep the rungs faster than the option before them by more than 3 % (timing noise).
+      std::vector<RankOption> kept;
+      std::vector<double> kept_cost;
+      double last = base_cost;
+      for (size_t k = 0; k < ladder.size(); ++k)
+        if (cost[k] < 0.97 * last) {
+          last = cost[k];
+          kept.push_back(ladder[k]);
+          kept_cost.push_back(cost[k]);
+        }
+      ladder = std::move(kept);
+      cost = std::move(kept_cost);
+    } else {
+      for (size_t k = 0; k < ladder.size(); ++k) cost[k] = static_cast<double>(in_unit(ladder[k].cost, spec.budget_unit));
+    }
+    candidates_cost += base_cost;
     LayerOptions lo;
     lo.layer = n.name;
-    lo.options.push_back({"as is", static_cast<double>(in_unit(base, spec.budget_unit)), 0.0});
-    ladders.push_back(rank_ladder(g, n, c.method, spec.budget_unit, spec.factor));
+    lo.options.push_back({"as is", base_cost, 0.0});
+    ladders.push_back(ladder);
     // Without sensitivity, every rung's drop comes from the layer's spectra at once.
     const std::vector<double> proxy = split ? std::vector<double>{} : ladder_errors(g, n, c.method, ladders.back(), spec.factor);
     for (size_t k = 0; k < ladders.back().size(); ++k) {
@@ -113,13 +176,12 @@ BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands,
       } else {
         drop = proxy[k];  // the share of the weight's energy lost: a data-free stand-in for the drop
       }
-      lo.options.push_back({r.ranks.size() > 1 ? "ranks " + ranks_str(r.ranks) : "rank " + ranks_str(r.ranks),
-                            static_cast<double>(in_unit(r.cost, spec.budget_unit)), drop});
+      lo.options.push_back({r.ranks.size() > 1 ? "ranks " + ranks_str(r.ranks) : "rank " + ranks_str(r.ranks), cost[k], drop});
     }
     options.push_back(std::move(lo));
   }
-  const double fixed = static_cast<double>(model_cost) - candidates_cost;
-  const double target = spec.budget_ratio * static_cast<double>(model_cost);
+  const double fixed = model_cost - candidates_cost;
+  const double target = spec.budget_ratio * model_cost;
   // Below the fixed part no choice meets the budget: the solver then takes every cheapest option.
   BudgetChoice choice = solve_budget(options, std::max(target - fixed, 1e-9));
   choice.cost += fixed;
@@ -177,8 +239,12 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
   }
 
   if (spec.rank_rule == RankRule::budget) {
-    rep.budget = choose_by_budget(g, cands, spec, train_set,
-                                  spec.budget_unit == CostUnit::macs ? before.macs : before.params, rep);
+    double model_cost = static_cast<double>(spec.budget_unit == CostUnit::params ? before.params : before.macs);
+    if (spec.budget_unit == CostUnit::latency) {
+      measured_latency_ms(g);  // warms the caches and the CPU: the second measurement counts
+      model_cost = measured_latency_ms(g);
+    }
+    rep.budget = choose_by_budget(g, cands, spec, train_set, model_cost, rep);
   } else {
     for (Candidate& c : cands) {
       const ir::Node& n = g.node(c.node);
@@ -214,6 +280,22 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
   const ir::Summary after = ir::summarize(g, ops);
   rep.macs_after = after.macs;
   rep.params_after = after.params;
+  if (spec.rank_rule == RankRule::budget && spec.budget_unit == CostUnit::latency) {
+    std::vector<double> before_ms, after_ms;
+    for (int round = 0; round < 3; ++round) {
+      before_ms.push_back(measured_latency_ms(float_graph));
+      after_ms.push_back(measured_latency_ms(g));
+    }
+    std::sort(before_ms.begin(), before_ms.end());
+    std::sort(after_ms.begin(), after_ms.end());
+    rep.latency_before_ms = before_ms[1];
+    rep.latency_after_ms = after_ms[1];
+    char line[200];
+    std::snprintf(line, sizeof line, "decompose: whole model %.4f -> %.4f ms (medians of 3 alternating rounds)%s",
+                  rep.latency_before_ms, rep.latency_after_ms,
+                  rep.latency_after_ms >= rep.latency_before_ms ? ": NOT faster in the network" : "");
+    log_line(spec, line);
+  }
 
   if (spec.finetune.epochs > 0) {
     rep.finetune.push_back(train::train_model(g, ops, train_set, test_set, spec.finetune, train::TrainHooks{{}, {}, spec.finetune_losses}));

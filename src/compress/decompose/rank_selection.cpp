@@ -12,7 +12,7 @@
 namespace leancnn::compress::decompose {
 
 namespace {
-int64_t cost_in(const LayerCost& c, CostUnit u) { return u == CostUnit::macs ? c.macs : c.params; }
+int64_t cost_in(const LayerCost& c, CostUnit u) { return u == CostUnit::params ? c.params : c.macs; }
 
 // The matrix whose singular values an SVD-type method truncates.
 Tensor factorised_matrix(const Tensor& w, Method m) {

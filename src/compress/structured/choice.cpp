@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "leancnn/compress/common/budget.h"
+#include "leancnn/compress/common/latency.h"
 #include "leancnn/compress/common/sensitivity.h"
 #include "leancnn/ir/summary.h"
 #include "leancnn/ops/op_table.h"
@@ -14,22 +15,9 @@
 
 namespace leancnn::compress::structured {
 
-double latency_ms(const ir::Graph& g) {
-  runtime::Plan plan = runtime::Plan::compile(g);
-  Shape input = g.value(g.inputs().at(0)).shape;
-  input[0] = 1;
-  runtime::BenchmarkOptions o;
-  o.warmup = 3;
-  o.iters = 5;
-  const double first = runtime::benchmark_plan(plan, input, o).median_ms;
-  // About 0.2 s of timed runs per measurement, 5 to 100 of them.
-  o.warmup = 0;
-  o.iters = std::clamp<int64_t>(static_cast<int64_t>(200.0 / std::max(first, 1e-3)), 5, 100);
-  return runtime::benchmark_plan(plan, input, o).median_ms;
-}
 
 double cost(const ir::Graph& g, TargetKind t) {
-  if (t == TargetKind::latency) return latency_ms(g);
+  if (t == TargetKind::latency) return measured_latency_ms(g);
   const ir::Summary s = ir::summarize(g, ops::op_table());
   return static_cast<double>(t == TargetKind::flops ? s.macs : s.params);
 }
@@ -181,7 +169,7 @@ RoundedChoice solve_latency_adapt(const ir::Graph& g, const ChannelGraph& cg, co
   const auto per = [&](const ir::Graph& m) { return cost(m, latency_target ? TargetKind::flops : spec.target_kind); };
   RoundedChoice rc;
   rc.counts.assign(n, 0);
-  double lat = latency_ms(g), denom = per(g);
+  double lat = measured_latency_ms(g), denom = per(g);
   rc.cost = latency_target ? lat : denom;
   int round = 0;
   while (rc.cost > budget) {
@@ -194,7 +182,7 @@ RoundedChoice solve_latency_adapt(const ir::Graph& g, const ChannelGraph& cg, co
       const ir::Graph t = pruned(trial);
       const double d = per(t);
       if (d >= denom) continue;  // the step saves nothing
-      const double l = latency_ms(t);
+      const double l = measured_latency_ms(t);
       const double score = (lat - l) / (denom - d);
       if (score > best_score) best = i, best_score = score, best_lat = l, best_denom = d, best_cost = latency_target ? l : d;
     }

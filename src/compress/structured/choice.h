@@ -12,9 +12,7 @@
 
 namespace leancnn::compress::structured {
 
-// Batch-1 median latency of the compiled plan (ms, the current thread count, ~0.2 s of runs).
-double latency_ms(const ir::Graph& g);
-// MACs, parameters or latency_ms of a shape-inferred graph.
+// MACs, parameters or measured latency (ms, compress/common/latency.h) of a shape-inferred graph.
 double cost(const ir::Graph& g, TargetKind t);
 
 // Groups the Spec leaves whole: not removable, or an excluded layer's output group.

@@ -8,6 +8,7 @@
 #include "leancnn/compress/decompose/decompose.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/summary.h"
+#include "leancnn/ir/passes.h"
 #include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "random_images.h"
@@ -66,6 +67,29 @@ TEST(DecomposeRun, BudgetRuleMeetsTheMacTargetOnResNet20) {
     EXPECT_GT(r.macs_after, 0.3 * static_cast<double>(r.macs_before)) << method_name(m);  // not far past it
     EXPECT_EQ(r.layers.front().kept_why, "first layer kept");
   }
+}
+
+// The latency budget times each layer and chain alone (batch 1) and the whole model before and
+// after. Timings are not asserted (a loaded machine moves them); what is: every option the
+// solver took saves time by its own measurements, the figures are reported, the model runs.
+TEST(DecomposeRun, LatencyBudgetTimesLayersAndReportsTheWholeModel) {
+  const ir::Graph g = models::build_model("small_cnn", {.input = {1, 16, 16}, .classes = 10, .seed = 3}, ops::op_table());
+  Spec spec;
+  spec.rank_rule = RankRule::budget;
+  spec.budget_unit = CostUnit::latency;
+  spec.budget_ratio = 0.9;
+  spec.keep_first = false;
+  std::vector<std::string> lines;
+  spec.log = [&](const std::string& l) { lines.push_back(l); };
+  const Report r = run(g, {}, {}, spec);
+  ASSERT_TRUE(r.budget.has_value());
+  EXPECT_GT(r.budget->start_cost, 0);
+  EXPECT_LE(r.budget->cost, r.budget->start_cost);
+  EXPECT_GT(r.latency_before_ms, 0);
+  EXPECT_GT(r.latency_after_ms, 0);
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("latency [", 0) == 0; }));
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("whole model") != std::string::npos; }));
+  ir::verify(r.graph, ops::op_table());
 }
 
 TEST(DecomposeRun, ExclusionsAndBadSpecs) {

@@ -43,8 +43,11 @@ struct Spec {
   RankRule rank_rule = RankRule::energy;
   double energy = 0.9;                   // energy: kept share of squared singular values, (0, 1]
   double rank_ratio = 0.5;               // ratio: of the largest rank, (0, 1]
-  CostUnit budget_unit = CostUnit::macs; // budget: what is counted
-  double budget_ratio = 0.5;             // budget: the model's MACs (params) after / before, (0, 1)
+  // budget: what is counted. latency: the model's measured batch-1 latency; each rung's cost is
+  // the model's latency with that layer alone decomposed at it (factors from HOSVD, no HOOI: only
+  // their shapes matter for the time), rungs that are not faster than the one before dropped.
+  CostUnit budget_unit = CostUnit::macs;
+  double budget_ratio = 0.5;             // budget: the model's MACs (params, latency) after / before, (0, 1)
   bool sensitivity = false;              // budget: measure drops on held-out images (else the proxy)
   SensitivityProtocol protocol;
   std::vector<std::string> exclude;      // layer (node) names left as they are; unknown: Error(usage)
@@ -75,6 +78,10 @@ struct Report {
   int64_t macs_before = 0, macs_after = 0;      // whole model, per image
   int64_t params_before = 0, params_after = 0;  // whole model
   std::optional<BudgetChoice> budget;           // the budget rule's choice
+  // Latency budget: the whole model timed before and after (three alternating rounds, medians),
+  // since the rungs were timed layer by layer: on small images a chain that is faster alone
+  // can be slower in the network (ResNet-20 at 28x28: docs/decomposition.md).
+  double latency_before_ms = 0, latency_after_ms = 0;
   bool measured_sensitivity = false;            // budget drops from held-out images (else proxy)
   int64_t sensitivity_images = 0;
   std::vector<train::TrainResult> finetune;

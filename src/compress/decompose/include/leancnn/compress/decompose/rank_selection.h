@@ -27,7 +27,8 @@ std::vector<int64_t> vbmf_ranks(const ir::Graph& g, const ir::Node& layer, Metho
 std::vector<int64_t> ratio_ranks(const ir::Graph& g, const ir::Node& layer, Method m, double ratio,
                                  const FactorOptions& options = {});
 
-enum class CostUnit { macs, params };
+// latency: measured batch-1 latency of the model (ms); its rank ladder is the MACs one.
+enum class CostUnit { macs, params, latency };
 
 // Ranks at the fractions 1, 3/4, 5/8, 1/2, 3/8, 1/4, 3/16, 1/8, 1/16 of the largest ones, kept
 // only where the chain costs strictly less (in `unit`) than the layer and than the rung before:
