@@ -9,6 +9,7 @@
 # Environment knobs (defaults in brackets):
 #   MODELS ["resnet20 resnet18"]  resnet20 at 1x28x28 (10 classes), resnet18 at 3x224x224 (1000)
 #   METHOD [tucker2]  BUDGET [0.5] (the MACs after / before, rank rule budget with the proxy)
+#   UNIT [macs]  the budget's unit: macs, params or latency (each layer and chain timed alone)
 #   THREADS [2]  ROUNDS [3]  ITERS [300] WARMUP [30] (resnet18: ITERS_224 [30] WARMUP_224 [5])
 #   EXTRA [""]  more `leancnn bench` flags for both (e.g. --profile, --no-channels-last)
 #   LEANCNN [build/leancnn]  OUT [a temp folder; the models are kept there]
@@ -19,6 +20,7 @@ LEANCNN=${LEANCNN:-build/leancnn}
 MODELS=${MODELS:-"resnet20 resnet18"}
 METHOD=${METHOD:-tucker2}
 BUDGET=${BUDGET:-0.5}
+UNIT=${UNIT:-macs}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 ITERS=${ITERS:-300}
@@ -39,8 +41,8 @@ for model in $MODELS; do
   esac
   dense="$OUT/$model.onnx" low="$OUT/${model}_${METHOD}.onnx"
   "$LEANCNN" export --model "$model" --input "$input" --classes "$classes" -o "$dense" >/dev/null
-  echo "$model: decomposing ($METHOD, MACs budget $BUDGET) ..." >&2
-  "$LEANCNN" decompose "$dense" -o "$low" --method "$METHOD" --rank-rule budget --budget "$BUDGET" --no-fc --no-eval \
+  echo "$model: decomposing ($METHOD, $UNIT budget $BUDGET) ..." >&2
+  "$LEANCNN" decompose "$dense" -o "$low" --method "$METHOD" --rank-rule budget --budget "$BUDGET" --budget-unit "$UNIT" --no-fc --no-eval \
     --threads "$THREADS" --json >"$OUT/${model}_${METHOD}.json"
   before=() after=()
   for ((r = 0; r < ROUNDS; ++r)); do
