@@ -148,13 +148,25 @@ ir::Graph build_darts_supernet(const DartsOptions& o, const models::ModelConfig&
       const std::vector<ir::ValueId> w = b.split(b.softmax(it->second, 0), std::vector<int64_t>(static_cast<size_t>(n), 1), 0);
       for (size_t k = 0; k < names.size(); ++k) {  // "none" (w.back()) adds nothing: only its share of the softmax counts
         ir::Builder::Scope os(b, names[k]);
-        const ir::ValueId y = b.mul(cell_op(b, names[k], states[static_cast<size_t>(i)], c, reduction && i < 2 ? 2 : 1), w[k]);
+        ir::ValueId y = cell_op(b, names[k], states[static_cast<size_t>(i)], c, reduction && i < 2 ? 2 : 1);
+        // A pooling gets a BN as in DARTS's MixedOp, so that every operation's output is on the
+        // scale of the convolutions' (which end in BN); without it the alphas favoured the pools.
+        if (names[k].find("pool") != std::string::npos) y = b.batch_norm(y, 1e-5f, 0.9f);
+        y = b.mul(y, w[k]);
         sum = sum == ir::kNone ? y : b.add(sum, y);
       }
     }
     return sum;
   };
   ir::Graph g = build_cell_network("darts_supernet", o.channels, o.repeats, cfg, ops, node);
+  // The cells' BNs without scale and shift, as DARTS searches (affine=False): a learnt scale
+  // would let an operation's weight grow through its BN instead of through its alpha.
+  for (ir::NodeId id : g.node_ids()) {
+    const ir::Node& bn = g.node(id);
+    if (bn.op_type != "BatchNormalization" || bn.name.rfind("cell", 0) != 0) continue;
+    g.value(bn.inputs[1]).trainable = false;
+    g.value(bn.inputs[2]).trainable = false;
+  }
   if (edges) *edges = found;
   return g;
 }

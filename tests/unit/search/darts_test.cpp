@@ -33,6 +33,21 @@ TEST(Darts, SupernetHasOneAlphaPerEdgeSharedByItsCells) {
     EXPECT_EQ(v.shape, (Shape{static_cast<int64_t>(kOps)})) << e.alpha;
   }
   EXPECT_EQ(names.size(), 18u);
+  // DARTS's search network: the cells' BNs have no learnt scale or shift; a BN follows each pool.
+  int pools = 0, pool_bns = 0;
+  for (ir::NodeId id : g.node_ids()) {
+    const ir::Node& n = g.node(id);
+    if (n.op_type == "BatchNormalization" && n.name.rfind("cell", 0) == 0) {
+      EXPECT_FALSE(g.value(n.inputs[1]).trainable) << n.name;
+      EXPECT_FALSE(g.value(n.inputs[2]).trainable) << n.name;
+    }
+    if (n.op_type == "MaxPool" || n.op_type == "AveragePool") {
+      ++pools;
+      for (ir::NodeId c : g.consumers(n.outputs[0])) pool_bns += g.node(c).op_type == "BatchNormalization";
+    }
+  }
+  EXPECT_GT(pools, 0);
+  EXPECT_EQ(pool_bns, pools);
 
   // Forward and backward reach every alpha: each one's gradient is non-zero.
   ir::Builder b(g, ops::op_table());
