@@ -137,10 +137,12 @@ INSTANTIATE_TEST_SUITE_P(
 // The fast backward really uses the saved workspace: a corrupted argmax changes d_src, while a
 // workspace whose trailer does not match is ignored (the argmax is recomputed).
 // Our GlobalAveragePool with X channels-last (after a Winograd or int8 conv in a plan) and NCHW,
-// over odd channel counts, a batch and inputs big enough for its OpenMP path.
+// over odd channel counts, a batch and inputs big enough for its OpenMP path; channels-last sums
+// run in blocks of 64 channels (MobileNetV2's 1280 at 7x7; 130 leaves a block of 2).
 LEANCNN_COVERS("PoolConformance.GlobalAveragePoolChannelsLast", "GlobalAveragePool", kGap);
 TEST(PoolConformance, GlobalAveragePoolChannelsLast) {
-  const Shape shapes[] = {{1, 64, 7, 7}, {3, 17, 5, 3}, {1, 9, 1, 13}, {2, 96, 40, 40}, {1, 1, 1, 1}};
+  const Shape shapes[] = {{1, 64, 7, 7},   {3, 17, 5, 3}, {1, 9, 1, 13},  {2, 96, 40, 40},
+                          {1, 1280, 7, 7}, {2, 130, 7, 7}, {1, 1, 1, 1}};
   uint64_t seed = 90;
   for (const Shape& x : shapes) {
     const OpCase c = pool_case(PoolCfg{"gap", "GlobalAveragePool", x, {}, {}, {}, {}}, seed++);

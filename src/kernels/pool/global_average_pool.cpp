@@ -27,6 +27,16 @@ float sum_plane(const float* x, int64_t n) {
   return ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
 }
 
+// out[ch] += row[ch]: restrict, so the compiler vectorizes without the alias checks it put
+// around every pixel's loop (MobileNetV2's 1280x7x7 pool took 18 us, ONNX Runtime's 6 us).
+void add_row(const float* __restrict row, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] += row[i];
+}
+
+// Channels-last: each thread sums its own range of channels over every pixel (the same order
+// per channel as one thread: the result does not depend on the thread count).
+constexpr int64_t kChannelBlock = 64;
+
 std::string check(const ir::ForwardCtx& ctx) {
   if (ctx.inputs.size() != 1 || !ctx.inputs[0].defined()) return "missing X";
   const Tensor& x = ctx.inputs[0];
@@ -50,15 +60,18 @@ void forward(ir::ForwardCtx& ctx) {
     for (int64_t p = 0; p < n * c; ++p) y[p] = sum_plane(x + p * hw, hw) * inv;
     return;
   }
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t b = 0; b < n; ++b) {
-    float* out = y + b * c;
-    std::fill(out, out + c, 0.f);
-    const float* img = x + b * hw * c;
-    for (int64_t px = 0; px < hw; ++px)
-      for (int64_t ch = 0; ch < c; ++ch) out[ch] += img[px * c + ch];
-    for (int64_t ch = 0; ch < c; ++ch) out[ch] *= inv;
-  }
+  const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
+  const bool parallel_nhwc = num_threads() > 1 && n * c * hw >= kParallelValues / 4 && n * blocks > 1;
+#pragma omp parallel for collapse(2) schedule(static) if (parallel_nhwc)
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const int64_t c0 = blk * kChannelBlock, cn = std::min(kChannelBlock, c - c0);
+      float* out = y + b * c + c0;
+      std::fill(out, out + cn, 0.f);
+      const float* img = x + b * hw * c + c0;
+      for (int64_t px = 0; px < hw; ++px) add_row(img + px * c, out, cn);
+      for (int64_t ch = 0; ch < cn; ++ch) out[ch] *= inv;
+    }
 }
 
 // X may be channels-last; the N x C x 1 x 1 output is the same bytes in either order.
