@@ -18,12 +18,13 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kPage = 4096;
 
-// A quarter of physical memory, at least 1 GiB: a DARTS supernet's step frees ~3.5 GB of
-// activations, which a 1 GiB cache sent back to the OS to fault in again on every step.
+// A quarter of physical memory, between 1 and 4 GiB: a DARTS supernet's step frees ~3.5 GB of
+// activations, which a 1 GiB cache sent back to the OS to fault in again on every step; more
+// than 4 GiB per process would crowd out a machine running several (search workers).
 int64_t memory_share() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   const int64_t quarter = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page / 4 : 0;
-  return std::max<int64_t>(quarter, int64_t{1} << 30);
+  return std::clamp<int64_t>(quarter, int64_t{1} << 30, int64_t{4} << 30);
 }
 
 int64_t default_limit() {
@@ -97,7 +98,10 @@ void storage_free(void* p, size_t bytes) {
   if (size >= kMinCachedBytes) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mu);
-    if (c.stats.cached_bytes + static_cast<int64_t>(size) <= c.limit) {
+    if (static_cast<int64_t>(size) <= c.limit) {
+      // Full: the cached blocks are of sizes no longer asked for (a finished candidate's, a
+      // partial batch's), or the working set outgrew the limit: drop them all, keep this one.
+      if (c.stats.cached_bytes + static_cast<int64_t>(size) > c.limit) c.release_all();
       c.free_blocks[size].push_back(p);
       c.stats.cached_bytes += static_cast<int64_t>(size);
       return;

@@ -66,13 +66,33 @@ TEST_F(StorageCacheTest, HonoursTheLimitAndZeroDisables) {
   set_storage_cache_limit(int64_t{1} << 20);
   {
     Tensor a = Tensor::empty({256, 1024});  // 1 MiB: fits
-    Tensor b = Tensor::empty({256, 1024});  // a second one does not
+    Tensor b = Tensor::empty({256, 1024});  // a second one does not: the cache is emptied for it
+  }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{1} << 20);
+  {
+    Tensor big = Tensor::empty({512, 1024});  // 2 MiB: larger than the limit, never cached
   }
   EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{1} << 20);
   set_storage_cache_limit(0);
   EXPECT_EQ(storage_cache_stats().cached_bytes, 0);
   { Tensor a = Tensor::empty({256, 1024}); }
   EXPECT_EQ(storage_cache_stats().cached_bytes, 0);
+}
+
+// A full cache holds sizes no longer asked for: a block of another size freed then takes their
+// place (the cache empties), so a search's next candidate or a new working set is cached.
+TEST_F(StorageCacheTest, AFullCacheMakesRoomForANewSize) {
+  set_storage_cache_limit(int64_t{3} << 19);  // 1.5 MiB
+  { Tensor old = Tensor::empty({256, 1024}); }  // 1 MiB cached
+  EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{1} << 20);
+  const void* fresh = nullptr;
+  {
+    Tensor other = Tensor::empty({320, 1024});  // 1.25 MiB: with the old block, over the limit
+    fresh = other.data<float>();
+  }
+  EXPECT_EQ(storage_cache_stats().cached_bytes, int64_t{5} << 18);  // only the new size
+  Tensor again = Tensor::empty({320, 1024});
+  EXPECT_EQ(again.data<float>(), fresh);
 }
 
 TEST_F(StorageCacheTest, BuffersAreSixtyFourByteAligned) {

@@ -4,8 +4,10 @@
 // Tensor storage of at least kMinCachedBytes therefore goes through a cache of freed blocks
 // keyed by their size class (rounded up to a quarter of the power of two below it, at least
 // 4 KiB); a request takes a free block of its class. The cache holds at most a limit of bytes
-// (LEANCNN_TENSOR_CACHE_MB; default a quarter of physical memory, at least 1 GiB; 0 disables
-// it); a block freed beyond the limit goes back to malloc. Thread-safe.
+// (LEANCNN_TENSOR_CACHE_MB; default a quarter of physical memory, between 1 and 4 GiB; 0
+// disables it); a block freed when the cache is full empties the cache back to malloc (its
+// blocks are of sizes no longer asked for, or the working set outgrew it) and is kept.
+// Thread-safe.
 #pragma once
 #include <cstddef>
 #include <cstdint>
