@@ -160,6 +160,42 @@ StepKind search_step_kind() {
   k.keys = search_keys;
   k.defaults = [](const Recipe&) { return Json::object(); };
   k.run = run_search_step;
+  // The weight-sharing strategies' own settings and spaces, before any step runs.
+  k.check = [](const ir::Graph&, const Json& settings, const Recipe&) {
+    const nlohmann::json& s = native(settings);
+    std::vector<SettingProblem> problems;
+    const std::string strategy = s["strategy"].get<std::string>(), space = s["space"].get<std::string>();
+    try {
+      if (strategy == "darts") {
+        if (space != "cell") fail(ErrorKind::usage, "strategy darts searches the cell space: set space: cell");
+        search::DartsOptions d;
+        d.epochs = s["darts_epochs"];
+        d.warmup_epochs = s["darts_warmup"];
+        d.channels = s["darts_channels"];
+        d.repeats = s["darts_repeats"];
+        d.weight_lr = s["darts_lr"];
+        d.alpha_lr = s["darts_alpha_lr"];
+        search::check(d);
+      } else if (strategy == "oneshot") {
+        search::OneShotOptions o;
+        o.epochs = s["oneshot_epochs"];
+        o.candidates = s["oneshot_candidates"];
+        o.calibration_images = s["oneshot_calibration"];
+        search::check(o, space);
+      }
+    } catch (const Error& e) {
+      // Name the recipe key the message is about (the options' names follow the keys').
+      const std::string& m = e.message();
+      std::string key = "strategy";
+      for (const char* word : {"warmup", "channels", "repeats", "epochs", "candidates", "calibration"})
+        if (m.find(word) != std::string::npos && m.find("space:") == std::string::npos && m.find("--space") == std::string::npos) {
+          key = str_cat(strategy, "_", word);
+          break;
+        }
+      problems.push_back({key, m});
+    }
+    return problems;
+  };
   return k;
 }
 

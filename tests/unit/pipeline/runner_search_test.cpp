@@ -54,6 +54,27 @@ TEST(RunnerSearch, SearchStepMakesTheBestArchitectureAVariant) {
   EXPECT_TRUE(variant(again, "search").reused);
 }
 
+// The weight-sharing strategies' settings are checked before any step runs, naming the key.
+TEST(RunnerSearch, WeightSharingSettingsFailAtCheckTime) {
+  const auto problem = [](const std::string& step) -> std::string {
+    const Recipe r = parse_recipe("model: {zoo: small_cnn}\nsteps:\n" + step, "r.yaml", ".");
+    try {
+      check_steps(r, build_input_model(r));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_NE(problem("  - {kind: search, space: mobile, strategy: darts}\n").find("set space: cell"), std::string::npos);
+  EXPECT_NE(problem("  - {kind: search, space: cell, strategy: darts, darts_epochs: 3, darts_warmup: 3}\n")
+                .find("key 'darts_warmup'"),
+            std::string::npos);
+  EXPECT_NE(problem("  - {kind: search, space: cell, strategy: darts, darts_channels: 10}\n").find("key 'darts_channels'"),
+            std::string::npos);
+  EXPECT_NE(problem("  - {kind: search, space: cell, strategy: oneshot}\n").find("--space mobile"), std::string::npos);
+  EXPECT_EQ(problem("  - {kind: search, space: cell, strategy: darts, darts_epochs: 3, darts_warmup: 1}\n"), "(no error)");
+}
+
 // recipes/search.yaml parses as shipped: a search step, then training of what it found.
 TEST(RunnerSearch, ShippedSearchRecipeParses) {
   const Recipe shipped = load_recipe(std::string(LEANCNN_SOURCE_DIR) + "/recipes/search.yaml");
