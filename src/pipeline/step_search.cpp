@@ -61,6 +61,25 @@ std::vector<KeySpec> search_keys() {
   };
 }
 
+search::DartsOptions darts_options(const nlohmann::json& s) {
+  search::DartsOptions d;
+  d.epochs = s["darts_epochs"];
+  d.warmup_epochs = s["darts_warmup"];
+  d.channels = s["darts_channels"];
+  d.repeats = s["darts_repeats"];
+  d.weight_lr = s["darts_lr"];
+  d.alpha_lr = s["darts_alpha_lr"];
+  return d;
+}
+
+search::OneShotOptions oneshot_options(const nlohmann::json& s) {
+  search::OneShotOptions o;
+  o.epochs = s["oneshot_epochs"];
+  o.candidates = s["oneshot_candidates"];
+  o.calibration_images = s["oneshot_calibration"];
+  return o;
+}
+
 search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, const StepContext& ctx) {
   search::SearchSpec spec;
   spec.space = s["space"].get<std::string>();
@@ -76,15 +95,8 @@ search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, cons
   spec.objective.max_macs = s["max_macs"];
   spec.strategy_options.population = s["population"];
   spec.strategy_options.sample_size = s["sample_size"];
-  spec.darts.epochs = s["darts_epochs"];
-  spec.darts.warmup_epochs = s["darts_warmup"];
-  spec.darts.channels = s["darts_channels"];
-  spec.darts.repeats = s["darts_repeats"];
-  spec.darts.weight_lr = s["darts_lr"];
-  spec.darts.alpha_lr = s["darts_alpha_lr"];
-  spec.oneshot.epochs = s["oneshot_epochs"];
-  spec.oneshot.candidates = s["oneshot_candidates"];
-  spec.oneshot.calibration_images = s["oneshot_calibration"];
+  spec.darts = darts_options(s);
+  spec.oneshot = oneshot_options(s);
   search::EvalSettings& e = spec.eval;
   e.data = native(ctx.recipe->data)["dataset"].get<std::string>();
   const Shape& in = input.value(input.inputs().at(0)).shape;
@@ -168,20 +180,9 @@ StepKind search_step_kind() {
     try {
       if (strategy == "darts") {
         if (space != "cell") fail(ErrorKind::usage, "strategy darts searches the cell space: set space: cell");
-        search::DartsOptions d;
-        d.epochs = s["darts_epochs"];
-        d.warmup_epochs = s["darts_warmup"];
-        d.channels = s["darts_channels"];
-        d.repeats = s["darts_repeats"];
-        d.weight_lr = s["darts_lr"];
-        d.alpha_lr = s["darts_alpha_lr"];
-        search::check(d);
+        search::check(darts_options(s));
       } else if (strategy == "oneshot") {
-        search::OneShotOptions o;
-        o.epochs = s["oneshot_epochs"];
-        o.candidates = s["oneshot_candidates"];
-        o.calibration_images = s["oneshot_calibration"];
-        search::check(o, space);
+        search::check(oneshot_options(s), space);
       }
     } catch (const Error& e) {
       // Name the recipe key the message is about (the options' names follow the keys').
