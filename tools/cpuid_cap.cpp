@@ -105,8 +105,9 @@ void on_segv(int sig, siginfo_t* info, void* context) {
     if (g_previous.sa_sigaction) g_previous.sa_sigaction(sig, info, context);
     return;
   }
-  if (g_previous.sa_handler == SIG_IGN) return;
-  if (g_previous.sa_handler != SIG_DFL) {
+  // SIG_IGN: the kernel takes the default action on a forced SIGSEGV anyway (returning would
+  // re-execute the fault forever), so it is handled as SIG_DFL below.
+  if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN) {
     g_previous.sa_handler(sig);
     return;
   }
