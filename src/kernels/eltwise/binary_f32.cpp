@@ -148,6 +148,7 @@ void per_channel_backward(ir::BackwardCtx& ctx) {
     }
   }
 }
+
 // Which input is the single value: 1 (b) or 0 (a); -1 when neither has one element, or the
 // broadcast output would not be the other operand's shape (a [1,1,1,1] against a rank-2 tensor).
 int scalar_operand(const Tensor& a, const Tensor& b) {
