@@ -204,11 +204,11 @@ Architecture derive_darts_cell(const DartsOptions& o, const std::vector<DartsEdg
   return space->canonical(a);
 }
 
-DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o, const std::function<void(const std::string&)>& log) {
+DartsResult run_darts(const EvalSettings& eval, const EvalData& data, const DartsOptions& o,
+                      const std::function<void(const std::string&)>& log) {
   check(o);
   const auto t0 = Clock::now();
   const ir::OpTable& ops = ops::op_table();
-  const EvalData data = load_eval_data(eval);
   if (data.train.size() < 2 * eval.batch)
     fail(ErrorKind::usage, "darts: ", data.train.size(), " training images cannot make two halves of a batch (", eval.batch,
          ") each: raise train_images");

@@ -224,7 +224,7 @@ EvalData load_eval_data(const EvalSettings& s) {
   return d;
 }
 
-const EvalData& Evaluator::data_for(const EvalSettings& s) {
+const EvalData& Evaluator::data(const EvalSettings& s) {
   const std::string id = str_cat(s.data, "|", s.classes, "|", s.train_images, "|", s.val_images, "|", s.test_images);
   auto it = data_.find(id);
   if (it != data_.end()) return *it->second;
@@ -255,7 +255,7 @@ EvalResult Evaluator::run(const EvalRequest& request) {
   r.arch_hash = arch_hash(*space, request.arch);
   r.summary = space->describe(request.arch);
   const ir::OpTable& ops = ops::op_table();
-  const EvalData& data = data_for(s);  // data problems are the caller's: they propagate
+  const EvalData& data = this->data(s);  // data problems are the caller's: they propagate
   ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops);
   count(g, &r);  // a failed training still reports the candidate's size
 

@@ -108,7 +108,7 @@ SearchReport run_search(const SearchSpec& spec) {
   double best_score = -1e300;
   Architecture derived;
   if (darts) {
-    const DartsResult d = run_darts(eval, spec.darts, spec.log);
+    const DartsResult d = run_darts(eval, evaluator.data(eval), spec.darts, spec.log);
     rep.darts = d.to_json();
     derived = d.arch;
     if (spec.log) spec.log(str_cat("darts: supernet ", d.seconds, " s; training the derived cell from scratch"));
@@ -116,7 +116,7 @@ SearchReport run_search(const SearchSpec& spec) {
   std::vector<Architecture> finalists;  // oneshot: the best sub-nets by supernet score, trained from scratch
   if (oneshot) {
     const auto evolution = make_strategy("evolution", *space, so);
-    const OneShotResult o = run_oneshot(*space, eval, load_eval_data(eval), spec.oneshot, *evolution, spec.objective,
+    const OneShotResult o = run_oneshot(*space, eval, evaluator.data(eval), spec.oneshot, *evolution, spec.objective,
                                         evaluator, spec.log);
     rep.oneshot = o.to_json(*space);
     std::vector<const OneShotCandidate*> ranked;

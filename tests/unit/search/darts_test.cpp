@@ -113,7 +113,7 @@ TEST(Darts, ShortRunMovesAlphasAndDerivesACell) {
   o.epochs = 2;
   o.warmup_epochs = 1;
   std::vector<std::string> lines;
-  const DartsResult r = run_darts(s, o, [&](const std::string& l) { lines.push_back(l); });
+  const DartsResult r = run_darts(s, load_eval_data(s), o, [&](const std::string& l) { lines.push_back(l); });
   ASSERT_EQ(r.epochs.size(), 2u);
   ASSERT_EQ(r.epochs[1].weights.size(), r.edges.size());
   for (const auto& w : r.epochs[0].weights)  // the warm-up epoch leaves the alphas at zero
@@ -156,7 +156,7 @@ TEST(Darts, BadOptionsFailBeforeAnyWork) {
   s.train_images = 40;
   s.val_images = 8;
   s.batch = 32;  // 40 images: no two halves of 32
-  EXPECT_THROW(run_darts(s, DartsOptions{}), Error);
+  EXPECT_THROW(run_darts(s, load_eval_data(s), DartsOptions{}), Error);
 }
 
 }  // namespace

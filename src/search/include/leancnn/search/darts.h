@@ -77,9 +77,10 @@ ir::Graph build_darts_supernet(const DartsOptions& o, const models::ModelConfig&
 Architecture derive_darts_cell(const DartsOptions& o, const std::vector<DartsEdge>& edges,
                                const std::vector<std::vector<double>>& weights);
 
-// The search: data from `eval` (its training images, split in halves: weights, alpha; its
-// validation and test images are not touched), `eval.batch`, `eval.seed`.
-DartsResult run_darts(const EvalSettings& eval, const DartsOptions& o,
+// The search on `data` (load_eval_data(eval), or the evaluator's copy): its training images,
+// split in halves (weights, alpha); its validation and test images are not touched. `eval`
+// gives the input shape, classes, batch and seed.
+DartsResult run_darts(const EvalSettings& eval, const EvalData& data, const DartsOptions& o,
                       const std::function<void(const std::string&)>& log = {});
 
 }  // namespace leancnn::search

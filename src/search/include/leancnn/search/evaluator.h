@@ -122,11 +122,12 @@ class Evaluator {
   // (the table's estimate, or a measurement that also fills the table) and each accelerator
   // preset's cost. evaluate() uses it on the trained candidate; the one-shot search on sub-nets.
   void measure(const ir::Graph& g, const EvalSettings& s, EvalResult* r);
+  // The images an evaluation with these settings uses, loaded once per settings (load_eval_data).
+  const EvalData& data(const EvalSettings& s);
   const ResultCache& cache() const { return cache_; }
   LatencyTable& latency_table() { return table_; }
 
  private:
-  const EvalData& data_for(const EvalSettings& s);
   EvalResult run(const EvalRequest& request);
 
   EvaluatorOptions options_;
