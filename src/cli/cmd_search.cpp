@@ -33,6 +33,8 @@ struct SearchCli {
   double target_latency = 0, latency_weight = -0.07;
   bool hard_target = false;
   double max_latency = 0, max_energy = 0;
+  std::string reference;  // a zoo model trained with the candidates' settings
+  bool within_reference = false;
   int64_t max_params = 0, max_macs = 0;
   std::string data = "fashion-mnist", input = "1x28x28";
   int64_t classes = 10;
@@ -187,6 +189,8 @@ int run_search_cli(const SearchCli& c, const CommonOptions& common) {
   spec.out_dir = c.out;
   spec.cache_file = c.cache;
   spec.table_file = c.table;
+  spec.reference = c.reference;
+  spec.within_reference = c.within_reference;
   if (!common.json) spec.log = [](const std::string& line) { std::cerr << line << "\n"; };
   const s::SearchReport r = s::run_search(spec);
   if (common.json) {
@@ -210,6 +214,16 @@ int run_search_cli(const SearchCli& c, const CommonOptions& common) {
   } else {
     std::printf("no architecture met the constraints\n");
   }
+  if (r.has_reference()) {
+    const s::EvalResult& f = r.reference;
+    std::printf("reference %s (same training): val %.4f, test %.4f, %.3f ms, %.2f MMAC\n", f.summary.c_str(), f.val_acc,
+                f.test_acc, f.latency_ms, static_cast<double>(f.macs) * 1e-6);
+    if (r.best >= 0 && f.latency_ms > 0) {
+      const s::EvalResult& b = r.trajectory[static_cast<size_t>(r.best)];
+      std::printf("  best vs reference: val %+.2f points at %.2fx its latency\n", 100 * (b.val_acc - f.val_acc),
+                  b.latency_ms / f.latency_ms);
+    }
+  }
   return 0;
 }
 }  // namespace
@@ -223,6 +237,7 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       "  leancnn search --space macro --strategy tpe --objective mnasnet --target-latency 0.3 -o runs/nas_tpe\n"
       "  leancnn search --space cell --strategy darts --darts-epochs 6 -o runs/darts\n"
       "  leancnn search --space mobile --strategy oneshot --oneshot-candidates 200 --budget 2 -o runs/oneshot\n"
+      "  leancnn search --space mobile --reference small_cnn --within-reference -o runs/beat_small_cnn\n"
       "  leancnn search --print-request --space cell | leancnn search --worker --cache cache.jsonl\n"
       "  leancnn search --decode runs/nas/best.yaml -o found.onnx");
   cmd->add_option("--space", c->space, "Search space: mobile, macro or cell")->capture_default_str()
@@ -243,6 +258,11 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--latency-weight", c->latency_weight, "mnasnet: the exponent w")->capture_default_str();
   cmd->add_flag("--hard-target", c->hard_target, "mnasnet: no reward below the target (w = 0 there)");
   cmd->add_option("--max-latency", c->max_latency, "Constraint: latency in ms (0 = none)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--reference", c->reference,
+                  "A zoo model (e.g. small_cnn) trained and measured with the candidates' settings first; search.json "
+                  "compares the best with it");
+  cmd->add_flag("--within-reference", c->within_reference,
+                "Constraint: latency at most the reference's measured latency (with --max-latency, the smaller)");
   cmd->add_option("--max-energy", c->max_energy, "Constraint: accelerator energy in pJ, first preset (0 = none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-params", c->max_params, "Constraint: parameters (0 = none)")->check(CLI::NonNegativeNumber);

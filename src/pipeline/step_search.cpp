@@ -11,6 +11,7 @@
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/io/onnx.h"
+#include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/pipeline/step.h"
 #include "leancnn/search/search.h"
@@ -31,6 +32,8 @@ std::vector<KeySpec> search_keys() {
       {"target_latency_ms", KeyType::number, from_native(0), 0, kInf, false, {}, "mnasnet: the target latency"},
       {"latency_weight", KeyType::number, from_native(-0.07), -kInf, kInf, false, {}, "mnasnet: the exponent w"},
       {"max_latency_ms", KeyType::number, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
+      {"reference", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a zoo model trained with the candidates' settings, to compare with (\"\" = none)"},
+      {"within_reference", KeyType::boolean, from_native(false), -kInf, kInf, false, {}, "constraint: latency at most the reference's"},
       {"max_energy_pj", KeyType::number, from_native(0), 0, kInf, false, {}, "constraint on the first preset's energy (0 = none)"},
       {"max_params", KeyType::integer, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
       {"max_macs", KeyType::integer, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
@@ -116,6 +119,8 @@ search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, cons
   e.seed = ctx.recipe->seed;
   spec.out_dir = ctx.work_dir;
   spec.cache_file = s["cache"].get<std::string>();
+  spec.reference = s["reference"].get<std::string>();
+  spec.within_reference = s["within_reference"];
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   return spec;
 }
@@ -155,6 +160,14 @@ StepOutput run_search_step(const ir::Graph& input, const Json& settings, StepCon
                                  {"best", point(b, r.scores[static_cast<size_t>(r.best)], static_cast<size_t>(r.best))},
                                  {"search_trajectory", trajectory},
                                  {"search_pareto", front}});
+  if (r.has_reference()) {
+    nlohmann::json d = native(out.diagnostics);
+    d["reference"] = point(r.reference, 0, 0);
+    d["reference"].erase("step");
+    d["reference"].erase("score");
+    d["reference"]["model"] = r.reference.summary;
+    out.diagnostics = from_native(std::move(d));
+  }
   for (const auto& [key, value] : {std::pair<const char*, const Json*>{"darts", &r.darts}, {"oneshot", &r.oneshot}})
     if (!native(*value).is_null()) {  // the supernet's training and what it scored
       nlohmann::json d = native(out.diagnostics);
@@ -176,6 +189,14 @@ StepKind search_step_kind() {
   k.check = [](const ir::Graph&, const Json& settings, const Recipe&) {
     const nlohmann::json& s = native(settings);
     std::vector<SettingProblem> problems;
+    const std::string reference = s["reference"].get<std::string>();
+    if (!reference.empty()) try {
+        models::zoo_entry(reference);
+      } catch (const Error& e) {
+        problems.push_back({"reference", e.message()});
+      }
+    if (s["within_reference"].get<bool>() && reference.empty())
+      problems.push_back({"within_reference", "needs a reference model to measure: set reference (a zoo model, e.g. small_cnn)"});
     const std::string strategy = s["strategy"].get<std::string>(), space = s["space"].get<std::string>();
     try {
       if (strategy == "darts") {

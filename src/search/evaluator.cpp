@@ -16,6 +16,7 @@
 #include "leancnn/core/json_native.h"
 #include "leancnn/io/onnx.h"
 #include "leancnn/ir/summary.h"
+#include "leancnn/models/zoo.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/benchmark.h"
 #include "leancnn/runtime/plan.h"
@@ -254,9 +255,37 @@ EvalResult Evaluator::run(const EvalRequest& request) {
   r.arch = request.arch;
   r.arch_hash = arch_hash(*space, request.arch);
   r.summary = space->describe(request.arch);
+  ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops::op_table());
+  train_and_measure(std::move(g), s, t0, &r);
+  return r;
+}
+
+EvalResult Evaluator::evaluate_reference(const std::string& zoo_model, const EvalSettings& s) {
+  const auto t0 = Clock::now();
+  // The zoo name is checked (Error(usage) listing the names) before anything is trained.
+  ir::Graph g = models::build_model(zoo_model, {s.input, s.classes, s.seed}, ops::op_table());
+  const std::string key = content_hash("zoo:" + zoo_model + "|" + s.to_json().dump());
+  if (const std::string* line = cache_.find(key)) {
+    EvalResult r = EvalResult::from_json_line(*line);
+    r.cached = true;
+    return r;
+  }
+  EvalResult r;
+  r.id = -1;
+  r.arch = {"zoo", {}};
+  r.arch_hash = content_hash("zoo:" + zoo_model);
+  r.summary = zoo_model;
+  train_and_measure(std::move(g), s, t0, &r);
+  r.key = key;
+  cache_.put(key, r.to_json_line());
+  return r;
+}
+
+void Evaluator::train_and_measure(ir::Graph g, const EvalSettings& s, std::chrono::steady_clock::time_point t0,
+                                  EvalResult* out) {
+  EvalResult& r = *out;
   const ir::OpTable& ops = ops::op_table();
   const EvalData& data = this->data(s);  // data problems are the caller's: they propagate
-  ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops);
   count(g, &r);  // a failed training still reports the candidate's size
 
   // Short training; its checkpoints live under the work folder by key, so an interrupted
@@ -287,7 +316,7 @@ EvalResult Evaluator::run(const EvalRequest& request) {
       return s.patience > 0 && since_best >= s.patience;
     };
     const train::TrainResult tr = train::train_model(g, ops, data.train, data.val, o);
-    if (tr.interrupted) fail(ErrorKind::runtime, "the search was interrupted while training ", r.arch_hash, "; run it again to resume");
+    if (tr.interrupted) fail(ErrorKind::runtime, "the search was interrupted while training ", r.summary, "; run it again to resume");
     r.val_acc = tr.best_acc;
     r.epochs_run = tr.epochs.empty() ? 0 : tr.epochs.back().epoch;
     r.stopped_early = tr.stopped_early;
@@ -306,16 +335,12 @@ EvalResult Evaluator::run(const EvalRequest& request) {
     r.error = e.what();  // e.g. the loss became NaN: this architecture gets no figures
   }
   std::filesystem::remove_all(work);
-  if (!trained) {
-    r.seconds = seconds_since(t0);
-    return r;
+  if (trained) {
+    if (s.test_images >= 0)
+      r.test_acc = train::evaluate(g, ops, data.test, {.batch = 256, .shuffle = false, .seed = s.seed}).accuracy;
+    measure(g, s, &r);
   }
-  if (s.test_images >= 0)
-    r.test_acc = train::evaluate(g, ops, data.test, {.batch = 256, .shuffle = false, .seed = s.seed}).accuracy;
-
-  measure(g, s, &r);
   r.seconds = seconds_since(t0);
-  return r;
 }
 
 void Evaluator::measure(const ir::Graph& g, const EvalSettings& s, EvalResult* out) {

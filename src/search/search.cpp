@@ -9,6 +9,7 @@
 
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
+#include "leancnn/models/zoo.h"
 
 namespace leancnn::search {
 
@@ -67,6 +68,21 @@ Json SearchReport::to_json() const {
             {"cache_hits", cache_hits},
             {"seconds", seconds},
             {"best_model", best_model}};
+  if (has_reference()) {
+    json ref = json::parse(reference.to_json_line());
+    for (const char* k : {"id", "arch", "arch_hash"}) ref.erase(k);
+    ref["model"] = reference.summary;
+    j["reference"] = ref;
+    if (best >= 0 && reference.ok()) {
+      // The question a search answers: more accurate at no more latency, or as accurate
+      // for less (the ratio below 1).
+      const EvalResult& b = trajectory[static_cast<size_t>(best)];
+      j["best_vs_reference"] = {{"val_acc_delta", b.val_acc - reference.val_acc},
+                                {"test_acc_delta", b.test_acc >= 0 && reference.test_acc >= 0 ? json(b.test_acc - reference.test_acc) : json()},
+                                {"latency_ratio", reference.latency_ms > 0 ? json(b.latency_ms / reference.latency_ms) : json()},
+                                {"macs_ratio", reference.macs > 0 ? json(static_cast<double>(b.macs) / static_cast<double>(reference.macs)) : json()}};
+    }
+  }
   if (!native(darts).is_null()) j["darts"] = native(darts);
   if (!native(oneshot).is_null()) j["oneshot"] = native(oneshot);
   return from_native(std::move(j));
@@ -77,6 +93,9 @@ SearchReport run_search(const SearchSpec& spec) {
   if (spec.out_dir.empty()) fail(ErrorKind::usage, "the search needs an output folder");
   if (spec.budget < 1) fail(ErrorKind::usage, "the search budget must be >= 1 evaluation, got ", spec.budget);
   validate(spec.objective);
+  if (!spec.reference.empty()) models::zoo_entry(spec.reference);  // Error(usage) listing the names
+  if (spec.within_reference && spec.reference.empty())
+    fail(ErrorKind::usage, "within_reference needs a reference model (--reference NAME, a zoo model)");
   const auto space = make_space(spec.space);
   StrategyOptions so = spec.strategy_options;
   so.seed = spec.seed;
@@ -105,6 +124,21 @@ SearchReport run_search(const SearchSpec& spec) {
   SearchReport rep;
   rep.spec = spec;
   rep.spec.eval = eval;
+  if (!spec.reference.empty()) {
+    if (spec.log) spec.log(str_cat("reference: ", spec.reference, " with the candidates' settings"));
+    rep.reference = evaluator.evaluate_reference(spec.reference, eval);
+    const EvalResult& r = rep.reference;
+    if (!r.ok()) fail(ErrorKind::runtime, "the reference model ", spec.reference, " failed to train: ", r.error);
+    if (spec.log)
+      spec.log(str_cat("reference ", spec.reference, ": val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
+                       r.latency_estimated ? " (table)" : "", "  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC",
+                       r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s")));
+    if (spec.within_reference) {
+      double& cap = rep.spec.objective.max_latency_ms;
+      cap = cap > 0 ? std::min(cap, r.latency_ms) : r.latency_ms;
+    }
+  }
+  const Objective& objective = rep.spec.objective;
   double best_score = -1e300;
   Architecture derived;
   if (darts) {
@@ -116,13 +150,13 @@ SearchReport run_search(const SearchSpec& spec) {
   std::vector<Architecture> finalists;  // oneshot: the best sub-nets by supernet score, trained from scratch
   if (oneshot) {
     const auto evolution = make_strategy("evolution", *space, so);
-    const OneShotResult o = run_oneshot(*space, eval, evaluator.data(eval), spec.oneshot, *evolution, spec.objective,
+    const OneShotResult o = run_oneshot(*space, eval, evaluator.data(eval), spec.oneshot, *evolution, objective,
                                         evaluator, spec.log);
     rep.oneshot = o.to_json(*space);
     std::vector<const OneShotCandidate*> ranked;
     for (const OneShotCandidate& c : o.candidates) ranked.push_back(&c);
     std::stable_sort(ranked.begin(), ranked.end(), [&](const OneShotCandidate* a, const OneShotCandidate* b) {
-      const bool fa = feasible(spec.objective, a->result), fb = feasible(spec.objective, b->result);
+      const bool fa = feasible(objective, a->result), fb = feasible(objective, b->result);
       return fa != fb ? fa : a->score > b->score;
     });
     std::vector<std::string> seen;
@@ -141,12 +175,12 @@ SearchReport run_search(const SearchSpec& spec) {
     req.arch = darts ? derived : oneshot ? finalists[static_cast<size_t>(step)] : strategy->propose();
     req.settings = eval;
     EvalResult r = evaluator.evaluate(req);
-    const double s = score(spec.objective, r);
+    const double s = score(objective, r);
     if (strategy) strategy->observe(req.arch, s);
     if (r.cached) ++rep.cache_hits;
     rep.trajectory.push_back(r);
     rep.scores.push_back(s);
-    if (feasible(spec.objective, r) && (rep.best < 0 || s > best_score)) {
+    if (feasible(objective, r) && (rep.best < 0 || s > best_score)) {
       best_score = s;
       rep.best = step;
     }
@@ -158,7 +192,7 @@ SearchReport run_search(const SearchSpec& spec) {
         line += str_cat("val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
                         r.latency_estimated ? " (table)" : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
                         fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s),
-                        feasible(spec.objective, r) ? "" : " (infeasible)", "  best ", fmt("%.4f", best_score),
+                        feasible(objective, r) ? "" : " (infeasible)", "  best ", fmt("%.4f", best_score),
                         r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));
       }
       spec.log(line);

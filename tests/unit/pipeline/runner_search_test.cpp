@@ -73,6 +73,12 @@ TEST(RunnerSearch, WeightSharingSettingsFailAtCheckTime) {
             std::string::npos);
   EXPECT_NE(problem("  - {kind: search, space: cell, strategy: oneshot}\n").find("--space mobile"), std::string::npos);
   EXPECT_EQ(problem("  - {kind: search, space: cell, strategy: darts, darts_epochs: 3, darts_warmup: 1}\n"), "(no error)");
+  // The reference: a zoo name, needed by within_reference.
+  const std::string unknown = problem("  - {kind: search, reference: small_cnnn}\n");
+  EXPECT_NE(unknown.find("key 'reference'"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("small_cnn"), std::string::npos) << unknown;  // the known names are listed
+  EXPECT_NE(problem("  - {kind: search, within_reference: true}\n").find("key 'within_reference'"), std::string::npos);
+  EXPECT_EQ(problem("  - {kind: search, reference: small_cnn, within_reference: true}\n"), "(no error)");
 }
 
 // recipes/search.yaml parses as shipped: a search step, then training of what it found.

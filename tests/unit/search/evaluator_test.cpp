@@ -225,5 +225,56 @@ TEST(Search, RunsWritesItsFilesAndResumesFromTheCache) {
   EXPECT_THROW(run_search(bad), Error);
 }
 
+TEST(Search, JudgesTheBestAgainstAReferenceTrainedTheSameWay) {
+  const std::string dir = test_dir();
+  SearchSpec spec;
+  spec.space = "macro";
+  spec.strategy = "random";
+  spec.budget = 2;
+  spec.seed = 3;
+  spec.eval = tiny_settings(dir);
+  spec.eval.epochs = 1;
+  spec.eval.latency_table = false;  // every candidate measured, as the reference is
+  spec.out_dir = dir + "/run";
+  spec.reference = "small_cnn";
+  spec.within_reference = true;
+  const SearchReport r = run_search(spec);
+  ASSERT_TRUE(r.has_reference());
+  EXPECT_EQ(r.reference.summary, "small_cnn");
+  EXPECT_TRUE(r.reference.ok());
+  EXPECT_GT(r.reference.latency_ms, 0);
+  EXPECT_GT(r.reference.macs, 0);
+  EXPECT_GE(r.reference.val_acc, 0);
+  EXPECT_EQ(r.reference.epochs_run, 1);
+  // Its measured latency became the constraint: a feasible candidate is no slower.
+  EXPECT_DOUBLE_EQ(r.spec.objective.max_latency_ms, r.reference.latency_ms);
+  for (const EvalResult& e : r.trajectory)
+    EXPECT_EQ(feasible(r.spec.objective, e), e.ok() && e.latency_ms <= r.reference.latency_ms) << e.summary;
+  const nlohmann::json j = nlohmann::json::parse(r.to_json().dump());
+  ASSERT_TRUE(j.contains("reference"));
+  EXPECT_EQ(j["reference"]["model"], "small_cnn");
+  EXPECT_DOUBLE_EQ(j["objective"]["max_latency_ms"].get<double>(), r.reference.latency_ms);
+  if (r.best >= 0) {
+    const EvalResult& b = r.trajectory[static_cast<size_t>(r.best)];
+    EXPECT_NEAR(j["best_vs_reference"]["val_acc_delta"].get<double>(), b.val_acc - r.reference.val_acc, 1e-12);
+    EXPECT_LE(j["best_vs_reference"]["latency_ratio"].get<double>(), 1.0);
+  } else {
+    EXPECT_FALSE(j.contains("best_vs_reference"));
+  }
+  // Run again: the reference comes from the cache with the same figures.
+  const SearchReport again = run_search(spec);
+  EXPECT_TRUE(again.reference.cached);
+  EXPECT_EQ(again.reference.val_acc, r.reference.val_acc);
+  EXPECT_EQ(again.reference.latency_ms, r.reference.latency_ms);
+  // Bad settings fail before anything is trained or written.
+  SearchSpec bad = spec;
+  bad.out_dir = dir + "/bad";
+  bad.reference = "no_such_model";
+  EXPECT_THROW(run_search(bad), Error);
+  bad.reference.clear();
+  EXPECT_THROW(run_search(bad), Error);  // within_reference without a reference
+  EXPECT_FALSE(fs::exists(bad.out_dir));
+}
+
 }  // namespace
 }  // namespace leancnn::search

@@ -5,6 +5,7 @@
 // architecture's content hash with the settings that decide the figures), so a search that is
 // interrupted resumes without re-evaluating anything.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -118,6 +119,11 @@ class Evaluator {
   // failure inside the evaluation (e.g. NaN loss) is a result with `error` set, cached too.
   // refresh: evaluate again even when cached (e.g. to get the trained model file).
   EvalResult evaluate(const EvalRequest& request, bool refresh = false);
+  // A zoo model (models/zoo.h, built with the settings' input, classes and seed) trained and
+  // measured exactly as a candidate is: the point a search's findings are judged against
+  // (`--reference`). Cached under its own key; its arch is {"zoo", {}}, its summary the name.
+  // Error(usage) for an unknown name.
+  EvalResult evaluate_reference(const std::string& zoo_model, const EvalSettings& s);
   // The figures of a graph other than its accuracies, into r: parameters, MACs, CPU latency
   // (the table's estimate, or a measurement that also fills the table) and each accelerator
   // preset's cost. evaluate() uses it on the trained candidate; the one-shot search on sub-nets.
@@ -129,6 +135,8 @@ class Evaluator {
 
  private:
   EvalResult run(const EvalRequest& request);
+  // Short training on data(s), the test accuracy and measure(); r's identity fields are set.
+  void train_and_measure(ir::Graph g, const EvalSettings& s, std::chrono::steady_clock::time_point t0, EvalResult* r);
 
   EvaluatorOptions options_;
   ResultCache cache_;

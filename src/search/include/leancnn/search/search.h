@@ -29,6 +29,11 @@ struct SearchSpec {
   std::string out_dir;               // required
   std::string cache_file;  // "" = out_dir/cache.jsonl (share one between runs to reuse evaluations)
   std::string table_file;  // "" = out_dir/latency_table.jsonl
+  // A zoo model trained and measured with the candidates' settings before the search
+  // (Evaluator::evaluate_reference): search.json compares the best with it. within_reference
+  // makes its measured latency the latency constraint (with max_latency_ms, the smaller).
+  std::string reference;
+  bool within_reference = false;
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
 };
 
@@ -43,6 +48,8 @@ struct SearchReport {
   std::string best_model;              // out_dir/best.onnx when written
   Json darts;                          // strategy "darts": DartsResult::to_json (null otherwise)
   Json oneshot;                        // strategy "oneshot": OneShotResult::to_json (null otherwise)
+  EvalResult reference;                // spec.reference's figures (summary empty when none)
+  bool has_reference() const { return !reference.summary.empty(); }
   // search.json's content: settings, trajectory (with the best score so far), front, best.
   Json to_json() const;
 };
