@@ -130,8 +130,8 @@ nlohmann::json point(const search::EvalResult& r, double score, size_t step) {
   for (const auto& a : r.accel) accel.push_back({{"preset", a.preset}, {"cycles", a.cycles}, {"energy_pj", a.energy_pj}});
   return {{"step", step + 1},   {"arch_hash", r.arch_hash}, {"summary", r.summary},       {"val_acc", r.val_acc},
           {"test_acc", r.test_acc}, {"params", r.params},   {"macs", r.macs},             {"latency_ms", r.latency_ms},
-          {"energy_pj", r.energy_pj()}, {"accel", accel},   {"score", score},             {"ok", r.ok()},
-          {"latency_estimated", r.latency_estimated}};
+          {"energy_pj", r.energy_pj()}, {"accel", accel},   {"score", score},             {"ok", r.ok() && r.trained},
+          {"latency_estimated", r.latency_estimated}, {"trained", r.trained}};
 }
 
 StepOutput run_search_step(const ir::Graph& input, const Json& settings, StepContext& ctx) {

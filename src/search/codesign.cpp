@@ -128,7 +128,8 @@ std::vector<CoDesignNet> searched_networks(const std::string& dir) {
   std::set<std::string> seen;
   for (const nlohmann::json& e : j["trajectory"]) {
     const std::string hash = e.value("arch_hash", std::string());
-    if (hash.empty() || !e.value("error", std::string()).empty() || !seen.insert(hash).second) continue;
+    if (hash.empty() || !e.value("error", std::string()).empty() || !e.value("trained", true) || !seen.insert(hash).second)
+      continue;
     const fs::path model = fs::path(dir) / "models" / (hash + ".onnx");
     if (!fs::is_regular_file(model)) continue;
     const ir::Graph g = io::load_onnx(model.string(), ops::op_table());

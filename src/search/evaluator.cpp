@@ -156,7 +156,8 @@ std::string EvalResult::to_json_line() const {
             {"accel", acc},
             {"train_seconds", train_seconds},
             {"seconds", seconds},
-            {"error", error}};
+            {"error", error},
+            {"trained", trained}};
   return j.dump();
 }
 
@@ -183,6 +184,7 @@ EvalResult EvalResult::from_json_line(const std::string& line) {
     r.train_seconds = j.value("train_seconds", 0.0);
     r.seconds = j.value("seconds", 0.0);
     r.error = j.value("error", std::string());
+    r.trained = j.value("trained", true);
   } catch (const json::exception& e) {
     fail(ErrorKind::bad_input, "evaluation result: ", e.what());
   }
@@ -257,6 +259,30 @@ EvalResult Evaluator::run(const EvalRequest& request) {
   r.summary = space->describe(request.arch);
   ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops::op_table());
   train_and_measure(std::move(g), s, t0, &r);
+  return r;
+}
+
+EvalResult Evaluator::precheck(const EvalRequest& request) {
+  const std::string key = content_hash(request_key(request) + "|untrained");
+  if (const std::string* line = cache_.find(key)) {
+    EvalResult r = EvalResult::from_json_line(*line);
+    r.id = request.id;
+    r.cached = true;
+    return r;
+  }
+  const auto t0 = Clock::now();
+  const EvalSettings& s = request.settings;
+  const auto space = make_space(request.arch.space);
+  EvalResult r;
+  r.id = request.id;
+  r.key = key;
+  r.arch = request.arch;
+  r.arch_hash = arch_hash(*space, request.arch);
+  r.summary = space->describe(request.arch);
+  r.trained = false;
+  measure(space->build(request.arch, {s.input, s.classes, s.seed}, ops::op_table()), s, &r);
+  r.seconds = seconds_since(t0);
+  cache_.put(key, r.to_json_line());
   return r;
 }
 

@@ -26,12 +26,16 @@ double total_excess(const Objective& o, const EvalResult& r) {
 }
 }  // namespace
 
-bool feasible(const Objective& o, const EvalResult& r) { return r.ok() && total_excess(o, r) == 0.0; }
+bool has_caps(const Objective& o) { return o.max_latency_ms > 0 || o.max_energy_pj > 0 || o.max_params > 0 || o.max_macs > 0; }
+bool within_caps(const Objective& o, const EvalResult& r) { return total_excess(o, r) == 0.0; }
+
+bool feasible(const Objective& o, const EvalResult& r) { return r.ok() && r.trained && total_excess(o, r) == 0.0; }
 
 double score(const Objective& o, const EvalResult& r) {
   if (!r.ok()) return -10.0;
   const double ex = total_excess(o, r);
   if (ex > 0) return -1.0 - ex;
+  if (!r.trained) return -1.0;  // no accuracy to score (a precheck within the caps is trained next)
   if (o.kind == "mnasnet") {
     const double ratio = std::max(r.latency_ms, 1e-9) / o.target_latency_ms;
     const double w = ratio > 1 ? o.latency_weight : (o.hard_target ? 0.0 : o.latency_weight);
@@ -48,10 +52,10 @@ std::vector<size_t> pareto_front(const std::vector<EvalResult>& results) {
   };
   std::vector<size_t> front;
   for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i].ok()) continue;
+    if (!results[i].ok() || !results[i].trained) continue;
     bool dominated = false;
     for (size_t j = 0; j < results.size() && !dominated; ++j)
-      dominated = j != i && results[j].ok() && dominates(results[j], results[i]);
+      dominated = j != i && results[j].ok() && results[j].trained && dominates(results[j], results[i]);
     // The same architecture evaluated twice (a cache hit) appears once.
     for (size_t k : front)
       if (results[k].key == results[i].key) dominated = true;

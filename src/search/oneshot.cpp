@@ -113,7 +113,7 @@ Json OneShotResult::to_json(const SearchSpace& space) const {
     c.push_back({{"arch_hash", k.result.arch_hash},
                  {"choices", json::parse(choices_json(space, k.result.arch))},
                  {"summary", k.result.summary},
-                 {"supernet_val_acc", k.result.val_acc},
+                 {"supernet_val_acc", k.result.trained ? json(k.result.val_acc) : json()},  // null: over a cap, not scored
                  {"latency_ms", k.result.latency_ms},
                  {"energy_pj", k.result.energy_pj()},
                  {"macs", k.result.macs},
@@ -212,14 +212,18 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
     r.summary = space.describe(r.arch);
     ir::Graph g = space.build(r.arch, cfg, ops);
     shared.load(g);
-    {
+    // Size, latency and energy first: a sub-net over a cap is scored by its excess alone, with
+    // no BN calibration or validation pass (trained = false, as run_search's precheck).
+    evaluator.measure(g, eval, &r);
+    if (has_caps(objective) && !within_caps(objective, r)) {
+      r.trained = false;
+    } else {
       ir::Graph cal = g;  // shares g's initializers: the running statistics land in g
       reset_bn_momentum(cal);
       runtime::Executor exec(cal, ops, {.training = true, .use_kernels = true, .seed = eval.seed});
       exec.forward({{"input", calibration.images}});
+      r.val_acc = train::evaluate(g, ops, data.val, {.batch = 256, .shuffle = false, .seed = eval.seed}).accuracy;
     }
-    r.val_acc = train::evaluate(g, ops, data.val, {.batch = 256, .shuffle = false, .seed = eval.seed}).accuracy;
-    evaluator.measure(g, eval, &r);
     c.score = score(objective, r);
     strategy.observe(r.arch, c.score);
     res.candidates.push_back(c);

@@ -174,7 +174,13 @@ SearchReport run_search(const SearchSpec& spec) {
     req.id = step;
     req.arch = darts ? derived : oneshot ? finalists[static_cast<size_t>(step)] : strategy->propose();
     req.settings = eval;
-    EvalResult r = evaluator.evaluate(req);
+    // With hard caps the untrained candidate is measured first: one over a cap costs a
+    // measurement, not a training (its score needs no accuracy). A trained result in the cache
+    // decides by itself.
+    EvalResult r;
+    const bool precheck = has_caps(objective) && evaluator.cache().find(request_key(req)) == nullptr;
+    if (precheck) r = evaluator.precheck(req);
+    if (!precheck || within_caps(objective, r)) r = evaluator.evaluate(req);
     const double s = score(objective, r);
     if (strategy) strategy->observe(req.arch, s);
     if (r.cached) ++rep.cache_hits;
@@ -186,13 +192,18 @@ SearchReport run_search(const SearchSpec& spec) {
     }
     if (spec.log) {
       std::string line = str_cat("[", step + 1, "/", evaluations, "] ", spec.strategy, " ", r.arch_hash.substr(0, 8), " ");
+      const std::string best_text = rep.best < 0 ? std::string("none feasible") : fmt("%.4f", best_score);
       if (!r.ok()) {
         line += "failed: " + r.error;
+      } else if (!r.trained) {
+        line += str_cat("over the caps, not trained: lat ", fmt("%.3f", r.latency_ms), " ms  ", fmt("%.3g", r.energy_pj() * 1e-6),
+                        " uJ  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s), "  best ",
+                        best_text, r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));
       } else {
         line += str_cat("val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
                         r.latency_estimated ? " (table)" : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
                         fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s),
-                        feasible(objective, r) ? "" : " (infeasible)", "  best ", fmt("%.4f", best_score),
+                        feasible(objective, r) ? "" : " (infeasible)", "  best ", best_text,
                         r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));
       }
       spec.log(line);

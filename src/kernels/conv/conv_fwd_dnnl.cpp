@@ -182,9 +182,10 @@ std::shared_ptr<const PreparedConv> prepare_conv_forward(const ConvGeometry& g, 
 void run_conv_forward(const ConvForward& e, const dnnl::memory& weights, const Tensor& src, const Tensor* bias,
                       const Tensor* residual, const Tensor& dst) {
   LEANCNN_CHECK(e.post_ops.sum == (residual != nullptr), "conv forward: a residual goes with a sum post-op");
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e.src, src, Slot::src)},
+  // Every memory object is held under the entry (dnnl_common.h): none is created per call.
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, enter(e.src, src, Slot::src, &e, DNNL_ARG_SRC)},
                                              {DNNL_ARG_WEIGHTS, weights}};
-  dnnl::memory dst_m = output_buffer(e.dst, dst, Slot::dst);
+  dnnl::memory dst_m = output_buffer(e.dst, dst, Slot::dst, &e, DNNL_ARG_DST);
   // The sum post-op adds the residual already in the primitive's dst buffer (dst itself, or
   // staging when dst is reordered): reorder it there, or copy it when it is already in the
   // primitive's layout (nothing to do when the residual is that buffer). The residual and dst
@@ -192,17 +193,17 @@ void run_conv_forward(const ConvForward& e, const dnnl::memory& weights, const T
   if (residual) {
     if (e.residual.reordered()) {
       execute(*e.residual.reorder, *e.residual.reorder_pd,
-              {{DNNL_ARG_FROM, wrap(*residual, e.residual.user)}, {DNNL_ARG_TO, dst_m}});
+              {{DNNL_ARG_FROM, wrap_held(&e, DNNL_ARG_SRC_1, *residual, e.residual.user)}, {DNNL_ARG_TO, dst_m}});
     } else if (residual->raw() != dst_m.get_data_handle()) {
       std::memmove(dst_m.get_data_handle(), residual->raw(), residual->nbytes());
     }
   }
   args.emplace(DNNL_ARG_DST, dst_m);
-  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(*bias, e.bias));
+  if (bias) args.emplace(DNNL_ARG_BIAS, wrap_held(&e, DNNL_ARG_BIAS, *bias, e.bias));
   execute(e.prim, e.pd, std::move(args));
-  leave(e.dst, dst_m, dst);
+  leave(e.dst, dst_m, dst, &e, DNNL_ARG_DST);
   if (e.eltwise) {
-    const dnnl::memory y = wrap(dst, e.eltwise_pd->dst_desc());
+    const dnnl::memory y = wrap_held(&e, DNNL_ARG_DST_1, dst, e.eltwise_pd->dst_desc());
     execute(*e.eltwise, *e.eltwise_pd, {{DNNL_ARG_SRC, y}, {DNNL_ARG_DST, y}});
   }
 }

@@ -63,6 +63,48 @@ dnnl::memory wrap(const Tensor& t, const Md& md) {
   return dnnl::memory(md, engine(), t.raw());
 }
 
+namespace {
+struct HeldKey {
+  const void* owner;
+  int arg;
+  bool operator==(const HeldKey& o) const { return owner == o.owner && arg == o.arg; }
+};
+struct HeldKeyHash {
+  size_t operator()(const HeldKey& k) const {
+    return std::hash<const void*>()(k.owner) ^ (std::hash<int>()(k.arg) * 0x9e3779b97f4a7c15ull);
+  }
+};
+struct Held {
+  Md md;
+  dnnl::memory m;
+};
+// Bounded: owners come and go (a search builds thousands of layers); past this many objects the
+// map starts again (a cleared entry costs one creation on its next call).
+constexpr size_t kMaxHeld = 4096;
+}  // namespace
+
+dnnl::memory held(const void* owner, int arg, const Md& md, void* handle) {
+  thread_local std::unordered_map<HeldKey, Held, HeldKeyHash> objects;
+  const HeldKey key{owner, arg};
+  auto it = objects.find(key);
+  if (it == objects.end() || it->second.md != md) {
+    if (it == objects.end() && objects.size() >= kMaxHeld) objects.clear();
+    Held h{md, dnnl::memory(md, engine(), handle)};
+    it = objects.insert_or_assign(key, std::move(h)).first;
+    return it->second.m;
+  }
+  dnnl::memory& m = it->second.m;
+  if (m.get_data_handle() != handle) m.set_data_handle(handle);
+  return m;
+}
+
+dnnl::memory wrap_held(const void* owner, int arg, const Tensor& t, const Md& md) {
+  LEANCNN_CHECK(t.dtype() == DType::f32 && t.is_contiguous(), "dnnl kernels take contiguous f32 tensors");
+  LEANCNN_CHECK(md.get_size() == t.nbytes(), "memory descriptor of ", md.get_size(), " bytes for a tensor of ",
+                t.nbytes());
+  return held(owner, arg, md, t.raw());
+}
+
 dnnl::primitive_attr user_scratchpad_attr() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -96,7 +138,7 @@ dnnl::memory scratchpad(const dnnl::primitive_desc_base& pd) {
   const Md md = pd.scratchpad_desc();
   const size_t bytes = md.get_size();
   if (bytes == 0) return dnnl::memory();
-  return dnnl::memory(md, engine(), staging(Slot::scratchpad, bytes));
+  return held(&pd, DNNL_ARG_SCRATCHPAD, md, staging(Slot::scratchpad, bytes));
 }
 
 namespace {
@@ -139,21 +181,32 @@ void run_reorder(const Operand& op, const dnnl::memory& from, const dnnl::memory
 }
 }  // namespace
 
-dnnl::memory enter(const Operand& op, const Tensor& t, Slot slot) {
-  dnnl::memory user = wrap(t, op.user);
-  if (!op.reordered()) return user;
-  dnnl::memory m(op.prim, engine(), staging(slot, op.prim.get_size()));
-  run_reorder(op, user, m);
+namespace {
+// The user side under (owner, ~arg), the primitive's side under (owner, arg); fresh objects
+// without an owner.
+dnnl::memory user_side(const Operand& op, const Tensor& t, const void* owner, int arg) {
+  return owner ? wrap_held(owner, ~arg, t, op.user) : wrap(t, op.user);
+}
+dnnl::memory prim_side(const Operand& op, Slot slot, const void* owner, int arg) {
+  void* buffer = staging(slot, op.prim.get_size());
+  return owner ? held(owner, arg, op.prim, buffer) : dnnl::memory(op.prim, engine(), buffer);
+}
+}  // namespace
+
+dnnl::memory enter(const Operand& op, const Tensor& t, Slot slot, const void* owner, int arg) {
+  if (!op.reordered()) return owner ? wrap_held(owner, arg, t, op.user) : wrap(t, op.user);
+  dnnl::memory m = prim_side(op, slot, owner, arg);
+  run_reorder(op, user_side(op, t, owner, arg), m);
   return m;
 }
 
-dnnl::memory output_buffer(const Operand& op, const Tensor& t, Slot slot) {
-  if (!op.reordered()) return wrap(t, op.user);
-  return dnnl::memory(op.prim, engine(), staging(slot, op.prim.get_size()));
+dnnl::memory output_buffer(const Operand& op, const Tensor& t, Slot slot, const void* owner, int arg) {
+  if (!op.reordered()) return owner ? wrap_held(owner, arg, t, op.user) : wrap(t, op.user);
+  return prim_side(op, slot, owner, arg);
 }
 
-void leave(const Operand& op, const dnnl::memory& m, const Tensor& t) {
-  if (op.reordered()) run_reorder(op, m, wrap(t, op.user));
+void leave(const Operand& op, const dnnl::memory& m, const Tensor& t, const void* owner, int arg) {
+  if (op.reordered()) run_reorder(op, m, user_side(op, t, owner, arg));
 }
 
 Key& Key::operator<<(int64_t v) {

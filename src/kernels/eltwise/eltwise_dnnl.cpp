@@ -122,7 +122,8 @@ void forward(ir::ForwardCtx& ctx) {
   const int64_t numel = ctx.inputs[0].numel();
   const auto e = forward_entry(params(act, ctx.inputs, false), numel);
   execute(e->prim, e->pd,
-          {{DNNL_ARG_SRC, wrap(ctx.inputs[0], flat_md(numel))}, {DNNL_ARG_DST, wrap(ctx.outputs[0], flat_md(numel))}});
+          {{DNNL_ARG_SRC, wrap_held(e.get(), DNNL_ARG_SRC, ctx.inputs[0], flat_md(numel))},
+           {DNNL_ARG_DST, wrap_held(e.get(), DNNL_ARG_DST, ctx.outputs[0], flat_md(numel))}});
   // The references save nothing for backward (they read the input), so neither do we.
 }
 

@@ -89,8 +89,11 @@ std::shared_ptr<const Matmul> matmul_entry(const char* kind, int64_t rows, int64
 void run_matmul(const Matmul& mm, const Tensor& src, const dnnl::memory& weights, const Tensor& dst,
                 const Tensor* c) {
   std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, wrap(src, mm.src)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, wrap(dst, mm.dst)}};
-  if (c) args.emplace(mm.c_as_post_op ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS, wrap(*c, mm.c));
+      {DNNL_ARG_SRC, wrap_held(&mm, DNNL_ARG_SRC, src, mm.src)},
+      {DNNL_ARG_WEIGHTS, weights},
+      {DNNL_ARG_DST, wrap_held(&mm, DNNL_ARG_DST, dst, mm.dst)}};
+  if (c) args.emplace(mm.c_as_post_op ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS,
+                      wrap_held(&mm, DNNL_ARG_BIAS, *c, mm.c));
   execute(mm.prim, mm.pd, std::move(args));
 }
 

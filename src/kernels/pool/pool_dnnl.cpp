@@ -170,8 +170,8 @@ void forward(ir::ForwardCtx& ctx) {
   LEANCNN_CHECK(nhwc == nhwc_out || g.oh * g.ow == 1, "pooling: source and destination in different layouts");
   const PoolDesc d = pool_desc(g, nhwc);
   const auto e = forward_entry(d, keep_workspace);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(ctx.inputs[0], f32_md(d.src, d.tag))},
-                                             {DNNL_ARG_DST, wrap(ctx.outputs[0], f32_md(d.dst, d.tag))}};
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap_held(e.get(), DNNL_ARG_SRC, ctx.inputs[0], f32_md(d.src, d.tag))},
+                                             {DNNL_ARG_DST, wrap_held(e.get(), DNNL_ARG_DST, ctx.outputs[0], f32_md(d.dst, d.tag))}};
   Tensor ws;
   if (keep_workspace) {
     const Md ws_md = e->pd.workspace_desc();

@@ -96,6 +96,23 @@ std::vector<std::string> zoo_names() {
 INSTANTIATE_TEST_SUITE_P(Zoo, PlanZoo, ::testing::ValuesIn(zoo_names()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
+// Two plans of one model share their oneDNN primitives (the process-wide cache) and with them
+// the memory objects the glue keeps per primitive and re-points at each call's tensors
+// (dnnl_glue::held): run interleaved, at different batch sizes, each must still read and
+// write its own activations.
+TEST(Plan, PlansSharingPrimitivesKeepTheirOwnTensors) {
+  const ir::Graph g = zoo_model("resnet20");
+  Plan a = Plan::compile(g), b = Plan::compile(g);
+  const Tensor xa = pixels(1, input_for("resnet20"), 7), xb = pixels(2, input_for("resnet20"), 8);
+  const Tensor want_a = reference_logits(g, xa), want_b = reference_logits(g, xb);
+  for (int round = 0; round < 2; ++round) {
+    const Tensor got_a = a.run({xa}).at(0);
+    const Tensor got_b = b.run({xb}).at(0);
+    EXPECT_LE(testing::max_rel_diff(got_a, want_a), 1e-4) << "round " << round;
+    EXPECT_LE(testing::max_rel_diff(got_b, want_b), 1e-4) << "round " << round;
+  }
+}
+
 TEST(Plan, ResNet20ReusesMemoryFusesAndNamesKernels) {
   const ir::Graph g = zoo_model("resnet20");
   Plan plan = Plan::compile(g);

@@ -276,5 +276,47 @@ TEST(Search, JudgesTheBestAgainstAReferenceTrainedTheSameWay) {
   EXPECT_FALSE(fs::exists(bad.out_dir));
 }
 
+TEST(Search, CandidatesOverACapAreMeasuredNotTrained) {
+  const std::string dir = test_dir();
+  SearchSpec spec;
+  spec.space = "macro";
+  spec.strategy = "random";
+  spec.budget = 3;
+  spec.seed = 7;
+  spec.eval = tiny_settings(dir);
+  spec.eval.epochs = 1;
+  spec.out_dir = dir + "/run";
+  spec.objective.max_macs = 1;  // no network is this small
+  const SearchReport r = run_search(spec);
+  ASSERT_EQ(r.trajectory.size(), 3u);
+  EXPECT_EQ(r.best, -1);
+  EXPECT_TRUE(r.pareto.empty());
+  for (size_t i = 0; i < 3; ++i) {
+    const EvalResult& e = r.trajectory[i];
+    EXPECT_FALSE(e.trained);
+    EXPECT_EQ(e.epochs_run, 0);
+    EXPECT_GT(e.macs, 1);
+    EXPECT_GT(e.latency_ms, 0);
+    EXPECT_FALSE(e.accel.empty());
+    // Scored by the excess alone, as a trained infeasible candidate would be.
+    EXPECT_DOUBLE_EQ(r.scores[i], -1.0 - (static_cast<double>(e.macs) - 1.0));
+    EXPECT_FALSE(fs::exists(spec.out_dir + "/models/" + e.arch_hash + ".onnx"));
+  }
+  // Resuming replays the measurements from the cache.
+  const SearchReport again = run_search(spec);
+  EXPECT_EQ(again.cache_hits, 3);
+  EXPECT_EQ(again.trajectory[0].latency_ms, r.trajectory[0].latency_ms);
+  // Without the cap the same candidates are trained (a precheck never stands for a result).
+  spec.objective.max_macs = 0;
+  const SearchReport open = run_search(spec);
+  EXPECT_EQ(open.cache_hits, 0);
+  for (const EvalResult& e : open.trajectory) EXPECT_TRUE(e.trained);
+  EXPECT_GE(open.best, 0);
+  // With a cap every candidate meets, the candidates are prechecked and then trained.
+  spec.objective.max_macs = int64_t{1} << 40;
+  const SearchReport roomy = run_search(spec);
+  for (const EvalResult& e : roomy.trajectory) EXPECT_TRUE(e.trained && e.cached);  // the trained results are reused
+}
+
 }  // namespace
 }  // namespace leancnn::search

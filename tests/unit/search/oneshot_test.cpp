@@ -88,6 +88,21 @@ TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
   }
   EXPECT_TRUE(fs::exists(dir + "/out/search.json"));
   EXPECT_TRUE(fs::exists(dir + "/out/best.onnx"));
+
+  // Under a cap no sub-net meets, every one is measured but none scored for accuracy (no
+  // calibration, no validation pass), and the finalists are not trained either.
+  spec.objective.max_params = 1;
+  spec.out_dir = dir + "/capped";
+  const SearchReport capped = run_search(spec);
+  const nlohmann::json& oc = native(capped.oneshot);
+  ASSERT_EQ(oc["candidates"].size(), 4u);
+  for (const auto& c : oc["candidates"]) {
+    EXPECT_TRUE(c["supernet_val_acc"].is_null()) << c.dump();
+    EXPECT_GT(c["params"].get<int64_t>(), 1);
+    EXPECT_LT(c["score"].get<double>(), -1.0);
+  }
+  EXPECT_EQ(capped.best, -1);
+  for (const EvalResult& e : capped.trajectory) EXPECT_FALSE(e.trained);
 }
 
 TEST(OneShot, BadSettingsFailBeforeAnyWork) {

@@ -82,6 +82,9 @@ struct EvalResult {
   std::vector<AccelFigures> accel;
   double train_seconds = 0, seconds = 0;
   std::string error;      // non-empty: the evaluation failed (the figures are not valid)
+  // false: measured before training (Evaluator::precheck) and over a hard cap, so never
+  // trained: size, latency and accelerator figures only, no accuracy.
+  bool trained = true;
   bool cached = false;    // came from the cache (not stored)
 
   bool ok() const { return error.empty(); }
@@ -123,6 +126,10 @@ class Evaluator {
   // measured exactly as a candidate is: the point a search's findings are judged against
   // (`--reference`). Cached under its own key; its arch is {"zoo", {}}, its summary the name.
   // Error(usage) for an unknown name.
+  // The figures measure() gives of the untrained candidate (no accuracy; trained = false),
+  // cached under a key of their own: a search checks the hard caps with them before paying
+  // for a training. Resuming replays the same figures.
+  EvalResult precheck(const EvalRequest& request);
   EvalResult evaluate_reference(const std::string& zoo_model, const EvalSettings& s);
   // The figures of a graph other than its accuracies, into r: parameters, MACs, CPU latency
   // (the table's estimate, or a measurement that also fills the table) and each accelerator

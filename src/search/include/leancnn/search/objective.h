@@ -29,11 +29,15 @@ struct Objective {
 
 // Error(usage) naming the field when the objective is inconsistent (mnasnet without target).
 void validate(const Objective& o);
-bool feasible(const Objective& o, const EvalResult& r);
+// Whether any cap (latency, energy, params, MACs) is set.
+bool has_caps(const Objective& o);
+// Whether r's size, latency and energy are within every cap (r need not be trained).
+bool within_caps(const Objective& o, const EvalResult& r);
+bool feasible(const Objective& o, const EvalResult& r);  // an untrained result never is
 // Failed evaluations score -10.
 double score(const Objective& o, const EvalResult& r);
 
-// Indices (into `results`) of the successful ones that no other successful one dominates when
+// Indices (into `results`) of the successful, trained ones that no other successful one dominates when
 // maximising val_acc and minimising latency_ms and energy (first accel preset; ignored when
 // absent). Sorted by latency.
 std::vector<size_t> pareto_front(const std::vector<EvalResult>& results);
