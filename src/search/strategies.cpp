@@ -115,6 +115,20 @@ class Tpe final : public Strategy {
   }
   std::string name() const override { return "tpe"; }
   Architecture propose() override {
+    Architecture a = propose_any();
+    // A repeat would be a cache hit that still spends budget: when every candidate drawn was
+    // seen already (l(x) has collapsed onto the best few), a random unseen one instead.
+    for (int tries = 0; tries < 32 && seen_.count(space_.canonical(a).choices); ++tries) a = space_.sample(rng_);
+    seen_.insert(space_.canonical(a).choices);
+    return a;
+  }
+  void observe(const Architecture& a, double score) override {
+    obs_.push_back({a, score});
+    seen_.insert(space_.canonical(a).choices);
+  }
+
+ private:
+  Architecture propose_any() {
     if (static_cast<int>(obs_.size()) < std::max(o_.tpe_startup, 2)) return space_.sample(rng_);
     std::vector<std::pair<double, const Architecture*>> sorted;
     for (const auto& [a, s] : obs_) sorted.push_back({s, &a});
@@ -135,8 +149,10 @@ class Tpe final : public Strategy {
       for (double& x : v) x /= t;
     };
     for (size_t i = 0; i < ds.size(); ++i) normalise(l[i]), normalise(g[i]);
+    // The candidate with the best l/g ratio among those not evaluated yet (any, when all were).
     Architecture best;
     double best_ratio = -1e300;
+    bool best_seen = true;
     for (int c = 0; c < std::max(1, o_.tpe_candidates); ++c) {
       Architecture a{space_.name(), {}};
       double log_ratio = 0;
@@ -145,17 +161,17 @@ class Tpe final : public Strategy {
         a.choices.push_back(x);
         log_ratio += std::log(l[i][static_cast<size_t>(x)]) - std::log(g[i][static_cast<size_t>(x)]);
       }
-      if (log_ratio > best_ratio) best_ratio = log_ratio, best = a;
+      const bool seen = seen_.count(space_.canonical(a).choices) > 0;
+      if ((best_seen && !seen) || (seen == best_seen && log_ratio > best_ratio)) best_ratio = log_ratio, best = a, best_seen = seen;
     }
     return best;
   }
-  void observe(const Architecture& a, double score) override { obs_.push_back({a, score}); }
 
- private:
   const SearchSpace& space_;
   StrategyOptions o_;
   Rng rng_;
   std::vector<std::pair<Architecture, double>> obs_;
+  std::set<std::vector<int>> seen_;  // canonical choices proposed or observed
 };
 
 // REINFORCE (Williams 1992) as the controller of Zoph & Le 2017, with one independent softmax
