@@ -146,6 +146,13 @@ std::string search_front_table(const nlohmann::json& report) {
                    "</td><td>", fmt(p, "test_acc", "%.4f"), "</td><td>", fmt(p, "latency_ms", "%.4f"), "</td><td>",
                    fmt(p, "energy_pj", "%.3f", 1e-6), "</td><td>", fmt(p, "macs", "%.3f", 1e-6), "</td><td>",
                    fmt(p, "params", "%.0f"), "</td></tr>\n");
+    if (v.contains("search_reference")) {  // the zoo model trained the same way (search step's reference:)
+      const nlohmann::json& p = v["search_reference"];
+      h += str_cat("<tr class=\"reference\"><td>ref</td><td class=\"l\"></td><td class=\"l\">", escape_html(p.value("model", "")),
+                   " (reference, same training)</td><td>", fmt(p, "val_acc", "%.4f"), "</td><td>", fmt(p, "test_acc", "%.4f"),
+                   "</td><td>", fmt(p, "latency_ms", "%.4f"), "</td><td>", fmt(p, "energy_pj", "%.3f", 1e-6), "</td><td>",
+                   fmt(p, "macs", "%.3f", 1e-6), "</td><td>", fmt(p, "params", "%.0f"), "</td></tr>\n");
+    }
     h += "</tbody></table>\n";
   }
   return h;

@@ -98,6 +98,8 @@ Json build_report(const pipeline::RunResult& run) {
     // (the search step's diagnostics) as stable keys of their own, for the plots.
     for (const char* key : {"search_trajectory", "search_pareto"})
       if (diagnostics.contains(key) && diagnostics[key].is_array()) j[key] = diagnostics[key];
+    if (diagnostics.contains("search_pareto") && diagnostics.contains("reference") && diagnostics["reference"].is_object())
+      j["search_reference"] = diagnostics["reference"];  // the search's reference model, trained the same way
     variants.push_back(j);
   }
   nlohmann::json report = {{"format", "leancnn.report"},

@@ -136,6 +136,23 @@ TEST(ReportHtml, SelfContainedWithTableAndPlots) {
   EXPECT_EQ(closes, 5u);  // three libraries, the data, the plot script
 }
 
+// A search variant's front, with the search's reference model as a row of its own.
+TEST(ReportHtml, SearchFrontShowsTheReference) {
+  pipeline::RunResult run = fake_run();
+  const nlohmann::json point = {{"step", 1}, {"arch_hash", "abcdef0123456789"}, {"summary", "d1w8 k3e1"}, {"val_acc", 0.86},
+                                {"test_acc", 0.85}, {"latency_ms", 0.033}, {"energy_pj", 4e7}, {"macs", 1200000},
+                                {"params", 30000}, {"ok", true}};
+  nlohmann::json ref = point;
+  ref["model"] = "small_cnn";
+  ref["val_acc"] = 0.849;
+  run.variants[2].diagnostics = from_native({{"search_trajectory", {point}}, {"search_pareto", {point}}, {"reference", ref}});
+  const nlohmann::json rep = native(build_report(run));
+  EXPECT_EQ(rep["variants"][1]["search_reference"]["model"], "small_cnn");
+  const std::string h = render_html(from_native(rep), fake_libs());
+  EXPECT_NE(h.find("d1w8 k3e1"), std::string::npos);
+  EXPECT_NE(h.find("small_cnn (reference, same training)</td><td>0.8490"), std::string::npos);
+}
+
 TEST(ReportHtml, DataIsEscapedInsideTheScriptElement) {
   pipeline::RunResult run = fake_run();
   run.variants[1].settings = from_native({{"note", "</script><script>alert(1)</script>"}});

@@ -55,6 +55,33 @@ TEST(RunnerSearch, SearchStepMakesTheBestArchitectureAVariant) {
 }
 
 // The weight-sharing strategies' settings are checked before any step runs, naming the key.
+// reference: small_cnn is trained with the candidates' settings; its figures reach the step's
+// diagnostics and the report beside the front.
+TEST(RunnerSearch, ReferenceModelReachesTheReport) {
+  const std::string root = ::testing::TempDir() + "/runner_search_reference";
+  fs::remove_all(root);
+  const std::string data = testing::write_tiny_idx(root + "/data", 160, 32);
+  RunOptions o;
+  o.out_dir = root + "/out";
+  o.progress = false;
+  const std::string recipe = "model: {zoo: small_cnn}\ndata: {dataset: " + data +
+                             "}\nsteps:\n  - kind: search\n    space: macro\n    strategy: random\n    budget: 1\n"
+                             "    epochs: 1\n    batch: 32\n    train_images: 96\n    val_images: 64\n    test_images: 16\n"
+                             "    latency_iters: 2\n    accel: []\n    reference: small_cnn\n"
+                             "evaluate: {latency: false, accel: false}\n";
+  const RunResult r = run_recipe(parse_recipe(recipe, "r.yaml", ""), o);
+  const nlohmann::json& d = native(variant(r, "search").diagnostics);
+  ASSERT_TRUE(d.contains("reference"));
+  EXPECT_EQ(d["reference"]["model"], "small_cnn");
+  EXPECT_GT(d["reference"]["latency_ms"].get<double>(), 0.0);
+  EXPECT_GT(d["reference"]["macs"].get<int64_t>(), 0);
+  const nlohmann::json rep = native(report::build_report(r));
+  bool found = false;
+  for (const auto& v : rep["variants"])
+    if (v["name"] == "search") found = v.contains("search_reference") && v["search_reference"]["model"] == "small_cnn";
+  EXPECT_TRUE(found);
+}
+
 TEST(RunnerSearch, WeightSharingSettingsFailAtCheckTime) {
   const auto problem = [](const std::string& step) -> std::string {
     const Recipe r = parse_recipe("model: {zoo: small_cnn}\nsteps:\n" + step, "r.yaml", ".");
