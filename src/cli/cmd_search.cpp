@@ -309,6 +309,10 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--oneshot-calibration", c->oneshot.calibration_images,
                   "oneshot: training images that re-estimate each sub-net's BatchNorm statistics")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--oneshot-pool", c->oneshot.pool,
+                  "oneshot, with caps: the supernet trains only sub-nets within them, up to this many distinct random "
+                  "ones measured first (0 = uniform over the space)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--worker", c->worker, "Evaluation worker: EvalRequest JSON lines on stdin, EvalResult lines on stdout");
   cmd->add_flag("--print-request", c->print_request, "Print an evaluation request for a random architecture (--seed) and exit");
   cmd->add_option("--decode", c->decode, "Architecture YAML to build and save as ONNX (-o)");

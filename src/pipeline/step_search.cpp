@@ -60,6 +60,7 @@ std::vector<KeySpec> search_keys() {
       {"oneshot_epochs", KeyType::integer, from_native(3), 1, kInf, false, {}, "oneshot: supernet epochs"},
       {"oneshot_candidates", KeyType::integer, from_native(100), 1, kInf, false, {}, "oneshot: sub-nets scored through the supernet"},
       {"oneshot_calibration", KeyType::integer, from_native(500), 1, kInf, false, {}, "oneshot: BN re-estimation images"},
+      {"oneshot_pool", KeyType::integer, from_native(200), 0, kInf, false, {}, "oneshot, with caps: sub-nets within them the supernet trains (0 = uniform)"},
       {"cache", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a shared evaluation cache file (\"\" = the step's own)"},
   };
 }
@@ -80,6 +81,7 @@ search::OneShotOptions oneshot_options(const nlohmann::json& s) {
   o.epochs = s["oneshot_epochs"];
   o.candidates = s["oneshot_candidates"];
   o.calibration_images = s["oneshot_calibration"];
+  o.pool = s["oneshot_pool"];
   return o;
 }
 
@@ -209,7 +211,7 @@ StepKind search_step_kind() {
       // Name the recipe key the message is about (the options' names follow the keys').
       const std::string& m = e.message();
       std::string key = "strategy";
-      for (const char* word : {"warmup", "channels", "repeats", "epochs", "candidates", "calibration"})
+      for (const char* word : {"warmup", "channels", "repeats", "epochs", "candidates", "calibration", "pool"})
         if (m.find(word) != std::string::npos && m.find("space:") == std::string::npos && m.find("--space") == std::string::npos) {
           key = str_cat(strategy, "_", word);
           break;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
@@ -104,7 +105,7 @@ void SharedWeights::sgd_step(const std::vector<runtime::Param>& params, float lr
 }
 
 Json OneShotOptions::to_json() const {
-  return from_native({{"epochs", epochs}, {"candidates", candidates}, {"calibration_images", calibration_images}});
+  return from_native({{"epochs", epochs}, {"candidates", candidates}, {"calibration_images", calibration_images}, {"pool", pool}});
 }
 
 Json OneShotResult::to_json(const SearchSpace& space) const {
@@ -122,6 +123,9 @@ Json OneShotResult::to_json(const SearchSpace& space) const {
   return from_native({{"candidates", c},
                       {"epoch_loss", epoch_loss},
                       {"epoch_acc", epoch_acc},
+                      {"pool_size", pool_size},
+                      {"pool_draws", pool_draws},
+                      {"pool_seconds", pool_seconds},
                       {"train_seconds", train_seconds},
                       {"score_seconds", score_seconds}});
 }
@@ -133,6 +137,7 @@ void check(const OneShotOptions& o, const std::string& space) {
   if (o.epochs < 1) fail(ErrorKind::usage, "oneshot: epochs must be >= 1, got ", o.epochs);
   if (o.candidates < 1) fail(ErrorKind::usage, "oneshot: candidates must be >= 1, got ", o.candidates);
   if (o.calibration_images < 1) fail(ErrorKind::usage, "oneshot: calibration_images must be >= 1, got ", o.calibration_images);
+  if (o.pool < 0) fail(ErrorKind::usage, "oneshot: pool must be >= 0 (0 = uniform sampling), got ", o.pool);
 }
 
 Architecture largest_architecture(const SearchSpace& space) {
@@ -155,7 +160,35 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
   SharedWeights shared(space.build(largest_architecture(space), cfg, ops));
   OneShotResult res;
 
-  // Single-path training: one uniformly sampled sub-net per batch.
+  // With caps, the sub-nets to train: distinct random ones that meet them, measured untrained.
+  Rng rng(eval.seed * 7919 + 17);
+  std::vector<Architecture> pool;
+  if (o.pool > 0 && has_caps(objective)) {
+    const auto tp = Clock::now();
+    std::set<std::string> seen;
+    // At most 50 draws per member, and 1000 when none has met the caps yet (a cap no sub-net
+    // meets would otherwise cost 50 x pool measurements).
+    for (int64_t draw = 0; draw < 50 * o.pool && static_cast<int64_t>(pool.size()) < o.pool && (draw < 1000 || !pool.empty());
+         ++draw) {
+      // Half the draws mutate a member once there is one: under a tight cap few uniform draws
+      // meet it (under 1 % of the mobile space below the small CNN's latency), its neighbours often do.
+      const bool mutate = !pool.empty() && rng.uniform() < 0.5f;
+      const Architecture a =
+          mutate ? space.mutate(pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))], rng) : space.sample(rng);
+      if (!seen.insert(arch_hash(space, a)).second) continue;
+      ++res.pool_draws;
+      EvalResult m;
+      evaluator.measure(space.build(a, cfg, ops), eval, &m);
+      if (within_caps(objective, m)) pool.push_back(a);
+    }
+    res.pool_size = static_cast<int64_t>(pool.size());
+    res.pool_seconds = seconds_since(tp);
+    if (log)
+      log(str_cat("oneshot: ", pool.size(), " sub-nets within the caps of ", res.pool_draws, " random ones measured (",
+                  res.pool_seconds, " s)", pool.empty() ? "; none: the supernet trains uniformly over the space" : ""));
+  }
+
+  // Single-path training: one sampled sub-net per batch (uniformly from the pool, or the space).
   const auto t0 = Clock::now();
   train::DataLoader loader(data.train, {.batch = eval.batch, .shuffle = true, .drop_last = true, .seed = eval.seed});
   const int64_t steps = loader.batches_per_epoch();
@@ -164,13 +197,13 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
   sched.kind = "cosine";
   sched.base_lr = static_cast<float>(eval.lr);
   sched.total_steps = o.epochs * steps;
-  Rng rng(eval.seed * 7919 + 17);
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
     loader.start_epoch(epoch);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, step = 0;
     while (auto b = loader.next()) {
-      ir::Graph g = space.build(space.sample(rng), cfg, ops);
+      ir::Graph g = space.build(pool.empty() ? space.sample(rng) : pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))],
+                                cfg, ops);
       shared.load(g);
       const ir::ValueId loss = add_cross_entropy(g, ops);
       runtime::Executor exec(g, ops, {.training = true, .use_kernels = true, .seed = eval.seed});

@@ -92,6 +92,7 @@ TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
   // Under a cap no sub-net meets, every one is measured but none scored for accuracy (no
   // calibration, no validation pass), and the finalists are not trained either.
   spec.objective.max_params = 1;
+  spec.oneshot.pool = 3;
   spec.out_dir = dir + "/capped";
   const SearchReport capped = run_search(spec);
   const nlohmann::json& oc = native(capped.oneshot);
@@ -103,6 +104,18 @@ TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
   }
   EXPECT_EQ(capped.best, -1);
   for (const EvalResult& e : capped.trajectory) EXPECT_FALSE(e.trained);
+  EXPECT_EQ(oc["pool_size"], 0);  // no sub-net met the cap: the supernet trained uniformly
+  EXPECT_GT(oc["pool_draws"].get<int64_t>(), 0);
+
+  // Under a cap some sub-nets meet, the supernet trains from a pool of them.
+  spec.objective.max_params = 0;
+  spec.objective.max_macs = 2'000'000;  // the small end of the space (its smallest: 0.5 MMAC at 28x28)
+  spec.out_dir = dir + "/pooled";
+  const SearchReport pooled = run_search(spec);
+  const nlohmann::json& op = native(pooled.oneshot);
+  EXPECT_GE(op["pool_size"].get<int64_t>(), 1);
+  EXPECT_LE(op["pool_size"].get<int64_t>(), 3);
+  EXPECT_GE(op["pool_draws"].get<int64_t>(), op["pool_size"].get<int64_t>());
 }
 
 TEST(OneShot, BadSettingsFailBeforeAnyWork) {
@@ -115,6 +128,9 @@ TEST(OneShot, BadSettingsFailBeforeAnyWork) {
     EXPECT_NE(std::string(e.what()).find("--space mobile"), std::string::npos) << e.what();
   }
   o.candidates = 0;
+  EXPECT_THROW(check(o, "mobile"), Error);
+  o = OneShotOptions{};
+  o.pool = -1;
   EXPECT_THROW(check(o, "mobile"), Error);
   SearchSpec spec;
   spec.space = "macro";

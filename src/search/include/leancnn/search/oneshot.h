@@ -30,6 +30,12 @@ struct OneShotOptions {
   int64_t epochs = 3;              // supernet epochs over the training images, one sub-net per batch
   int64_t candidates = 100;        // sub-nets scored through the supernet (regularized evolution)
   int64_t calibration_images = 500;  // training images that re-estimate a sub-net's BN statistics
+  // With caps (latency, energy, size) the supernet trains only sub-nets that meet them: a pool
+  // of up to this many distinct ones, measured before any training, drawn at random and (half
+  // the draws, once there is a member) as mutations of members; at most 50 draws per member,
+  // 1000 while none is found. Uniform sampling of the whole space spends most steps on sub-nets the search
+  // may not pick. 0: uniform over the whole space, caps or not.
+  int64_t pool = 200;
   Json to_json() const;
 };
 
@@ -62,6 +68,8 @@ struct OneShotCandidate {
 struct OneShotResult {
   std::vector<OneShotCandidate> candidates;  // in scoring order
   std::vector<double> epoch_loss, epoch_acc;  // the supernet's training, per epoch
+  int64_t pool_size = 0, pool_draws = 0;      // the capped pool: members, random draws measured (0: uniform)
+  double pool_seconds = 0;
   double train_seconds = 0, score_seconds = 0;
   Json to_json(const SearchSpace& space) const;
 };
