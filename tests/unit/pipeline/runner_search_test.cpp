@@ -20,18 +20,30 @@ namespace fs = std::filesystem;
 
 using testing::variant;
 
-TEST(RunnerSearch, SearchStepMakesTheBestArchitectureAVariant) {
-  const std::string root = ::testing::TempDir() + "/runner_search";
+// A fresh folder `root` with the tiny data, and a recipe of one random macro-space search step
+// of `budget` one-epoch evaluations (plus the step's `extra` YAML lines) on it.
+struct SearchCase {
+  RunOptions options;
+  std::string recipe;
+};
+SearchCase search_case(const std::string& name, int budget, const std::string& extra) {
+  const std::string root = ::testing::TempDir() + "/" + name;
   fs::remove_all(root);
   const std::string data = testing::write_tiny_idx(root + "/data", 160, 32);
-  RunOptions o;
-  o.out_dir = root + "/out";
-  o.progress = false;
-  const std::string recipe = "model: {zoo: small_cnn}\ndata: {dataset: " + data +
-                             "}\nsteps:\n  - kind: search\n    space: macro\n    strategy: random\n    budget: 2\n"
-                             "    epochs: 1\n    batch: 32\n    train_images: 96\n    val_images: 64\n    test_images: 16\n"
-                             "    latency_iters: 2\n    accel: [eyeriss-like]\n"
-                             "evaluate: {latency: false, accel: false}\n";
+  SearchCase c;
+  c.options.out_dir = root + "/out";
+  c.options.progress = false;
+  c.recipe = str_cat("model: {zoo: small_cnn}\ndata: {dataset: ", data,
+                     "}\nsteps:\n  - kind: search\n    space: macro\n    strategy: random\n    budget: ", budget,
+                     "\n    epochs: 1\n    batch: 32\n    train_images: 96\n    val_images: 64\n    test_images: 16\n"
+                     "    latency_iters: 2\n", extra, "evaluate: {latency: false, accel: false}\n");
+  return c;
+}
+
+TEST(RunnerSearch, SearchStepMakesTheBestArchitectureAVariant) {
+  const SearchCase c = search_case("runner_search", 2, "    accel: [eyeriss-like]\n");
+  const RunOptions& o = c.options;
+  const std::string& recipe = c.recipe;
   const RunResult r = run_recipe(parse_recipe(recipe, "r.yaml", ""), o);
   ASSERT_EQ(r.variants.size(), 2u);
   const VariantResult& s = variant(r, "search");
@@ -58,18 +70,8 @@ TEST(RunnerSearch, SearchStepMakesTheBestArchitectureAVariant) {
 // reference: small_cnn is trained with the candidates' settings; its figures reach the step's
 // diagnostics and the report beside the front.
 TEST(RunnerSearch, ReferenceModelReachesTheReport) {
-  const std::string root = ::testing::TempDir() + "/runner_search_reference";
-  fs::remove_all(root);
-  const std::string data = testing::write_tiny_idx(root + "/data", 160, 32);
-  RunOptions o;
-  o.out_dir = root + "/out";
-  o.progress = false;
-  const std::string recipe = "model: {zoo: small_cnn}\ndata: {dataset: " + data +
-                             "}\nsteps:\n  - kind: search\n    space: macro\n    strategy: random\n    budget: 1\n"
-                             "    epochs: 1\n    batch: 32\n    train_images: 96\n    val_images: 64\n    test_images: 16\n"
-                             "    latency_iters: 2\n    accel: []\n    reference: small_cnn\n"
-                             "evaluate: {latency: false, accel: false}\n";
-  const RunResult r = run_recipe(parse_recipe(recipe, "r.yaml", ""), o);
+  const SearchCase c = search_case("runner_search_reference", 1, "    accel: []\n    reference: small_cnn\n");
+  const RunResult r = run_recipe(parse_recipe(c.recipe, "r.yaml", ""), c.options);
   const nlohmann::json& d = native(variant(r, "search").diagnostics);
   ASSERT_TRUE(d.contains("reference"));
   EXPECT_EQ(d["reference"]["model"], "small_cnn");

@@ -225,17 +225,23 @@ TEST(Search, RunsWritesItsFilesAndResumesFromTheCache) {
   EXPECT_THROW(run_search(bad), Error);
 }
 
-TEST(Search, JudgesTheBestAgainstAReferenceTrainedTheSameWay) {
-  const std::string dir = test_dir();
+// A random macro-space search of `budget` one-epoch evaluations on the tiny data, into dir/run.
+SearchSpec random_search(const std::string& dir, int64_t budget, uint64_t seed) {
   SearchSpec spec;
   spec.space = "macro";
   spec.strategy = "random";
-  spec.budget = 2;
-  spec.seed = 3;
+  spec.budget = budget;
+  spec.seed = seed;
   spec.eval = tiny_settings(dir);
   spec.eval.epochs = 1;
-  spec.eval.latency_table = false;  // every candidate measured, as the reference is
   spec.out_dir = dir + "/run";
+  return spec;
+}
+
+TEST(Search, JudgesTheBestAgainstAReferenceTrainedTheSameWay) {
+  const std::string dir = test_dir();
+  SearchSpec spec = random_search(dir, 2, 3);
+  spec.eval.latency_table = false;  // every candidate measured, as the reference is
   spec.reference = "small_cnn";
   spec.within_reference = true;
   const SearchReport r = run_search(spec);
@@ -278,14 +284,7 @@ TEST(Search, JudgesTheBestAgainstAReferenceTrainedTheSameWay) {
 
 TEST(Search, CandidatesOverACapAreMeasuredNotTrained) {
   const std::string dir = test_dir();
-  SearchSpec spec;
-  spec.space = "macro";
-  spec.strategy = "random";
-  spec.budget = 3;
-  spec.seed = 7;
-  spec.eval = tiny_settings(dir);
-  spec.eval.epochs = 1;
-  spec.out_dir = dir + "/run";
+  SearchSpec spec = random_search(dir, 3, 7);
   spec.objective.max_macs = 1;  // no network is this small
   const SearchReport r = run_search(spec);
   ASSERT_EQ(r.trajectory.size(), 3u);
