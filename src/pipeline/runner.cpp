@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "leancnn/core/clock.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
@@ -26,10 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 // Bumped when a step's output for the same inputs changes meaning (invalidates old keys).
 constexpr int kStepFormat = 1;
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 std::optional<nlohmann::json> read_json(const std::string& path) {
   if (!fs::is_regular_file(path)) return std::nullopt;

@@ -12,6 +12,7 @@
 #include "leancnn/accel/architecture.h"
 #include "leancnn/accel/network.h"
 #include "leancnn/accel/workload.h"
+#include "leancnn/core/clock.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/io/onnx.h"
@@ -28,9 +29,7 @@ namespace leancnn::search {
 
 namespace {
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 template <typename T>
 void read_key(const json& j, const char* key, T& into) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "leancnn/core/clock.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
 #include "leancnn/ops/op_table.h"
@@ -21,9 +22,7 @@ namespace leancnn::search {
 
 namespace {
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Calls f(full_index, sub_index) for every element of a `sub`-shaped slice of a `full`-shaped
 // row-major tensor: leading indices on every dim, except a conv kernel's taps (rank 4, dims 2

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "leancnn/core/clock.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/builder.h"
 #include "leancnn/io/file.h"
@@ -22,7 +23,6 @@
 namespace leancnn::train {
 
 namespace {
-using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted = true; }
@@ -40,7 +40,6 @@ class SigintGuard {
   void (*previous_)(int);
 };
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string format_eta(double s) {
   char buf[32];
