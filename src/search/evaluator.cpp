@@ -78,6 +78,7 @@ Json EvalSettings::to_json() const {
                       {"latency_warmup", latency_warmup},
                       {"latency_threads", latency_threads},
                       {"latency_table", latency_table},
+                      {"latency_anchor", latency_anchor},
                       {"accel_presets", accel_presets},
                       {"seed", seed}});
 }
@@ -104,6 +105,7 @@ EvalSettings EvalSettings::from_json(const Json& js) {
   read_key(j, "latency_warmup", s.latency_warmup);
   read_key(j, "latency_threads", s.latency_threads);
   read_key(j, "latency_table", s.latency_table);
+  read_key(j, "latency_anchor", s.latency_anchor);
   read_key(j, "accel_presets", s.accel_presets);
   read_key(j, "seed", s.seed);
   if (s.input.size() != 3) fail(ErrorKind::bad_input, "evaluation settings: input must be [C, H, W]");
@@ -113,6 +115,7 @@ EvalSettings EvalSettings::from_json(const Json& js) {
   if (s.latency_iters < 1) fail(ErrorKind::bad_input, "evaluation settings: latency_iters must be >= 1");
   if (s.latency_threads < 1) fail(ErrorKind::bad_input, "evaluation settings: latency_threads must be >= 1");
   for (const std::string& p : s.accel_presets) accel::preset(p);  // an unknown name fails here, before any work
+  if (!s.latency_anchor.empty()) models::zoo_entry(s.latency_anchor);
   return s;
 }
 
@@ -152,6 +155,7 @@ std::string EvalResult::to_json_line() const {
             {"macs", macs},
             {"latency_ms", latency_ms},
             {"latency_estimated", latency_estimated},
+            {"anchor_latency_ms", anchor_latency_ms},
             {"accel", acc},
             {"train_seconds", train_seconds},
             {"seconds", seconds},
@@ -177,6 +181,7 @@ EvalResult EvalResult::from_json_line(const std::string& line) {
     r.macs = j.value("macs", int64_t{0});
     r.latency_ms = j.value("latency_ms", 0.0);
     r.latency_estimated = j.value("latency_estimated", false);
+    r.anchor_latency_ms = j.value("anchor_latency_ms", 0.0);
     for (const json& a : j.value("accel", json::array()))
       r.accel.push_back({a.at("preset").get<std::string>(), a.value("cycles", int64_t{0}), a.value("energy_pj", 0.0),
                          a.value("utilization", 0.0)});
@@ -378,7 +383,8 @@ void Evaluator::measure(const ir::Graph& g, const EvalSettings& s, EvalResult* o
     runtime::Plan plan = runtime::Plan::compile(g, po);
     const Shape shape = {1, s.input[0], s.input[1], s.input[2]};
     plan.run({Tensor::zeros(shape)});  // the plan's steps exist once it has run at this shape
-    const double est = s.latency_table ? table_.estimate(plan.steps(), po.threads) : -1;
+    const bool anchored = !s.latency_anchor.empty();
+    const double est = s.latency_table && !anchored ? table_.estimate(plan.steps(), po.threads) : -1;
     if (est >= 0) {
       r.latency_ms = est;
       r.latency_estimated = true;
@@ -388,6 +394,7 @@ void Evaluator::measure(const ir::Graph& g, const EvalSettings& s, EvalResult* o
       bo.warmup = s.latency_warmup;
       bo.seed = s.seed;
       r.latency_ms = runtime::benchmark_plan(plan, shape, bo).median_ms;
+      if (anchored) r.anchor_latency_ms = runtime::benchmark_plan(anchor_plan(s), shape, bo).median_ms;
       if (s.latency_table) {
         bo.profile = true;
         bo.warmup = 1;
@@ -406,6 +413,18 @@ void Evaluator::measure(const ir::Graph& g, const EvalSettings& s, EvalResult* o
       r.accel.push_back({p, n.cycles, n.energy_pj, n.utilization()});
     }
   }
+}
+
+runtime::Plan& Evaluator::anchor_plan(const EvalSettings& s) {
+  const std::string id = str_cat(s.latency_anchor, "|", shape_str(s.input), "|", s.classes, "|", s.latency_threads);
+  auto it = anchors_.find(id);
+  if (it == anchors_.end()) {
+    runtime::PlanOptions po;
+    po.threads = s.latency_threads;
+    const ir::Graph g = models::build_model(s.latency_anchor, {s.input, s.classes, s.seed}, ops::op_table());
+    it = anchors_.emplace(id, std::make_unique<runtime::Plan>(runtime::Plan::compile(g, po))).first;
+  }
+  return *it->second;
 }
 
 int64_t run_worker(std::istream& in, std::ostream& out, Evaluator& evaluator) {

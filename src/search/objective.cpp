@@ -13,20 +13,25 @@ void validate(const Objective& o) {
     fail(ErrorKind::usage, "objective must be accuracy or mnasnet, got '", o.kind, "'");
   if (o.kind == "mnasnet" && o.target_latency_ms <= 0)
     fail(ErrorKind::usage, "the mnasnet objective needs a target latency (target_latency_ms > 0)");
-  if (o.max_latency_ms < 0 || o.max_energy_pj < 0 || o.max_params < 0 || o.max_macs < 0)
+  if (o.max_latency_ms < 0 || o.max_latency_ratio < 0 || o.max_energy_pj < 0 || o.max_params < 0 || o.max_macs < 0)
     fail(ErrorKind::usage, "constraints must be >= 0 (0 = none)");
 }
 
 namespace {
 double excess(double value, double cap) { return cap > 0 && value > cap ? (value - cap) / cap : 0.0; }
 double total_excess(const Objective& o, const EvalResult& r) {
-  return excess(r.latency_ms, o.max_latency_ms) + excess(r.energy_pj(), o.max_energy_pj) +
+  // Without an anchor time (a cached result from before one was set) the ratio cap cannot hold.
+  const double ratio = r.anchor_latency_ms > 0 ? r.latency_ms / r.anchor_latency_ms : 1e9;
+  return excess(r.latency_ms, o.max_latency_ms) + (o.max_latency_ratio > 0 ? excess(ratio, o.max_latency_ratio) : 0.0) +
+         excess(r.energy_pj(), o.max_energy_pj) +
          excess(static_cast<double>(r.params), static_cast<double>(o.max_params)) +
          excess(static_cast<double>(r.macs), static_cast<double>(o.max_macs));
 }
 }  // namespace
 
-bool has_caps(const Objective& o) { return o.max_latency_ms > 0 || o.max_energy_pj > 0 || o.max_params > 0 || o.max_macs > 0; }
+bool has_caps(const Objective& o) {
+  return o.max_latency_ms > 0 || o.max_latency_ratio > 0 || o.max_energy_pj > 0 || o.max_params > 0 || o.max_macs > 0;
+}
 bool within_caps(const Objective& o, const EvalResult& r) { return total_excess(o, r) == 0.0; }
 
 bool feasible(const Objective& o, const EvalResult& r) { return r.ok() && r.trained && total_excess(o, r) == 0.0; }

@@ -139,16 +139,24 @@ void check(const OneShotOptions& o, const std::string& space) {
   if (o.pool < 0) fail(ErrorKind::usage, "oneshot: pool must be >= 0 (0 = uniform sampling), got ", o.pool);
 }
 
-Architecture largest_architecture(const SearchSpace& space) {
+namespace {
+// Every decision at its largest (or smallest) numeric option.
+Architecture extreme_architecture(const SearchSpace& space, bool largest) {
   Architecture a{space.name(), {}};
   for (const Decision& d : space.decisions()) {
     int best = 0;
-    for (size_t i = 1; i < d.options.size(); ++i)
-      if (std::stod(d.options[i]) > std::stod(d.options[static_cast<size_t>(best)])) best = static_cast<int>(i);
+    for (size_t i = 1; i < d.options.size(); ++i) {
+      const double v = std::stod(d.options[i]), b = std::stod(d.options[static_cast<size_t>(best)]);
+      if (largest ? v > b : v < b) best = static_cast<int>(i);
+    }
     a.choices.push_back(best);
   }
   return a;
 }
+}  // namespace
+
+Architecture largest_architecture(const SearchSpace& space) { return extreme_architecture(space, true); }
+Architecture smallest_architecture(const SearchSpace& space) { return extreme_architecture(space, false); }
 
 OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, const EvalData& data,
                           const OneShotOptions& o, Strategy& strategy, const Objective& objective, Evaluator& evaluator,
@@ -170,10 +178,14 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
     for (int64_t draw = 0; draw < 50 * o.pool && static_cast<int64_t>(pool.size()) < o.pool && (draw < 1000 || !pool.empty());
          ++draw) {
       // Half the draws mutate a member once there is one: under a tight cap few uniform draws
-      // meet it (under 1 % of the mobile space below the small CNN's latency), its neighbours often do.
+      // meet it, its neighbours often do.
+      // The first draw is the smallest sub-net, the likeliest to meet a tight cap (under one
+      // uniform draw in a thousand meets the small CNN's latency); its mutations follow.
       const bool mutate = !pool.empty() && rng.uniform() < 0.5f;
       const Architecture a =
-          mutate ? space.mutate(pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))], rng) : space.sample(rng);
+          draw == 0 ? smallest_architecture(space)
+          : mutate  ? space.mutate(pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))], rng)
+                    : space.sample(rng);
       if (!seen.insert(arch_hash(space, a)).second) continue;
       ++res.pool_draws;
       EvalResult m;

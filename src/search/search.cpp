@@ -27,6 +27,12 @@ void write_text(const fs::path& p, const std::string& text) {
   fs::rename(tmp, p);
 }
 
+// b's latency over the reference's: over the anchor timed beside b when there is one.
+json latency_ratio(const EvalResult& b, const EvalResult& reference) {
+  if (b.anchor_latency_ms > 0) return b.latency_ms / b.anchor_latency_ms;
+  return reference.latency_ms > 0 ? json(b.latency_ms / reference.latency_ms) : json();
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), f, v);
@@ -53,6 +59,7 @@ Json SearchReport::to_json() const {
                     {"latency_weight", spec.objective.latency_weight},
                     {"hard_target", spec.objective.hard_target},
                     {"max_latency_ms", spec.objective.max_latency_ms},
+                    {"max_latency_ratio", spec.objective.max_latency_ratio},
                     {"max_energy_pj", spec.objective.max_energy_pj},
                     {"max_params", spec.objective.max_params},
                     {"max_macs", spec.objective.max_macs}};
@@ -79,7 +86,7 @@ Json SearchReport::to_json() const {
       const EvalResult& b = trajectory[static_cast<size_t>(best)];
       j["best_vs_reference"] = {{"val_acc_delta", b.val_acc - reference.val_acc},
                                 {"test_acc_delta", b.test_acc >= 0 && reference.test_acc >= 0 ? json(b.test_acc - reference.test_acc) : json()},
-                                {"latency_ratio", reference.latency_ms > 0 ? json(b.latency_ms / reference.latency_ms) : json()},
+                                {"latency_ratio", latency_ratio(b, reference)},
                                 {"macs_ratio", reference.macs > 0 ? json(static_cast<double>(b.macs) / static_cast<double>(reference.macs)) : json()}};
     }
   }
@@ -108,7 +115,10 @@ SearchReport run_search(const SearchSpec& spec) {
   if (oneshot) check(spec.oneshot, spec.space);
   const auto strategy = darts || oneshot ? nullptr : make_strategy(spec.strategy, *space, so);
   // Settings problems (a preset name, the data folder) surface here, before any training.
-  const EvalSettings eval = EvalSettings::from_json(spec.eval.to_json());
+  EvalSettings eval = EvalSettings::from_json(spec.eval.to_json());
+  // Within the reference: every latency is timed beside the reference's (the anchor), and the
+  // cap is on their ratio, so it holds whatever the machine's speed at that moment.
+  if (spec.within_reference) eval.latency_anchor = spec.reference;
   train::load_idx_dataset(train::resolve_data_dir(eval.data), train::Split::test, eval.classes);
 
   const fs::path out(spec.out_dir);
@@ -133,10 +143,7 @@ SearchReport run_search(const SearchSpec& spec) {
       spec.log(str_cat("reference ", spec.reference, ": val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
                        r.latency_estimated ? " (table)" : "", "  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC",
                        r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s")));
-    if (spec.within_reference) {
-      double& cap = rep.spec.objective.max_latency_ms;
-      cap = cap > 0 ? std::min(cap, r.latency_ms) : r.latency_ms;
-    }
+    if (spec.within_reference) rep.spec.objective.max_latency_ratio = 1.0;
   }
   const Objective& objective = rep.spec.objective;
   double best_score = -1e300;
@@ -196,12 +203,14 @@ SearchReport run_search(const SearchSpec& spec) {
       if (!r.ok()) {
         line += "failed: " + r.error;
       } else if (!r.trained) {
-        line += str_cat("over the caps, not trained: lat ", fmt("%.3f", r.latency_ms), " ms  ", fmt("%.3g", r.energy_pj() * 1e-6),
+        line += str_cat("over the caps, not trained: lat ", fmt("%.3f", r.latency_ms), " ms",
+                        r.anchor_latency_ms > 0 ? str_cat(" (", fmt("%.2f", r.latency_ms / r.anchor_latency_ms), "x ref)") : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6),
                         " uJ  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s), "  best ",
                         best_text, r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));
       } else {
         line += str_cat("val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
-                        r.latency_estimated ? " (table)" : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
+                        r.latency_estimated ? " (table)" : "",
+                        r.anchor_latency_ms > 0 ? str_cat(" (", fmt("%.2f", r.latency_ms / r.anchor_latency_ms), "x ref)") : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
                         fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s),
                         feasible(objective, r) ? "" : " (infeasible)", "  best ", best_text,
                         r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));

@@ -8,6 +8,7 @@
 #include "../pipeline/tiny_data.h"
 #include "leancnn/core/error.h"
 #include "leancnn/core/json_native.h"
+#include "leancnn/ir/summary.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/search/oneshot.h"
 #include "leancnn/search/search.h"
@@ -116,6 +117,21 @@ TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
   EXPECT_GE(op["pool_size"].get<int64_t>(), 1);
   EXPECT_LE(op["pool_size"].get<int64_t>(), 3);
   EXPECT_GE(op["pool_draws"].get<int64_t>(), op["pool_size"].get<int64_t>());
+}
+
+// The capped pool starts from the smallest sub-net: no sample of the space costs fewer MACs, and
+// the largest costs more than any.
+TEST(OneShot, SmallestAndLargestArchitecturesBoundTheSpace) {
+  const auto space = make_space("mobile");
+  const ir::OpTable& ops = ops::op_table();
+  const auto macs = [&](const Architecture& a) { return ir::summarize(space->build(a, {{1, 28, 28}, 10, 0}, ops), ops).macs; };
+  const int64_t lo = macs(smallest_architecture(*space)), hi = macs(largest_architecture(*space));
+  Rng rng(3);
+  for (int i = 0; i < 20; ++i) {
+    const int64_t m = macs(space->sample(rng));
+    EXPECT_LE(lo, m);
+    EXPECT_GE(hi, m);
+  }
 }
 
 TEST(OneShot, BadSettingsFailBeforeAnyWork) {

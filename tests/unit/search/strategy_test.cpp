@@ -187,6 +187,19 @@ TEST(Objective, MnasNetRewardAndConstraints) {
   EvalResult failed = fast;
   failed.error = "boom";
   EXPECT_LT(score(c, failed), score(c, slow));
+  // A ratio cap on the latency over the anchor's timed beside it.
+  Objective ratio;
+  ratio.max_latency_ratio = 1.0;
+  EvalResult beside = slow;  // 2.0 ms, while the anchor took 2.5 ms: within
+  beside.anchor_latency_ms = 2.5;
+  EXPECT_TRUE(feasible(ratio, beside));
+  beside.anchor_latency_ms = 1.6;  // 1.25x the anchor
+  EXPECT_FALSE(feasible(ratio, beside));
+  EXPECT_NEAR(score(ratio, beside), -1.25, 1e-12);
+  EXPECT_FALSE(feasible(ratio, slow));  // no anchor timed: the cap cannot be shown to hold
+  EXPECT_TRUE(has_caps(ratio));
+  ratio.max_latency_ratio = -1;
+  EXPECT_THROW(validate(ratio), Error);
   Objective bad;
   bad.kind = "mnasnet";
   EXPECT_THROW(validate(bad), Error);

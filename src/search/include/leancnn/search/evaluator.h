@@ -16,6 +16,7 @@
 
 #include "leancnn/core/json.h"
 #include "leancnn/core/tensor.h"
+#include "leancnn/runtime/plan.h"
 #include "leancnn/search/cache.h"
 #include "leancnn/search/latency_table.h"
 #include "leancnn/search/space.h"
@@ -43,6 +44,10 @@ struct EvalSettings {
   int64_t latency_warmup = 3;
   int latency_threads = 1;
   bool latency_table = true;  // estimate from the per-layer table when it knows every layer
+  // A zoo model timed right after every latency measurement, with the same runs
+  // (EvalResult::anchor_latency_ms): a cap on the ratio moves with the machine's speed, which a
+  // latency measured once does not. Set, every latency is measured (no table estimates).
+  std::string latency_anchor;
   std::vector<std::string> accel_presets = {"eyeriss-like"};
   uint64_t seed = 0;
 
@@ -79,6 +84,7 @@ struct EvalResult {
   int64_t params = 0, macs = 0;
   double latency_ms = 0;
   bool latency_estimated = false;  // from the latency table (no run)
+  double anchor_latency_ms = 0;    // settings.latency_anchor timed beside it (0: no anchor)
   std::vector<AccelFigures> accel;
   double train_seconds = 0, seconds = 0;
   std::string error;      // non-empty: the evaluation failed (the figures are not valid)
@@ -143,12 +149,14 @@ class Evaluator {
  private:
   EvalResult run(const EvalRequest& request);
   // Short training on data(s), the test accuracy and measure(); r's identity fields are set.
+  runtime::Plan& anchor_plan(const EvalSettings& s);  // settings.latency_anchor's, compiled once
   void train_and_measure(ir::Graph g, const EvalSettings& s, std::chrono::steady_clock::time_point t0, EvalResult* r);
 
   EvaluatorOptions options_;
   ResultCache cache_;
   LatencyTable table_;
   std::map<std::string, std::unique_ptr<EvalData>> data_;
+  std::map<std::string, std::unique_ptr<runtime::Plan>> anchors_;  // latency anchors' plans by model, shape, threads
 };
 
 // The worker loop: one EvalRequest JSON line in, one EvalResult JSON line out (flushed), until

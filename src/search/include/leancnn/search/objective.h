@@ -22,6 +22,9 @@ struct Objective {
   // -1 - (the summed relative excess), below every feasible one but still ordered, so a
   // strategy is led back towards the feasible region.
   double max_latency_ms = 0;
+  // Latency over the anchor's timed beside it (EvalResult::anchor_latency_ms; needs
+  // EvalSettings::latency_anchor): 1 = no slower than the anchor.
+  double max_latency_ratio = 0;
   double max_energy_pj = 0;
   int64_t max_params = 0;
   int64_t max_macs = 0;

@@ -31,9 +31,9 @@ struct OneShotOptions {
   int64_t candidates = 100;        // sub-nets scored through the supernet (regularized evolution)
   int64_t calibration_images = 500;  // training images that re-estimate a sub-net's BN statistics
   // With caps (latency, energy, size) the supernet trains only sub-nets that meet them: a pool
-  // of up to this many distinct ones, measured before any training, drawn at random and (half
-  // the draws, once there is a member) as mutations of members; at most 50 draws per member,
-  // 1000 while none is found. Uniform sampling of the whole space spends most steps on sub-nets the search
+  // of up to this many distinct ones, measured before any training: the smallest sub-net first,
+  // then random ones and (half the draws, once there is a member) mutations of members; at most
+  // 50 draws per member, 1000 while none is found. Uniform sampling of the whole space spends most steps on sub-nets the search
   // may not pick. 0: uniform over the whole space, caps or not.
   int64_t pool = 200;
   Json to_json() const;
@@ -77,8 +77,10 @@ struct OneShotResult {
 // Error(usage) for options out of range, or a space other than "mobile".
 void check(const OneShotOptions& o, const std::string& space);
 
-// The largest architecture of a space: every decision at its largest numeric option.
+// The largest (smallest) architecture of a space: every decision at its largest (smallest)
+// numeric option.
 Architecture largest_architecture(const SearchSpace& space);
+Architecture smallest_architecture(const SearchSpace& space);
 
 // Trains the supernet on `data.train`, then lets `strategy` propose `candidates` sub-nets, each
 // scored by `objective` from its supernet accuracy on `data.val` and `evaluator.measure`.

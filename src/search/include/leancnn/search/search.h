@@ -31,7 +31,8 @@ struct SearchSpec {
   std::string table_file;  // "" = out_dir/latency_table.jsonl
   // A zoo model trained and measured with the candidates' settings before the search
   // (Evaluator::evaluate_reference): search.json compares the best with it. within_reference
-  // makes its measured latency the latency constraint (with max_latency_ms, the smaller).
+  // times it beside every candidate (EvalSettings::latency_anchor) and caps the ratio at 1
+  // (Objective::max_latency_ratio; max_latency_ms still applies as given).
   std::string reference;
   bool within_reference = false;
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
