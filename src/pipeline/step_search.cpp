@@ -60,7 +60,7 @@ std::vector<KeySpec> search_keys() {
       {"oneshot_epochs", KeyType::integer, from_native(3), 1, kInf, false, {}, "oneshot: supernet epochs"},
       {"oneshot_candidates", KeyType::integer, from_native(100), 1, kInf, false, {}, "oneshot: sub-nets scored through the supernet"},
       {"oneshot_calibration", KeyType::integer, from_native(500), 1, kInf, false, {}, "oneshot: BN re-estimation images"},
-      {"oneshot_pool", KeyType::integer, from_native(200), 0, kInf, false, {}, "oneshot, with caps: sub-nets within them the supernet trains (0 = uniform)"},
+      {"oneshot_pool", KeyType::integer, from_native(0), 0, kInf, false, {}, "oneshot, with caps: sub-nets within them the supernet trains (0 = uniform)"},
       {"cache", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a shared evaluation cache file (\"\" = the step's own)"},
   };
 }

@@ -33,9 +33,10 @@ struct OneShotOptions {
   // With caps (latency, energy, size) the supernet trains only sub-nets that meet them: a pool
   // of up to this many distinct ones, measured before any training: the smallest sub-net first,
   // then random ones and (half the draws, once there is a member) mutations of members; at most
-  // 50 draws per member, 1000 while none is found. Uniform sampling of the whole space spends most steps on sub-nets the search
-  // may not pick. 0: uniform over the whole space, caps or not.
-  int64_t pool = 200;
+  // 50 draws per member, 1000 while none is found. 0 (the default, SPOS's choice): uniform
+  // over the whole space, caps or not (docs/nas.md §7: the pool's mutations of the smallest
+  // sub-net crowded it with the tiniest networks).
+  int64_t pool = 0;
   Json to_json() const;
 };
 
