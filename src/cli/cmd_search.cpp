@@ -218,11 +218,10 @@ int run_search_cli(const SearchCli& c, const CommonOptions& common) {
     const s::EvalResult& f = r.reference;
     std::printf("reference %s (same training): val %.4f, test %.4f, %.3f ms, %.2f MMAC\n", f.summary.c_str(), f.val_acc,
                 f.test_acc, f.latency_ms, static_cast<double>(f.macs) * 1e-6);
-    if (r.best >= 0 && f.latency_ms > 0) {
+    if (r.best_latency_ratio() > 0) {
       const s::EvalResult& b = r.trajectory[static_cast<size_t>(r.best)];
-      const double ratio = b.anchor_latency_ms > 0 ? b.latency_ms / b.anchor_latency_ms : b.latency_ms / f.latency_ms;
-      std::printf("  best vs reference: val %+.2f points at %.2fx its latency%s\n", 100 * (b.val_acc - f.val_acc), ratio,
-                  b.anchor_latency_ms > 0 ? " (timed beside it)" : "");
+      std::printf("  best vs reference: val %+.2f points at %.2fx its latency%s\n", 100 * (b.val_acc - f.val_acc),
+                  r.best_latency_ratio(), b.anchor_latency_ms > 0 ? " (timed beside it)" : "");
     }
   }
   return 0;

@@ -30,7 +30,6 @@ namespace leancnn::search {
 namespace {
 using nlohmann::json;
 
-
 template <typename T>
 void read_key(const json& j, const char* key, T& into) {
   if (!j.contains(key)) return;
@@ -252,17 +251,27 @@ EvalResult Evaluator::evaluate(const EvalRequest& request, bool refresh) {
   return r;
 }
 
-EvalResult Evaluator::run(const EvalRequest& request) {
-  const auto t0 = Clock::now();
-  const EvalSettings& s = request.settings;
-  const auto space = make_space(request.arch.space);
+namespace {
+// A result naming the request's architecture, and its untrained graph.
+EvalResult identified(const EvalRequest& request, const SearchSpace& space) {
   EvalResult r;
   r.id = request.id;
   r.arch = request.arch;
-  r.arch_hash = arch_hash(*space, request.arch);
-  r.summary = space->describe(request.arch);
-  ir::Graph g = space->build(request.arch, {s.input, s.classes, s.seed}, ops::op_table());
-  train_and_measure(std::move(g), s, t0, &r);
+  r.arch_hash = arch_hash(space, request.arch);
+  r.summary = space.describe(request.arch);
+  return r;
+}
+ir::Graph build(const EvalRequest& request, const SearchSpace& space) {
+  const EvalSettings& s = request.settings;
+  return space.build(request.arch, {s.input, s.classes, s.seed}, ops::op_table());
+}
+}  // namespace
+
+EvalResult Evaluator::run(const EvalRequest& request) {
+  const auto t0 = Clock::now();
+  const auto space = make_space(request.arch.space);
+  EvalResult r = identified(request, *space);
+  train_and_measure(build(request, *space), request.settings, t0, &r);
   return r;
 }
 
@@ -275,16 +284,11 @@ EvalResult Evaluator::precheck(const EvalRequest& request) {
     return r;
   }
   const auto t0 = Clock::now();
-  const EvalSettings& s = request.settings;
   const auto space = make_space(request.arch.space);
-  EvalResult r;
-  r.id = request.id;
+  EvalResult r = identified(request, *space);
   r.key = key;
-  r.arch = request.arch;
-  r.arch_hash = arch_hash(*space, request.arch);
-  r.summary = space->describe(request.arch);
   r.trained = false;
-  measure(space->build(request.arch, {s.input, s.classes, s.seed}, ops::op_table()), s, &r);
+  measure(build(request, *space), request.settings, &r);
   r.seconds = seconds_since(t0);
   cache_.put(key, r.to_json_line());
   return r;
@@ -292,14 +296,14 @@ EvalResult Evaluator::precheck(const EvalRequest& request) {
 
 EvalResult Evaluator::evaluate_reference(const std::string& zoo_model, const EvalSettings& s) {
   const auto t0 = Clock::now();
-  // The zoo name is checked (Error(usage) listing the names) before anything is trained.
-  ir::Graph g = models::build_model(zoo_model, {s.input, s.classes, s.seed}, ops::op_table());
+  models::zoo_entry(zoo_model);  // Error(usage) listing the names, before anything else
   const std::string key = content_hash("zoo:" + zoo_model + "|" + s.to_json().dump());
   if (const std::string* line = cache_.find(key)) {
     EvalResult r = EvalResult::from_json_line(*line);
     r.cached = true;
     return r;
   }
+  ir::Graph g = models::build_model(zoo_model, {s.input, s.classes, s.seed}, ops::op_table());
   EvalResult r;
   r.id = -1;
   r.arch = {"zoo", {}};

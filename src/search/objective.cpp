@@ -20,7 +20,8 @@ void validate(const Objective& o) {
 namespace {
 double excess(double value, double cap) { return cap > 0 && value > cap ? (value - cap) / cap : 0.0; }
 double total_excess(const Objective& o, const EvalResult& r) {
-  // Without an anchor time (a cached result from before one was set) the ratio cap cannot hold.
+  // Without an anchor timed beside it (settings without latency_anchor) the ratio cap cannot be
+  // shown to hold.
   const double ratio = r.anchor_latency_ms > 0 ? r.latency_ms / r.anchor_latency_ms : 1e9;
   return excess(r.latency_ms, o.max_latency_ms) + (o.max_latency_ratio > 0 ? excess(ratio, o.max_latency_ratio) : 0.0) +
          excess(r.energy_pj(), o.max_energy_pj) +

@@ -23,7 +23,6 @@ namespace leancnn::search {
 namespace {
 using nlohmann::json;
 
-
 // Calls f(full_index, sub_index) for every element of a `sub`-shaped slice of a `full`-shaped
 // row-major tensor: leading indices on every dim, except a conv kernel's taps (rank 4, dims 2
 // and 3), which take the centre.
@@ -167,9 +166,15 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
   SharedWeights shared(space.build(largest_architecture(space), cfg, ops));
   OneShotResult res;
 
-  // With caps, the sub-nets to train: distinct random ones that meet them, measured untrained.
+  // With caps and o.pool, the sub-nets to train: distinct ones that meet the caps, measured
+  // untrained. The first draw is the smallest sub-net, the likeliest to meet a tight cap (under
+  // one uniform draw in a thousand meets the small CNN's latency); then, once there is a
+  // member, half the draws mutate one (its neighbours often meet the cap too), half are uniform.
   Rng rng(eval.seed * 7919 + 17);
   std::vector<Architecture> pool;
+  const auto pool_member = [&]() -> const Architecture& {
+    return pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))];
+  };
   if (o.pool > 0 && has_caps(objective)) {
     const auto tp = Clock::now();
     std::set<std::string> seen;
@@ -177,15 +182,8 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
     // meets would otherwise cost 50 x pool measurements).
     for (int64_t draw = 0; draw < 50 * o.pool && static_cast<int64_t>(pool.size()) < o.pool && (draw < 1000 || !pool.empty());
          ++draw) {
-      // Half the draws mutate a member once there is one: under a tight cap few uniform draws
-      // meet it, its neighbours often do.
-      // The first draw is the smallest sub-net, the likeliest to meet a tight cap (under one
-      // uniform draw in a thousand meets the small CNN's latency); its mutations follow.
       const bool mutate = !pool.empty() && rng.uniform() < 0.5f;
-      const Architecture a =
-          draw == 0 ? smallest_architecture(space)
-          : mutate  ? space.mutate(pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))], rng)
-                    : space.sample(rng);
+      const Architecture a = draw == 0 ? smallest_architecture(space) : mutate ? space.mutate(pool_member(), rng) : space.sample(rng);
       if (!seen.insert(arch_hash(space, a)).second) continue;
       ++res.pool_draws;
       EvalResult m;
@@ -195,7 +193,7 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
     res.pool_size = static_cast<int64_t>(pool.size());
     res.pool_seconds = seconds_since(tp);
     if (log)
-      log(str_cat("oneshot: ", pool.size(), " sub-nets within the caps of ", res.pool_draws, " random ones measured (",
+      log(str_cat("oneshot: ", pool.size(), " sub-nets within the caps of ", res.pool_draws, " measured (",
                   res.pool_seconds, " s)", pool.empty() ? "; none: the supernet trains uniformly over the space" : ""));
   }
 
@@ -213,8 +211,7 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, step = 0;
     while (auto b = loader.next()) {
-      ir::Graph g = space.build(pool.empty() ? space.sample(rng) : pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))],
-                                cfg, ops);
+      ir::Graph g = space.build(pool.empty() ? space.sample(rng) : pool_member(), cfg, ops);
       shared.load(g);
       const ir::ValueId loss = add_cross_entropy(g, ops);
       runtime::Executor exec(g, ops, {.training = true, .use_kernels = true, .seed = eval.seed});

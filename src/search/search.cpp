@@ -27,10 +27,12 @@ void write_text(const fs::path& p, const std::string& text) {
   fs::rename(tmp, p);
 }
 
-// b's latency over the reference's: over the anchor timed beside b when there is one.
-json latency_ratio(const EvalResult& b, const EvalResult& reference) {
-  if (b.anchor_latency_ms > 0) return b.latency_ms / b.anchor_latency_ms;
-  return reference.latency_ms > 0 ? json(b.latency_ms / reference.latency_ms) : json();
+// " (0.93x ref)" after a latency timed beside the anchor; "" otherwise.
+std::string anchor_text(const EvalResult& r) {
+  if (r.anchor_latency_ms <= 0) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), " (%.2fx ref)", r.latency_ms / r.anchor_latency_ms);
+  return buf;
 }
 
 std::string fmt(const char* f, double v) {
@@ -86,13 +88,20 @@ Json SearchReport::to_json() const {
       const EvalResult& b = trajectory[static_cast<size_t>(best)];
       j["best_vs_reference"] = {{"val_acc_delta", b.val_acc - reference.val_acc},
                                 {"test_acc_delta", b.test_acc >= 0 && reference.test_acc >= 0 ? json(b.test_acc - reference.test_acc) : json()},
-                                {"latency_ratio", latency_ratio(b, reference)},
+                                {"latency_ratio", best_latency_ratio() > 0 ? json(best_latency_ratio()) : json()},
                                 {"macs_ratio", reference.macs > 0 ? json(static_cast<double>(b.macs) / static_cast<double>(reference.macs)) : json()}};
     }
   }
   if (!native(darts).is_null()) j["darts"] = native(darts);
   if (!native(oneshot).is_null()) j["oneshot"] = native(oneshot);
   return from_native(std::move(j));
+}
+
+double SearchReport::best_latency_ratio() const {
+  if (best < 0 || !has_reference()) return 0;
+  const EvalResult& b = trajectory[static_cast<size_t>(best)];
+  if (b.anchor_latency_ms > 0) return b.latency_ms / b.anchor_latency_ms;
+  return reference.latency_ms > 0 ? b.latency_ms / reference.latency_ms : 0;
 }
 
 SearchReport run_search(const SearchSpec& spec) {
@@ -203,14 +212,12 @@ SearchReport run_search(const SearchSpec& spec) {
       if (!r.ok()) {
         line += "failed: " + r.error;
       } else if (!r.trained) {
-        line += str_cat("over the caps, not trained: lat ", fmt("%.3f", r.latency_ms), " ms",
-                        r.anchor_latency_ms > 0 ? str_cat(" (", fmt("%.2f", r.latency_ms / r.anchor_latency_ms), "x ref)") : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6),
-                        " uJ  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s), "  best ",
+        line += str_cat("over the caps, not trained: lat ", fmt("%.3f", r.latency_ms), " ms", anchor_text(r), "  ",
+                        fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s), "  best ",
                         best_text, r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));
       } else {
         line += str_cat("val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
-                        r.latency_estimated ? " (table)" : "",
-                        r.anchor_latency_ms > 0 ? str_cat(" (", fmt("%.2f", r.latency_ms / r.anchor_latency_ms), "x ref)") : "", "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
+                        r.latency_estimated ? " (table)" : "", anchor_text(r), "  ", fmt("%.3g", r.energy_pj() * 1e-6), " uJ  ",
                         fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC  score ", fmt("%.4f", s),
                         feasible(objective, r) ? "" : " (infeasible)", "  best ", best_text,
                         r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s"));

@@ -2,10 +2,11 @@
 // (docs/nas.md §2). Every edge of a cell (node j from each earlier state) becomes a mixed
 // operation, the softmax-weighted sum of every candidate operation and "none"; the weights'
 // logits (alpha, one vector per edge, shared by all cells of a kind) are trainable initializers
-// of one supernet graph. As in DARTS's search network, the cells' BatchNorms have no learnt scale
-// and shift (affine=False) and every pooling is followed by one. Training alternates, batch by batch, an alpha step on one half of the
-// training images (Adam) and a weight step on the other half (SGD): the first-order
-// approximation of the paper's bi-level problem. The derived cell keeps, for each node, the two
+// of one supernet graph. As in DARTS's search network, the cells' BatchNorms have no learnt
+// scale and shift (affine=False) and every pooling is followed by one. Training alternates,
+// batch by batch, an alpha step on one half of the training images (Adam) and a weight step on
+// the other half (SGD): the first-order approximation of the paper's bi-level problem. The
+// derived cell keeps, for each node, the two
 // incoming edges whose strongest operation other than "none" weighs most, each with that
 // operation: exactly an architecture of the cell space, which the search then trains from
 // scratch (the evaluator) for its accuracy.

@@ -128,14 +128,14 @@ class Evaluator {
   // failure inside the evaluation (e.g. NaN loss) is a result with `error` set, cached too.
   // refresh: evaluate again even when cached (e.g. to get the trained model file).
   EvalResult evaluate(const EvalRequest& request, bool refresh = false);
-  // A zoo model (models/zoo.h, built with the settings' input, classes and seed) trained and
-  // measured exactly as a candidate is: the point a search's findings are judged against
-  // (`--reference`). Cached under its own key; its arch is {"zoo", {}}, its summary the name.
-  // Error(usage) for an unknown name.
   // The figures measure() gives of the untrained candidate (no accuracy; trained = false),
   // cached under a key of their own: a search checks the hard caps with them before paying
   // for a training. Resuming replays the same figures.
   EvalResult precheck(const EvalRequest& request);
+  // A zoo model (models/zoo.h, built with the settings' input, classes and seed) trained and
+  // measured exactly as a candidate is: the point a search's findings are judged against
+  // (`--reference`). Cached under its own key; its arch is {"zoo", {}}, its summary the name.
+  // Error(usage) for an unknown name.
   EvalResult evaluate_reference(const std::string& zoo_model, const EvalSettings& s);
   // The figures of a graph other than its accuracies, into r: parameters, MACs, CPU latency
   // (the table's estimate, or a measurement that also fills the table) and each accelerator
@@ -148,8 +148,8 @@ class Evaluator {
 
  private:
   EvalResult run(const EvalRequest& request);
-  // Short training on data(s), the test accuracy and measure(); r's identity fields are set.
   runtime::Plan& anchor_plan(const EvalSettings& s);  // settings.latency_anchor's, compiled once
+  // Short training on data(s), the test accuracy and measure(); r's identity fields are set.
   void train_and_measure(ir::Graph g, const EvalSettings& s, std::chrono::steady_clock::time_point t0, EvalResult* r);
 
   EvaluatorOptions options_;

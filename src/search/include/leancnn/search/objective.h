@@ -40,9 +40,9 @@ bool feasible(const Objective& o, const EvalResult& r);  // an untrained result 
 // Failed evaluations score -10.
 double score(const Objective& o, const EvalResult& r);
 
-// Indices (into `results`) of the successful, trained ones that no other successful one dominates when
-// maximising val_acc and minimising latency_ms and energy (first accel preset; ignored when
-// absent). Sorted by latency.
+// Indices (into `results`) of the successful, trained ones that no other such one dominates
+// when maximising val_acc and minimising latency_ms and energy (first accel preset; ignored
+// when absent). Sorted by latency.
 std::vector<size_t> pareto_front(const std::vector<EvalResult>& results);
 
 }  // namespace leancnn::search

@@ -69,7 +69,7 @@ struct OneShotCandidate {
 struct OneShotResult {
   std::vector<OneShotCandidate> candidates;  // in scoring order
   std::vector<double> epoch_loss, epoch_acc;  // the supernet's training, per epoch
-  int64_t pool_size = 0, pool_draws = 0;      // the capped pool: members, random draws measured (0: uniform)
+  int64_t pool_size = 0, pool_draws = 0;      // the capped pool: members, draws measured (0: uniform)
   double pool_seconds = 0;
   double train_seconds = 0, score_seconds = 0;
   Json to_json(const SearchSpace& space) const;

@@ -51,6 +51,10 @@ struct SearchReport {
   Json oneshot;                        // strategy "oneshot": OneShotResult::to_json (null otherwise)
   EvalResult reference;                // spec.reference's figures (summary empty when none)
   bool has_reference() const { return !reference.summary.empty(); }
+  // The best's latency over the reference's: over the reference timed beside it when anchored
+  // (within_reference), else over the reference's own measurement; 0 when there is no best or
+  // no reference.
+  double best_latency_ratio() const;
   // search.json's content: settings, trajectory (with the best score so far), front, best.
   Json to_json() const;
 };
