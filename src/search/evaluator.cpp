@@ -114,7 +114,11 @@ EvalSettings EvalSettings::from_json(const Json& js) {
   if (s.latency_iters < 1) fail(ErrorKind::bad_input, "evaluation settings: latency_iters must be >= 1");
   if (s.latency_threads < 1) fail(ErrorKind::bad_input, "evaluation settings: latency_threads must be >= 1");
   for (const std::string& p : s.accel_presets) accel::preset(p);  // an unknown name fails here, before any work
-  if (!s.latency_anchor.empty()) models::zoo_entry(s.latency_anchor);
+  if (!s.latency_anchor.empty()) try {
+      models::zoo_entry(s.latency_anchor);
+    } catch (const Error& e) {
+      fail(ErrorKind::bad_input, "evaluation settings: latency_anchor: ", e.message());
+    }
   return s;
 }
 

@@ -159,6 +159,14 @@ TEST(Evaluator, RequestsAndResultsAreJsonLines) {
   EXPECT_THROW(EvalRequest::from_json_line("not json"), Error);
   EXPECT_THROW(EvalSettings::from_json(from_native({{"epoch", 3}})), Error);  // a typo'd key
   EXPECT_THROW(EvalSettings::from_json(from_native({{"accel_presets", {"warp-drive"}}})), Error);
+  try {
+    EvalSettings::from_json(from_native({{"latency_anchor", "small_cnnn"}}));
+    ADD_FAILURE() << "an unknown anchor model was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+    EXPECT_NE(std::string(e.what()).find("latency_anchor"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("small_cnn"), std::string::npos) << e.what();  // the known names
+  }
 }
 
 TEST(Evaluator, WorkerAnswersEveryLine) {
