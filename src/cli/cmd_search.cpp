@@ -35,6 +35,7 @@ struct SearchCli {
   double max_latency = 0, max_energy = 0;
   std::string reference;  // a zoo model trained with the candidates' settings
   bool within_reference = false;
+  double latency_ratio = 1.0;  // with within_reference: the cap on latency / the reference's
   int64_t max_params = 0, max_macs = 0;
   std::string data = "fashion-mnist", input = "1x28x28";
   int64_t classes = 10;
@@ -191,6 +192,7 @@ int run_search_cli(const SearchCli& c, const CommonOptions& common) {
   spec.table_file = c.table;
   spec.reference = c.reference;
   spec.within_reference = c.within_reference;
+  spec.reference_latency_ratio = c.latency_ratio;
   if (!common.json) spec.log = [](const std::string& line) { std::cerr << line << "\n"; };
   const s::SearchReport r = s::run_search(spec);
   if (common.json) {
@@ -263,6 +265,9 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
                   "compares the best with it");
   cmd->add_flag("--within-reference", c->within_reference,
                 "Constraint: latency at most the reference's, each candidate timed beside it (a ratio cap of 1)");
+  cmd->add_option("--latency-ratio", c->latency_ratio,
+                  "With --within-reference: the cap on latency over the reference's (0.7 = at least 30 % faster)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--max-energy", c->max_energy, "Constraint: accelerator energy in pJ, first preset (0 = none)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-params", c->max_params, "Constraint: parameters (0 = none)")->check(CLI::NonNegativeNumber);
@@ -302,7 +307,7 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--darts-alpha-lr", c->darts.alpha_lr, "darts: the architecture weights' learning rate (Adam)")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--oneshot-epochs", c->oneshot.epochs, "oneshot: supernet epochs (one random sub-net per batch)")
+  cmd->add_option("--oneshot-epochs", c->oneshot.epochs, "oneshot: supernet epochs")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--oneshot-candidates", c->oneshot.candidates, "oneshot: sub-nets scored with inherited weights")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -311,7 +316,11 @@ Runner register_search(CLI::App& app, CommonOptions& common) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--oneshot-pool", c->oneshot.pool,
                   "oneshot, with caps: the supernet trains only sub-nets within them, up to this many distinct random "
-                  "ones measured first (0 = uniform over the space)")
+                  "ones, each shrunk until it meets them, measured first (0 = uniform over the space)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--oneshot-sandwich", c->oneshot.sandwich,
+                  "oneshot: 0 = one sampled sub-net per batch; N = the sandwich rule: the largest sub-net on the labels, "
+                  "the smallest and N sampled ones distilled from it, one step on their summed gradients")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--worker", c->worker, "Evaluation worker: EvalRequest JSON lines on stdin, EvalResult lines on stdout");
   cmd->add_flag("--print-request", c->print_request, "Print an evaluation request for a random architecture (--seed) and exit");

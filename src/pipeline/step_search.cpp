@@ -34,6 +34,7 @@ std::vector<KeySpec> search_keys() {
       {"max_latency_ms", KeyType::number, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
       {"reference", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a zoo model trained with the candidates' settings, to compare with (\"\" = none)"},
       {"within_reference", KeyType::boolean, from_native(false), -kInf, kInf, false, {}, "constraint: latency at most the reference's"},
+      {"latency_ratio", KeyType::number, from_native(1), 0, kInf, false, {}, "within_reference: the cap on latency over the reference's (0.7 = 30 % faster)"},
       {"max_energy_pj", KeyType::number, from_native(0), 0, kInf, false, {}, "constraint on the first preset's energy (0 = none)"},
       {"max_params", KeyType::integer, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
       {"max_macs", KeyType::integer, from_native(0), 0, kInf, false, {}, "constraint (0 = none)"},
@@ -61,6 +62,7 @@ std::vector<KeySpec> search_keys() {
       {"oneshot_candidates", KeyType::integer, from_native(100), 1, kInf, false, {}, "oneshot: sub-nets scored through the supernet"},
       {"oneshot_calibration", KeyType::integer, from_native(500), 1, kInf, false, {}, "oneshot: BN re-estimation images"},
       {"oneshot_pool", KeyType::integer, from_native(0), 0, kInf, false, {}, "oneshot, with caps: sub-nets within them the supernet trains (0 = uniform)"},
+      {"oneshot_sandwich", KeyType::integer, from_native(0), 0, kInf, false, {}, "oneshot: 0 = single path; N = largest, smallest and N sampled sub-nets per batch"},
       {"cache", KeyType::string, from_native(""), -kInf, kInf, false, {}, "a shared evaluation cache file (\"\" = the step's own)"},
   };
 }
@@ -82,6 +84,7 @@ search::OneShotOptions oneshot_options(const nlohmann::json& s) {
   o.candidates = s["oneshot_candidates"];
   o.calibration_images = s["oneshot_calibration"];
   o.pool = s["oneshot_pool"];
+  o.sandwich = s["oneshot_sandwich"];
   return o;
 }
 
@@ -123,6 +126,7 @@ search::SearchSpec spec_of(const nlohmann::json& s, const ir::Graph& input, cons
   spec.cache_file = s["cache"].get<std::string>();
   spec.reference = s["reference"].get<std::string>();
   spec.within_reference = s["within_reference"];
+  spec.reference_latency_ratio = s["latency_ratio"];
   if (ctx.progress) spec.log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
   return spec;
 }
@@ -199,6 +203,10 @@ StepKind search_step_kind() {
       }
     if (s["within_reference"].get<bool>() && reference.empty())
       problems.push_back({"within_reference", "needs a reference model to measure: set reference (a zoo model, e.g. small_cnn)"});
+    const double ratio = s["latency_ratio"].get<double>();
+    if (!(ratio > 0)) problems.push_back({"latency_ratio", "must be > 0 (0.7 = at least 30 % faster than the reference)"});
+    else if (ratio != 1.0 && !s["within_reference"].get<bool>())
+      problems.push_back({"latency_ratio", "caps candidates only within the reference: set within_reference: true"});
     const std::string strategy = s["strategy"].get<std::string>(), space = s["space"].get<std::string>();
     try {
       if (strategy == "darts") {

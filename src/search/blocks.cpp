@@ -29,6 +29,15 @@ ir::ValueId add_cross_entropy(ir::Graph& g, const ir::OpTable& ops) {
   return loss;
 }
 
+ir::ValueId add_distillation(ir::Graph& g, const ir::OpTable& ops, int64_t classes) {
+  ir::Builder b(g, ops);
+  const ir::ValueId logits = g.outputs().at(0);
+  const ir::ValueId teacher = b.input("teacher_logits", {1, classes}, DType::f32);
+  const ir::ValueId loss = b.op("KLDivergence", {logits, teacher}, {}, 1, ir::kLeancnnDomain, "loss")[0];
+  b.output(loss);
+  return loss;
+}
+
 void check_input(const models::ModelConfig& cfg, int64_t min_hw, const std::string& space) {
   if (cfg.input.size() != 3) fail(ErrorKind::usage, "search space '", space, "': input must be CxHxW");
   if (cfg.input[1] < min_hw || cfg.input[2] < min_hw)

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <set>
 
 #include "leancnn/core/clock.h"
 #include "leancnn/core/error.h"
@@ -60,7 +59,9 @@ SharedWeights::SharedWeights(const ir::Graph& largest) {
   for (ir::ValueId v : largest.initializers()) {
     const ir::Value& val = largest.value(v);
     if (val.data.dtype() != DType::f32) continue;
-    entries_[val.name] = {val.data.clone(), Tensor::zeros(val.data.shape())};
+    Entry& e = entries_[val.name];
+    e.value = val.data.clone();
+    e.velocity = Tensor::zeros(val.data.shape());
   }
 }
 
@@ -87,23 +88,54 @@ void SharedWeights::load(ir::Graph& g) const {
 }
 
 void SharedWeights::sgd_step(const std::vector<runtime::Param>& params, float lr, float momentum, float weight_decay) {
+  accumulate(params);
+  step(lr, momentum, weight_decay);
+}
+
+void SharedWeights::accumulate(const std::vector<runtime::Param>& params) {
   for (const runtime::Param& p : params) {
     if (!p.grad.defined()) continue;
     const auto it = entries_.find(p.name);
     if (it == entries_.end()) fail(ErrorKind::internal, "one-shot supernet: no tensor named '", p.name, "'");
-    float* w = it->second.value.data<float>();
-    float* vel = it->second.velocity.data<float>();
+    Entry& e = it->second;
+    if (!e.grad.defined()) {
+      e.grad = Tensor::zeros(e.value.shape());
+      e.touched.assign(static_cast<size_t>(e.value.numel()), 0);
+    }
+    float* acc = e.grad.data<float>();
     const float* g = p.grad.data<float>();
-    const float wd = p.value.rank() >= 2 ? weight_decay : 0.f;
-    for_each_slice(it->second.value.shape(), p.value.shape(), [&](int64_t at, int64_t s) {
-      vel[at] = momentum * vel[at] + g[s] + wd * w[at];
-      w[at] -= lr * vel[at];
+    for_each_slice(e.value.shape(), p.value.shape(), [&](int64_t at, int64_t s) {
+      acc[at] += g[s];
+      e.touched[static_cast<size_t>(at)] = 1;
     });
+    e.any = true;
+  }
+}
+
+void SharedWeights::step(float lr, float momentum, float weight_decay) {
+  for (auto& [name, e] : entries_) {
+    if (!e.any) continue;
+    float* w = e.value.data<float>();
+    float* vel = e.velocity.data<float>();
+    float* g = e.grad.data<float>();
+    const float wd = e.value.rank() >= 2 ? weight_decay : 0.f;
+    for (size_t at = 0; at < e.touched.size(); ++at) {
+      if (!e.touched[at]) continue;
+      vel[at] = momentum * vel[at] + g[at] + wd * w[at];
+      w[at] -= lr * vel[at];
+      g[at] = 0;
+      e.touched[at] = 0;
+    }
+    e.any = false;
   }
 }
 
 Json OneShotOptions::to_json() const {
-  return from_native({{"epochs", epochs}, {"candidates", candidates}, {"calibration_images", calibration_images}, {"pool", pool}});
+  return from_native({{"epochs", epochs},
+                      {"candidates", candidates},
+                      {"calibration_images", calibration_images},
+                      {"pool", pool},
+                      {"sandwich", sandwich}});
 }
 
 Json OneShotResult::to_json(const SearchSpace& space) const {
@@ -136,6 +168,9 @@ void check(const OneShotOptions& o, const std::string& space) {
   if (o.candidates < 1) fail(ErrorKind::usage, "oneshot: candidates must be >= 1, got ", o.candidates);
   if (o.calibration_images < 1) fail(ErrorKind::usage, "oneshot: calibration_images must be >= 1, got ", o.calibration_images);
   if (o.pool < 0) fail(ErrorKind::usage, "oneshot: pool must be >= 0 (0 = uniform sampling), got ", o.pool);
+  if (o.sandwich < 0)
+    fail(ErrorKind::usage, "oneshot: sandwich must be >= 0 (0 = single path; N = largest, smallest and N sampled sub-nets), got ",
+         o.sandwich);
 }
 
 namespace {
@@ -157,6 +192,26 @@ Architecture extreme_architecture(const SearchSpace& space, bool largest) {
 Architecture largest_architecture(const SearchSpace& space) { return extreme_architecture(space, true); }
 Architecture smallest_architecture(const SearchSpace& space) { return extreme_architecture(space, false); }
 
+bool shrink_step(const SearchSpace& space, Architecture& a, Rng& rng) {
+  a = space.canonical(a);
+  const std::vector<Decision>& ds = space.decisions();
+  std::vector<std::pair<size_t, int>> moves;  // (decision, its next smaller option)
+  for (size_t i = 0; i < ds.size(); ++i) {
+    const double v = std::stod(ds[i].options[static_cast<size_t>(a.choices[i])]);
+    int next = -1;
+    for (size_t j = 0; j < ds[i].options.size(); ++j) {
+      const double w = std::stod(ds[i].options[j]);
+      if (w < v && (next < 0 || w > std::stod(ds[i].options[static_cast<size_t>(next)]))) next = static_cast<int>(j);
+    }
+    if (next >= 0) moves.emplace_back(i, next);
+  }
+  if (moves.empty()) return false;
+  const auto& [i, next] = moves[static_cast<size_t>(rng.below(static_cast<int64_t>(moves.size())))];
+  a.choices[i] = next;
+  a = space.canonical(a);
+  return true;
+}
+
 OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, const EvalData& data,
                           const OneShotOptions& o, Strategy& strategy, const Objective& objective, Evaluator& evaluator,
                           const std::function<void(const std::string&)>& log) {
@@ -167,28 +222,44 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
   OneShotResult res;
 
   // With caps and o.pool, the sub-nets to train: distinct ones that meet the caps, measured
-  // untrained. The first draw is the smallest sub-net, the likeliest to meet a tight cap (under
-  // one uniform draw in a thousand meets the small CNN's latency); then, once there is a
-  // member, half the draws mutate one (its neighbours often meet the cap too), half are uniform.
+  // untrained. The first is the smallest sub-net (when even it is over a cap, nothing is); each
+  // further one starts as a uniform draw and, while over a cap, shrinks one random decision to
+  // its next smaller option (shrink_step): the walk stops at the first sub-net within the caps,
+  // so the pool spreads along the caps' frontier instead of crowding at the smallest network.
   Rng rng(eval.seed * 7919 + 17);
   std::vector<Architecture> pool;
-  const auto pool_member = [&]() -> const Architecture& {
-    return pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))];
-  };
+  std::vector<int64_t> pool_macs;  // per member
   if (o.pool > 0 && has_caps(objective)) {
     const auto tp = Clock::now();
-    std::set<std::string> seen;
-    // At most 50 draws per member, and 1000 when none has met the caps yet (a cap no sub-net
-    // meets would otherwise cost 50 x pool measurements).
-    for (int64_t draw = 0; draw < 50 * o.pool && static_cast<int64_t>(pool.size()) < o.pool && (draw < 1000 || !pool.empty());
-         ++draw) {
-      const bool mutate = !pool.empty() && rng.uniform() < 0.5f;
-      const Architecture a = draw == 0 ? smallest_architecture(space) : mutate ? space.mutate(pool_member(), rng) : space.sample(rng);
-      if (!seen.insert(arch_hash(space, a)).second) continue;
-      ++res.pool_draws;
-      EvalResult m;
-      evaluator.measure(space.build(a, cfg, ops), eval, &m);
-      if (within_caps(objective, m)) pool.push_back(a);
+    std::map<std::string, bool> within;  // measured sub-nets by hash: within the caps?
+    // At most 50 measurements per member, and 1000 while none has met the caps (a cap no
+    // sub-net meets would otherwise cost 50 x pool measurements); at most 50 walks per member
+    // (walks that end at members already found measure nothing).
+    const auto measuring = [&] { return res.pool_draws < 50 * o.pool && (res.pool_draws < 1000 || !pool.empty()); };
+    for (int64_t walk = 0; static_cast<int64_t>(pool.size()) < o.pool && walk < 50 * o.pool && measuring(); ++walk) {
+      Architecture a = space.canonical(walk == 0 ? smallest_architecture(space) : space.sample(rng));
+      do {
+        const std::string h = arch_hash(space, a);
+        const auto it = within.find(h);
+        if (it == within.end()) {
+          ++res.pool_draws;
+          EvalResult m;
+          evaluator.measure(space.build(a, cfg, ops), eval, &m);
+          const bool ok = within_caps(objective, m);
+          within.emplace(h, ok);
+          if (ok) {
+            pool.push_back(a);
+            pool_macs.push_back(m.macs);
+            if (log && pool.size() % 25 == 0 && static_cast<int64_t>(pool.size()) < o.pool)
+              log(str_cat("oneshot pool: ", pool.size(), "/", o.pool, " sub-nets within the caps, ", res.pool_draws,
+                          " measured, ", static_cast<int64_t>(seconds_since(tp)), " s"));
+            break;
+          }
+        } else if (it->second) {
+          break;  // a member already
+        }
+      } while (walk > 0 && measuring() && shrink_step(space, a, rng));
+      if (walk == 0 && pool.empty()) break;  // the smallest sub-net is over a cap
     }
     res.pool_size = static_cast<int64_t>(pool.size());
     res.pool_seconds = seconds_since(tp);
@@ -196,8 +267,21 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
       log(str_cat("oneshot: ", pool.size(), " sub-nets within the caps of ", res.pool_draws, " measured (",
                   res.pool_seconds, " s)", pool.empty() ? "; none: the supernet trains uniformly over the space" : ""));
   }
+  const auto pool_member = [&]() -> const Architecture& {
+    return pool[static_cast<size_t>(rng.below(static_cast<int64_t>(pool.size())))];
+  };
 
-  // Single-path training: one sampled sub-net per batch (uniformly from the pool, or the space).
+  // Training: single path (one sampled sub-net per batch, from the pool or the space), or the
+  // sandwich rule: the largest and smallest (of the pool, by MACs, or of the space) and
+  // o.sandwich sampled sub-nets per batch, the largest on the labels, the others distilled from
+  // its logits, one step on the summed gradients. The epoch's loss is the labels' cross-entropy
+  // (the sampled sub-net's, or the largest's); its accuracy, the sampled sub-nets'.
+  const auto sampled = [&]() -> Architecture { return pool.empty() ? space.sample(rng) : pool_member(); };
+  Architecture largest = largest_architecture(space), smallest = smallest_architecture(space);
+  if (!pool.empty()) {
+    largest = pool[static_cast<size_t>(std::max_element(pool_macs.begin(), pool_macs.end()) - pool_macs.begin())];
+    smallest = pool[static_cast<size_t>(std::min_element(pool_macs.begin(), pool_macs.end()) - pool_macs.begin())];
+  }
   const auto t0 = Clock::now();
   train::DataLoader loader(data.train, {.batch = eval.batch, .shuffle = true, .drop_last = true, .seed = eval.seed});
   const int64_t steps = loader.batches_per_epoch();
@@ -206,32 +290,54 @@ OneShotResult run_oneshot(const SearchSpace& space, const EvalSettings& eval, co
   sched.kind = "cosine";
   sched.base_lr = static_cast<float>(eval.lr);
   sched.total_steps = o.epochs * steps;
-  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+  int64_t epoch = 0;
+  // One forward and backward of sub-net a on batch b, its gradients added to the supernet's:
+  // on the labels, or distilled from `teacher` logits when given. Returns (loss, logits).
+  const auto pass = [&](const Architecture& a, const train::Batch& b, const Tensor* teacher) {
+    ir::Graph g = space.build(a, cfg, ops);
+    shared.load(g);
+    const ir::ValueId loss = teacher ? add_distillation(g, ops, eval.classes) : add_cross_entropy(g, ops);
+    runtime::Executor exec(g, ops, {.training = true, .use_kernels = true, .seed = eval.seed});
+    std::map<std::string, Tensor> feeds{{"input", b.images}};
+    if (teacher) feeds.emplace("teacher_logits", *teacher);
+    else feeds.emplace("labels", b.labels);
+    const std::vector<Tensor> out = exec.forward(feeds);
+    const float l = out[1].at(0);
+    if (!std::isfinite(l)) fail(ErrorKind::runtime, "oneshot: the supernet's loss became ", l, " in epoch ", epoch + 1, " (lower --lr)");
+    exec.backward(loss);
+    shared.accumulate(exec.params());
+    return std::pair<float, Tensor>{l, out[0].clone()};
+  };
+  for (; epoch < o.epochs; ++epoch) {
     loader.start_epoch(epoch);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0, step = 0;
     while (auto b = loader.next()) {
-      ir::Graph g = space.build(pool.empty() ? space.sample(rng) : pool_member(), cfg, ops);
-      shared.load(g);
-      const ir::ValueId loss = add_cross_entropy(g, ops);
-      runtime::Executor exec(g, ops, {.training = true, .use_kernels = true, .seed = eval.seed});
-      const std::vector<Tensor> out = exec.forward({{"input", b->images}, {"labels", b->labels}});
-      const float l = out[1].at(0);
-      if (!std::isfinite(l)) fail(ErrorKind::runtime, "oneshot: the supernet's loss became ", l, " in epoch ", epoch + 1, " (lower --lr)");
-      exec.backward(loss);
-      shared.sgd_step(exec.params(), train::lr_at(sched, epoch * steps + step), 0.9f, static_cast<float>(eval.weight_decay));
-      loss_sum += l;
-      correct += train::count_correct(out[0], b->labels);
-      seen += b->labels.numel();
+      if (o.sandwich == 0) {
+        const auto [l, logits] = pass(sampled(), *b, nullptr);
+        loss_sum += l;
+        correct += train::count_correct(logits, b->labels);
+        seen += b->labels.numel();
+      } else {
+        const auto [l, teacher] = pass(largest, *b, nullptr);
+        loss_sum += l;
+        pass(smallest, *b, &teacher);
+        for (int64_t k = 0; k < o.sandwich; ++k) {
+          const Tensor logits = pass(sampled(), *b, &teacher).second;
+          correct += train::count_correct(logits, b->labels);
+          seen += b->labels.numel();
+        }
+      }
+      shared.step(train::lr_at(sched, epoch * steps + step), 0.9f, static_cast<float>(eval.weight_decay));
       ++step;
     }
     res.epoch_loss.push_back(loss_sum / static_cast<double>(steps));
     res.epoch_acc.push_back(static_cast<double>(correct) / static_cast<double>(seen));
     if (log) {
       char line[160];
-      std::snprintf(line, sizeof line, "oneshot supernet epoch %lld/%lld: loss %.4f, acc %.4f (random sub-nets), %.1f s",
+      std::snprintf(line, sizeof line, "oneshot supernet epoch %lld/%lld: loss %.4f%s, acc %.4f (sampled sub-nets), %.1f s",
                     static_cast<long long>(epoch + 1), static_cast<long long>(o.epochs), res.epoch_loss.back(),
-                    res.epoch_acc.back(), seconds_since(t0));
+                    o.sandwich > 0 ? " (largest)" : "", res.epoch_acc.back(), seconds_since(t0));
       log(line);
     }
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -112,6 +113,12 @@ SearchReport run_search(const SearchSpec& spec) {
   if (!spec.reference.empty()) models::zoo_entry(spec.reference);  // Error(usage) listing the names
   if (spec.within_reference && spec.reference.empty())
     fail(ErrorKind::usage, "within_reference needs a reference model (--reference NAME, a zoo model)");
+  if (!(spec.reference_latency_ratio > 0) || !std::isfinite(spec.reference_latency_ratio))
+    fail(ErrorKind::usage, "the latency ratio to the reference must be > 0 (0.7 = at least 30 % faster), got ",
+         spec.reference_latency_ratio);
+  if (spec.reference_latency_ratio != 1.0 && !spec.within_reference)
+    fail(ErrorKind::usage, "a latency ratio to the reference (", spec.reference_latency_ratio,
+         ") caps candidates only within the reference: add --within-reference (within_reference: true)");
   const auto space = make_space(spec.space);
   StrategyOptions so = spec.strategy_options;
   so.seed = spec.seed;
@@ -152,7 +159,7 @@ SearchReport run_search(const SearchSpec& spec) {
       spec.log(str_cat("reference ", spec.reference, ": val ", fmt("%.4f", r.val_acc), "  lat ", fmt("%.3f", r.latency_ms), " ms",
                        r.latency_estimated ? " (table)" : "", "  ", fmt("%.2f", static_cast<double>(r.macs) * 1e-6), " MMAC",
                        r.cached ? "  [cached]" : str_cat("  ", fmt("%.1f", r.seconds), " s")));
-    if (spec.within_reference) rep.spec.objective.max_latency_ratio = 1.0;
+    if (spec.within_reference) rep.spec.objective.max_latency_ratio = spec.reference_latency_ratio;
   }
   const Objective& objective = rep.spec.objective;
   double best_score = -1e300;

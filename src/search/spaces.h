@@ -39,6 +39,9 @@ void classifier_head(ir::Builder& b, ir::Graph& g, ir::ValueId x, int64_t classe
 // Adds a "labels" input (s64 [N]) and the cross-entropy of the logits (output 0) as a second
 // output; returns the loss, for the supernets' own training loops (darts.cpp, oneshot.cpp).
 ir::ValueId add_cross_entropy(ir::Graph& g, const ir::OpTable& ops);
+// Adds a "teacher_logits" input (f32 [N, classes]) and the distillation loss (KLDivergence at
+// T = 1, no gradient to the teacher) of the logits (output 0) as a second output; returns it.
+ir::ValueId add_distillation(ir::Graph& g, const ir::OpTable& ops, int64_t classes);
 // Fails (bad_input) unless the input has C, H, W with H and W >= min_hw.
 void check_input(const models::ModelConfig& cfg, int64_t min_hw, const std::string& space);
 // Options "a", "b", ... from numbers.

@@ -108,6 +108,13 @@ TEST(RunnerSearch, WeightSharingSettingsFailAtCheckTime) {
   EXPECT_NE(unknown.find("small_cnn"), std::string::npos) << unknown;  // the known names are listed
   EXPECT_NE(problem("  - {kind: search, within_reference: true}\n").find("key 'within_reference'"), std::string::npos);
   EXPECT_EQ(problem("  - {kind: search, reference: small_cnn, within_reference: true}\n"), "(no error)");
+  // A latency ratio other than 1 caps candidates within the reference only, and must be > 0.
+  EXPECT_NE(problem("  - {kind: search, reference: small_cnn, latency_ratio: 0.7}\n").find("key 'latency_ratio'"),
+            std::string::npos);
+  EXPECT_NE(problem("  - {kind: search, reference: small_cnn, within_reference: true, latency_ratio: 0}\n")
+                .find("key 'latency_ratio'"),
+            std::string::npos);
+  EXPECT_EQ(problem("  - {kind: search, reference: small_cnn, within_reference: true, latency_ratio: 0.7}\n"), "(no error)");
 }
 
 // recipes/search.yaml parses as shipped: a search step, then training of what it found.

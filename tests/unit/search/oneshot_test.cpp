@@ -3,6 +3,7 @@
 // one-shot search runs on a tiny dataset; bad settings fail first.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "../pipeline/tiny_data.h"
@@ -55,6 +56,24 @@ TEST(OneShot, SubNetsTakeLeadingChannelsAndCentreTaps) {
   EXPECT_FLOAT_EQ(after.data<float>()[(0 * 7 + 2) * 7 + 2], before.data<float>()[(0 * 7 + 2) * 7 + 2] - 0.1f);
   EXPECT_EQ(after.data<float>()[0], before.data<float>()[0]);                       // a corner tap
   EXPECT_EQ(after.data<float>()[30 * 49 + 24], before.data<float>()[30 * 49 + 24]);  // channel 30
+
+  // Accumulated gradients of two sub-nets (3x3 and 5x5 taps) are summed where the slices
+  // overlap, and one step moves exactly their union (the sandwich rule's update).
+  const Tensor before2 = after.clone();
+  const Shape k5{24, 1, 5, 5};
+  shared.accumulate({p});
+  shared.accumulate({runtime::Param{"stage1.block0.dw.weight", 0, Tensor::zeros(k5), Tensor::full(k5, 2.f)}});
+  shared.step(0.1f, 0.f, 0.f);
+  const Tensor& after2 = shared.tensor("stage1.block0.dw.weight");
+  const auto at = [](int64_t c, int64_t y, int64_t x) { return (c * 7 + y) * 7 + x; };
+  EXPECT_NEAR(after2.data<float>()[at(3, 3, 3)], before2.data<float>()[at(3, 3, 3)] - 0.1f * 3.f, 1e-6f);  // both
+  EXPECT_NEAR(after2.data<float>()[at(3, 1, 1)], before2.data<float>()[at(3, 1, 1)] - 0.1f * 2.f, 1e-6f);  // the 5x5 only
+  EXPECT_EQ(after2.data<float>()[at(3, 0, 0)], before2.data<float>()[at(3, 0, 0)]);                        // neither
+  EXPECT_EQ(after2.data<float>()[at(30, 3, 3)], before2.data<float>()[at(30, 3, 3)]);                      // channel 30
+  // The step cleared the gradient: a step with nothing accumulated moves nothing.
+  const Tensor before3 = after2.clone();
+  shared.step(0.1f, 0.f, 0.f);
+  EXPECT_EQ(shared.tensor("stage1.block0.dw.weight").data<float>()[at(3, 3, 3)], before3.data<float>()[at(3, 3, 3)]);
 }
 
 TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
@@ -90,6 +109,7 @@ TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
   EXPECT_TRUE(fs::exists(dir + "/out/search.json"));
   EXPECT_TRUE(fs::exists(dir + "/out/best.onnx"));
 
+
   // Under a cap no sub-net meets, every one is measured but none scored for accuracy (no
   // calibration, no validation pass), and the finalists are not trained either.
   spec.objective.max_params = 1;
@@ -117,6 +137,18 @@ TEST(OneShot, SearchScoresSubNetsAndTrainsTheBest) {
   EXPECT_GE(op["pool_size"].get<int64_t>(), 1);
   EXPECT_LE(op["pool_size"].get<int64_t>(), 3);
   EXPECT_GE(op["pool_draws"].get<int64_t>(), op["pool_size"].get<int64_t>());
+
+  // The sandwich rule over the pool: its largest and smallest members and one sampled member
+  // per batch, the largest on the labels, the others distilled from it.
+  spec.oneshot.sandwich = 1;
+  spec.out_dir = dir + "/sandwich";
+  const SearchReport sw = run_search(spec);
+  const nlohmann::json& os = native(sw.oneshot);
+  ASSERT_EQ(os["epoch_loss"].size(), 1u);
+  EXPECT_TRUE(std::isfinite(os["epoch_loss"][0].get<double>()));
+  EXPECT_GE(os["epoch_acc"][0].get<double>(), 0.0);
+  EXPECT_EQ(os["candidates"].size(), 4u);
+  EXPECT_GE(os["pool_size"].get<int64_t>(), 1);
 }
 
 // The capped pool starts from the smallest sub-net: no sample of the space costs fewer MACs, and
@@ -134,6 +166,28 @@ TEST(OneShot, SmallestAndLargestArchitecturesBoundTheSpace) {
   }
 }
 
+// The capped pool's walks: each step shrinks one live decision (fewer MACs), and the walk ends
+// at the smallest architecture, where no step is left.
+TEST(OneShot, ShrinkStepsWalkDownToTheSmallest) {
+  const auto space = make_space("mobile");
+  const ir::OpTable& ops = ops::op_table();
+  const auto macs = [&](const Architecture& a) { return ir::summarize(space->build(a, {{1, 28, 28}, 10, 0}, ops), ops).macs; };
+  Rng rng(5);
+  for (const Architecture& start : {largest_architecture(*space), space->sample(rng)}) {
+    Architecture a = start;
+    int64_t last = macs(a);
+    int steps = 0;
+    while (shrink_step(*space, a, rng)) {
+      const int64_t m = macs(a);
+      EXPECT_LT(m, last) << space->describe(a);
+      last = m;
+      ASSERT_LT(++steps, 200);
+    }
+    EXPECT_EQ(arch_hash(*space, a), arch_hash(*space, smallest_architecture(*space)));
+    EXPECT_GT(steps, 0);
+  }
+}
+
 TEST(OneShot, BadSettingsFailBeforeAnyWork) {
   OneShotOptions o;
   try {
@@ -147,6 +201,9 @@ TEST(OneShot, BadSettingsFailBeforeAnyWork) {
   EXPECT_THROW(check(o, "mobile"), Error);
   o = OneShotOptions{};
   o.pool = -1;
+  EXPECT_THROW(check(o, "mobile"), Error);
+  o = OneShotOptions{};
+  o.sandwich = -1;
   EXPECT_THROW(check(o, "mobile"), Error);
   SearchSpec spec;
   spec.space = "macro";

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "leancnn/core/json.h"
+#include "leancnn/core/rng.h"
 #include "leancnn/ir/graph.h"
 #include "leancnn/runtime/executor.h"
 #include "leancnn/search/evaluator.h"
@@ -32,11 +33,16 @@ struct OneShotOptions {
   int64_t calibration_images = 500;  // training images that re-estimate a sub-net's BN statistics
   // With caps (latency, energy, size) the supernet trains only sub-nets that meet them: a pool
   // of up to this many distinct ones, measured before any training: the smallest sub-net first,
-  // then random ones and (half the draws, once there is a member) mutations of members; at most
-  // 50 draws per member, 1000 while none is found. 0 (the default, SPOS's choice): uniform
-  // over the whole space, caps or not (docs/nas.md §7: the pool's mutations of the smallest
-  // sub-net crowded it with the tiniest networks).
+  // then uniform draws each shrunk (shrink_step) until it meets the caps, so the pool spreads
+  // along the caps' frontier; at most 50 measurements per member, 1000 while none is found.
+  // 0 (the default, SPOS's choice): uniform over the whole space, caps or not.
   int64_t pool = 0;
+  // 0: single path (one sampled sub-net per batch, SPOS). N >= 1: the sandwich rule with
+  // in-place distillation (Yu & Huang, ICCV 2019; BigNAS, Yu et al., ECCV 2020): each batch
+  // trains the largest sub-net (of the pool when there is one, by MACs) on the labels, then the
+  // smallest and N sampled ones on the largest's predictions (KL at T = 1), and takes one SGD
+  // step on their summed gradients.
+  int64_t sandwich = 0;
   Json to_json() const;
 };
 
@@ -49,14 +55,23 @@ class SharedWeights {
   // naming the initializer when the supernet has no tensor of that name or it is smaller.
   void load(ir::Graph& g) const;
   // One SGD step (momentum, weight decay on tensors of rank >= 2) on the slices the params'
-  // gradients cover; params without a gradient are skipped.
+  // gradients cover; params without a gradient are skipped. accumulate() then step().
   void sgd_step(const std::vector<runtime::Param>& params, float lr, float momentum, float weight_decay);
+  // Adds the params' gradients into the supernet's gradient, each on its slice (several
+  // sub-nets' gradients summed: the sandwich rule).
+  void accumulate(const std::vector<runtime::Param>& params);
+  // One SGD step on every element some accumulated gradient covered (the others, their
+  // momentum included, untouched); clears the gradient.
+  void step(float lr, float momentum, float weight_decay);
   // The stored tensor of a name (tests); Error(internal) when absent.
   const Tensor& tensor(const std::string& name) const;
 
  private:
   struct Entry {
     Tensor value, velocity;
+    Tensor grad;                   // accumulated since the last step (allocated on first use)
+    std::vector<uint8_t> touched;  // per element: covered by an accumulated gradient
+    bool any = false;              // some element touched
   };
   std::map<std::string, Entry> entries_;
 };
@@ -82,6 +97,11 @@ void check(const OneShotOptions& o, const std::string& space);
 // numeric option.
 Architecture largest_architecture(const SearchSpace& space);
 Architecture smallest_architecture(const SearchSpace& space);
+
+// One step toward the smallest architecture: a uniformly chosen decision of the canonical `a`
+// that has a smaller numeric option moves to the next smaller one (a stays canonical); false,
+// and `a` canonical but otherwise unchanged, when every live decision is at its smallest.
+bool shrink_step(const SearchSpace& space, Architecture& a, Rng& rng);
 
 // Trains the supernet on `data.train`, then lets `strategy` propose `candidates` sub-nets, each
 // scored by `objective` from its supernet accuracy on `data.val` and `evaluator.measure`.

@@ -31,10 +31,12 @@ struct SearchSpec {
   std::string table_file;  // "" = out_dir/latency_table.jsonl
   // A zoo model trained and measured with the candidates' settings before the search
   // (Evaluator::evaluate_reference): search.json compares the best with it. within_reference
-  // times it beside every candidate (EvalSettings::latency_anchor) and caps the ratio at 1
-  // (Objective::max_latency_ratio; max_latency_ms still applies as given).
+  // times it beside every candidate (EvalSettings::latency_anchor) and caps the ratio at
+  // reference_latency_ratio (Objective::max_latency_ratio; max_latency_ms still applies as
+  // given): 1 = no slower than the reference, 0.7 = at least 30 % faster.
   std::string reference;
   bool within_reference = false;
+  double reference_latency_ratio = 1.0;  // > 0; other than 1 only with within_reference
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
 };
 
