@@ -84,6 +84,7 @@ std::vector<Cfg> configs() {
       {2, 24, 11, 7, 7, 3, 3, 2, 1, {1, 1, 1, 1}, false, false},
       {1, 32, 24, 6, 5, 3, 3, 1, 1, {0, 1, 2, 1}, true, false},
       {1, 40, 40, 5, 5, 3, 3, 1, 2, {2, 2, 2, 2}, true, true},
+      {1, 10, 12, 9, 9, 8, 8, 1, 1, {3, 3, 4, 4}, true, false},  // 64 taps: every bit of a border mask
   };
 }
 
@@ -146,6 +147,16 @@ TEST(BinaryConvConformance, NonBinaryWeightsDeclined) {
     }
   }();
   EXPECT_EQ(f.kernel, "reference-rejected");
+}
+
+// Past 64 taps (a border mask per pixel is one word) the fast kernels decline and the reference
+// runs.
+TEST(BinaryConvConformance, MoreThan64TapsDeclined) {
+  const OpCase c = conv_case({1, 4, 3, 9, 9, 9, 9, 1, 1, {4, 4, 4, 4}, false, false}, 7);
+  const KernelForward f = run_forward(c, true);
+  EXPECT_NE(f.kernel, kAvx512);
+  EXPECT_NE(f.kernel, kAvx2);
+  expect_identical(f.outputs[0], run_reference(c).outputs[0], "9x9");
 }
 
 }  // namespace

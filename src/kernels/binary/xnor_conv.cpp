@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "leancnn/core/cpu.h"
@@ -31,7 +32,18 @@ struct PackedFilters {
   std::vector<uint64_t> bits;     // [words][ocp], dense patch bits of each filter, transposed
   std::vector<int32_t> tap_ones;  // [oc][kh * kw]: popcount of each filter tap
   std::vector<float> alpha, bias;
+  // Per output pixel (oy * ow + ox): bit t = tap t falls outside the input (0: a window inside),
+  // the bits inside the input (ic * taps inside), and the row of `corr` to take back (-1: none).
+  std::vector<uint64_t> outside;
+  std::vector<int64_t> valid;
+  std::vector<int32_t> corr_row;
+  // Per distinct border pattern, [ocp]: the disagreements its outside taps add (the zero patch
+  // bits against each filter's ones there).
+  std::vector<int64_t> corr;
 };
+
+// A tap mask per output pixel needs kh * kw <= 64.
+constexpr int64_t kMaxTaps = 64;
 
 std::string check_weights(const ir::ForwardCtx& ctx) {
   if (ctx.inputs.size() < 2 || !ctx.inputs[1].defined()) return "no weights";
@@ -39,6 +51,8 @@ std::string check_weights(const ir::ForwardCtx& ctx) {
   std::vector<float> alpha;
   std::string why;
   if (!ops::binary_row_scales(ctx.inputs[1], alpha, &why)) return why;
+  const Shape& ws = ctx.inputs[1].shape();
+  if (ws.size() == 4 && ws[2] * ws[3] > kMaxTaps) return "kernel of more than 64 taps";
   return "";
 }
 
@@ -109,6 +123,32 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
         }
     for (int64_t k = 0; k < p->words; ++k) p->bits[static_cast<size_t>(k * p->ocp + oc)] = row[static_cast<size_t>(k)];
   }
+  // The border patterns, from the geometry alone.
+  std::map<uint64_t, int32_t> rows;
+  const int64_t pixels = g.oh * g.ow;
+  p->outside.assign(static_cast<size_t>(pixels), 0);
+  p->valid.assign(static_cast<size_t>(pixels), 0);
+  p->corr_row.assign(static_cast<size_t>(pixels), -1);
+  for (int64_t q = 0; q < pixels; ++q) {
+    const int64_t iy0 = (q / g.ow) * g.stride_h - g.pad_t, ix0 = (q % g.ow) * g.stride_w - g.pad_l;
+    uint64_t mask = 0;
+    for (int64_t t = 0; t < taps; ++t) {
+      const int64_t iy = iy0 + (t / g.kw) * g.dil_h, ix = ix0 + (t % g.kw) * g.dil_w;
+      if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) mask |= uint64_t{1} << t;
+    }
+    const size_t qi = static_cast<size_t>(q);
+    p->outside[qi] = mask;
+    p->valid[qi] = g.ic * (taps - std::popcount(mask));
+    if (mask == 0) continue;
+    const auto [it, added] = rows.emplace(mask, static_cast<int32_t>(rows.size()));
+    p->corr_row[qi] = it->second;
+    if (!added) continue;
+    p->corr.resize(p->corr.size() + static_cast<size_t>(p->ocp), 0);
+    int64_t* back = p->corr.data() + static_cast<int64_t>(it->second) * p->ocp;
+    for (int64_t t = 0; t < taps; ++t)
+      if (mask >> t & 1)
+        for (int64_t oc = 0; oc < g.oc; ++oc) back[oc] += p->tap_ones[static_cast<size_t>(oc * taps + t)];
+  }
   p->alpha.resize(static_cast<size_t>(p->ocp), 0.f);  // padded channels: outputs computed, never stored
   p->bias.assign(static_cast<size_t>(p->ocp), 0.f);
   if (ctx.inputs.size() > 2 && ctx.inputs[2].defined()) {
@@ -134,58 +174,44 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
   std::vector<uint64_t> xb(static_cast<size_t>(plane * cw));
   const Placement pl = placement(g, cw);
   float* dst = ctx.outputs[0].data<float>();
-  const int threads = g.oh > 1 ? num_threads() : 1;
+  const int64_t pixels = g.oh * g.ow, tiles = (pixels + kTilePixels - 1) / kTilePixels;
+  const int threads = tiles > 1 ? num_threads() : 1;
+  const bool whole_words = g.ic % 64 == 0;
   for (int64_t n = 0; n < n_batch; ++n) {
     const float* src = x.data<float>() + n * image;
     const float beta = scaled ? ops::mean_abs_scale(src, image) : 1.f;
     std::fill(xb.begin(), xb.end(), 0);
     pack_fn(src, g.ic, plane, cw, xb.data());
-    float* out = dst + n * g.oc * g.oh * g.ow;
+    float* out = dst + n * g.oc * pixels;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
       std::vector<uint64_t> patches(static_cast<size_t>(kTilePixels * words));
-      std::vector<int64_t> corr(static_cast<size_t>(kTilePixels * ocp));
-      std::vector<float> stage(static_cast<size_t>(kTilePixels * ocp));
-      std::vector<int64_t> outside[kTilePixels];
+      // Tiles of kTilePixels consecutive output pixels in raster order (across rows), so every
+      // tile but the last is full and its outputs are consecutive in each channel's plane.
 #pragma omp for schedule(static)
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        const int64_t iy0 = oy * g.stride_h - g.pad_t;
-        const bool rows_inside = iy0 >= 0 && iy0 + (g.kh - 1) * g.dil_h < g.ih;
-        for (int64_t ox0 = 0; ox0 < g.ow; ox0 += kTilePixels) {
-          const int64_t np = std::min(kTilePixels, g.ow - ox0);
-          std::fill(patches.begin(), patches.begin() + np * words, 0);
-          bool border = false;
-          for (int64_t p = 0; p < np; ++p) {
-            uint64_t* patch = patches.data() + p * words;
-            const int64_t ix0 = (ox0 + p) * g.stride_w - g.pad_l;
-            outside[p].clear();
-            if (rows_inside && ix0 >= 0 && ix0 + (g.kw - 1) * g.dil_w < g.iw) {  // every tap inside
-              const uint64_t* at = xb.data() + (iy0 * g.iw + ix0) * cw;
-              for (int64_t t = 0; t < taps; ++t) put_tap(patch, at + pl.tap_offset[static_cast<size_t>(t)], t, g.ic, cw, pl);
-              continue;
-            }
-            border = true;
+      for (int64_t tile = 0; tile < tiles; ++tile) {
+        const int64_t q0 = tile * kTilePixels, np = std::min(kTilePixels, pixels - q0);
+        TileArgs a{patches.data(), np, pf->bits.data(), words, ocp, {}, pf->valid.data() + q0, pf->alpha.data(),
+                   pf->bias.data(), beta, out + q0, pixels, g.oc};
+        std::fill(patches.begin(), patches.begin() + np * words, 0);
+        for (int64_t p = 0; p < np; ++p) {
+          const size_t q = static_cast<size_t>(q0 + p);
+          uint64_t* patch = patches.data() + p * words;
+          const int64_t iy0 = ((q0 + p) / g.ow) * g.stride_h - g.pad_t, ix0 = ((q0 + p) % g.ow) * g.stride_w - g.pad_l;
+          const int64_t at = (iy0 * g.iw + ix0) * cw;  // the window's top-left word (maybe outside: < 0)
+          const uint64_t outside = pf->outside[q];
+          if (outside == 0 && whole_words) {  // every tap inside, each a run of cw whole words
             for (int64_t t = 0; t < taps; ++t) {
-              const int64_t iy = iy0 + (t / g.kw) * g.dil_h, ix = ix0 + (t % g.kw) * g.dil_w;
-              if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) outside[p].push_back(t);
-              else put_tap(patch, xb.data() + (iy * g.iw + ix) * cw, t, g.ic, cw, pl);
+              const uint64_t* px = xb.data() + (at + pl.tap_offset[static_cast<size_t>(t)]);
+              for (int64_t j = 0; j < cw; ++j) patch[t * cw + j] = px[j];
             }
+            continue;
           }
-          int64_t valid[kTilePixels];
-          for (int64_t p = 0; p < np; ++p) valid[p] = g.ic * (taps - static_cast<int64_t>(outside[p].size()));
-          if (border) {
-            std::fill(corr.begin(), corr.begin() + np * ocp, 0);
-            for (int64_t p = 0; p < np; ++p)
-              for (int64_t t : outside[p])
-                for (int64_t oc = 0; oc < g.oc; ++oc)
-                  corr[static_cast<size_t>(p * ocp + oc)] += pf->tap_ones[static_cast<size_t>(oc * taps + t)];
-          }
-          tile_fn({patches.data(), np, pf->bits.data(), words, ocp, border ? corr.data() : nullptr, valid, pf->alpha.data(),
-                   pf->bias.data(), beta, stage.data()});
-          float* o = out + oy * g.ow + ox0;
-          for (int64_t oc = 0; oc < g.oc; ++oc, o += g.oh * g.ow)
-            for (int64_t p = 0; p < np; ++p) o[p] = stage[static_cast<size_t>(p * ocp + oc)];
+          for (int64_t t = 0; t < taps; ++t)
+            if (!(outside >> t & 1)) put_tap(patch, xb.data() + (at + pl.tap_offset[static_cast<size_t>(t)]), t, g.ic, cw, pl);
+          if (outside != 0) a.outside[p] = pf->corr.data() + static_cast<int64_t>(pf->corr_row[q]) * ocp;
         }
+        tile_fn(a);
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "xnor_kernels.h"
+#include "xnor_store.h"
 
 namespace leancnn::kernels::binary {
 
@@ -22,10 +23,10 @@ inline __m256i popcount_bytes(__m256i v) {
 }
 
 // Counts of eight output channels (two vectors of four) for patch p -> their outputs.
-inline void finish(const TileArgs& t, int p, int64_t oc, __m256i d0, __m256i d1) {
-  if (t.outside) {
-    d0 = _mm256_sub_epi64(d0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.outside + p * t.ocp + oc)));
-    d1 = _mm256_sub_epi64(d1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.outside + p * t.ocp + oc + 4)));
+inline __m256 value(const TileArgs& t, int p, int64_t oc, __m256i d0, __m256i d1) {
+  if (t.outside[p]) {
+    d0 = _mm256_sub_epi64(d0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.outside[p] + oc)));
+    d1 = _mm256_sub_epi64(d1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.outside[p] + oc + 4)));
   }
   const __m256i v = _mm256_set1_epi64x(t.valid[p]);
   const __m256i dot0 = _mm256_sub_epi64(v, _mm256_add_epi64(d0, d0)), dot1 = _mm256_sub_epi64(v, _mm256_add_epi64(d1, d1));
@@ -35,8 +36,7 @@ inline void finish(const TileArgs& t, int p, int64_t oc, __m256i d0, __m256i d1)
   __m256 f = _mm256_cvtepi32_ps(dot);
   f = _mm256_mul_ps(f, _mm256_loadu_ps(t.alpha + oc));
   f = _mm256_mul_ps(f, _mm256_set1_ps(t.beta));
-  f = _mm256_add_ps(f, _mm256_loadu_ps(t.bias + oc));
-  _mm256_storeu_ps(t.out + p * t.ocp + oc, f);
+  return _mm256_add_ps(f, _mm256_loadu_ps(t.bias + oc));
 }
 
 template <int P>
@@ -63,31 +63,51 @@ void tile(const TileArgs& t) {
       for (int p = 0; p < P; ++p)
         for (int h = 0; h < 2; ++h) acc[p][h] = _mm256_add_epi64(acc[p][h], _mm256_sad_epu8(bytes[p][h], zero));
     }
-    for (int p = 0; p < P; ++p) finish(t, p, oc, acc[p][0], acc[p][1]);
+    __m256 f[P];
+    for (int p = 0; p < P; ++p) f[p] = value(t, p, oc, acc[p][0], acc[p][1]);
+    store_channels<P>(t.out + oc * t.out_stride, t.out_stride, t.oc_out - oc, f);
   }
 }
 
 }  // namespace
 
 void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out) {
-  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(plane)));
   const __m256 zero = _mm256_setzero_ps();
-  for (int64_t c0 = 0; c0 < ic; c0 += 8) {
-    const int64_t left = ic - c0;
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<int64_t>(left, 8))),
-                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const float* base = src + c0 * plane;
-    uint64_t* word = out + c0 / 64;
-    const int shift = static_cast<int>(c0 % 64);
-    for (int64_t i = 0; i < plane; ++i) {
-      const __m256 v = _mm256_mask_i32gather_ps(zero, base + i, lanes, _mm256_castsi256_ps(m), 4);
-      const __m256 ge = _mm256_and_ps(_mm256_cmp_ps(v, zero, _CMP_GE_OQ), _mm256_castsi256_ps(m));
-      word[i * cw] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_ps(ge))) << shift;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  alignas(32) uint8_t m[32];
+  for (int64_t c0 = 0; c0 < ic; c0 += 32) {
+    const int64_t nc = std::min<int64_t>(32, ic - c0);
+    for (int64_t i0 = 0; i0 < plane; i0 += 8) {
+      const int64_t np = std::min<int64_t>(8, plane - i0);
+      const __m256i pm = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(np)), lane);
+      const int bits = (1 << np) - 1;  // masked-off lanes load 0.0f, whose sign bit would be 1
+      for (int64_t c = 0; c < 32; ++c)  // m[c]: bit k = sign of pixel i0 + k, channel c0 + c
+        m[c] = c < nc ? static_cast<uint8_t>(
+                            _mm256_movemask_ps(_mm256_cmp_ps(_mm256_maskload_ps(src + (c0 + c) * plane + i0, pm), zero, _CMP_GE_OQ)) & bits)
+                      : 0;
+      // Bit k of every byte to its top (a shift within the byte), then the tops: 32 channels.
+      const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+      uint64_t* word = out + i0 * cw + c0 / 64;
+      const int shift = static_cast<int>(c0 % 64);
+      for (int64_t k = 0; k < np; ++k)
+        word[k * cw] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_slli_epi64(v, static_cast<int>(7 - k)))))
+                        << shift;
     }
   }
 }
 
 void xor_popcount_tile_avx2(const TileArgs& t) {
+  if (t.npatch > 4) {  // two calls: sixteen ymm registers hold four patches' counts, not eight
+    TileArgs rest = t;
+    rest.patches += 4 * t.words;
+    rest.npatch -= 4;
+    for (int p = 0; p < 4; ++p) rest.outside[p] = t.outside[p + 4];
+    rest.valid += 4;
+    rest.out += 4;
+    tile<4>(t);
+    xor_popcount_tile_avx2(rest);
+    return;
+  }
   switch (t.npatch) {
     case 4: return tile<4>(t);
     case 3: return tile<3>(t);
