@@ -32,9 +32,8 @@ struct PackedFilters {
   std::vector<uint64_t> bits;     // [words][ocp], dense patch bits of each filter, transposed
   std::vector<int32_t> tap_ones;  // [oc][kh * kw]: popcount of each filter tap
   std::vector<float> alpha, bias;
-  // Per output pixel (oy * ow + ox): bit t = tap t falls outside the input (0: a window inside),
-  // the bits inside the input (ic * taps inside), and the row of `corr` to take back (-1: none).
-  std::vector<uint64_t> outside;
+  // Per output pixel (oy * ow + ox): the bits inside the input (ic * taps inside), and the row
+  // of `corr` to take back (-1: none, every tap inside).
   std::vector<int64_t> valid;
   std::vector<int32_t> corr_row;
   // Per distinct border pattern, [ocp]: the disagreements its outside taps add (the zero patch
@@ -63,39 +62,20 @@ inline void put_bits(uint64_t* dst, int64_t pos, uint64_t v, int64_t nbits) {
   if (shift != 0 && shift + nbits > 64) dst[word + 1] |= v >> (64 - shift);
 }
 
-// Where each tap's channel words go in a dense patch (bit t * ic + 64 j), and each tap's pixel
-// offset from a window's top-left pixel, in packed-input pixels.
-struct Placement {
-  std::vector<int64_t> word, shift, nbits;  // per (tap, j < cw)
-  std::vector<int64_t> tap_offset;          // per tap: (ky * dil_h * iw + kx * dil_w) * cw
-};
-
-Placement placement(const ops::ConvGeometry& g, int64_t cw) {
-  Placement pl;
-  const int64_t taps = g.kh * g.kw;
-  for (int64_t t = 0; t < taps; ++t) {
-    pl.tap_offset.push_back(((t / g.kw) * g.dil_h * g.iw + (t % g.kw) * g.dil_w) * cw);
-    for (int64_t j = 0; j < cw; ++j) {
-      const int64_t pos = t * g.ic + 64 * j;
-      pl.word.push_back(pos / 64);
-      pl.shift.push_back(pos % 64);
-      pl.nbits.push_back(std::min<int64_t>(64, g.ic - 64 * j));
-    }
-  }
-  return pl;
-}
-
-// ORs tap t's channel words (ic bits in cw words, the higher bits zero) into a dense patch.
-inline void put_tap(uint64_t* patch, const uint64_t* px, int64_t t, int64_t ic, int64_t cw, const Placement& pl) {
-  if (ic % 64 == 0) {
-    std::memcpy(patch + t * cw, px, static_cast<size_t>(cw) * 8);
-    return;
-  }
-  for (int64_t j = 0, k = t * cw; j < cw; ++j, ++k) {
-    const uint64_t v = px[j];
-    const int64_t w = pl.word[static_cast<size_t>(k)], sh = pl.shift[static_cast<size_t>(k)];
-    patch[w] |= v << sh;
-    if (sh != 0 && sh + pl.nbits[static_cast<size_t>(k)] > 64) patch[w + 1] |= v >> (64 - sh);
+// ORs the `n` bits of src from bit `sbit` on into dst from bit `dbit` on (dst's bits there
+// zero). Reads 8 bytes at a time at byte granularity: src needs 8 readable bytes past
+// (sbit + n) / 8.
+inline void copy_bits(uint64_t* dst, int64_t dbit, const uint64_t* src, int64_t sbit, int64_t n) {
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(src);
+  while (n > 0) {
+    const int64_t take = std::min<int64_t>(n, 56);
+    uint64_t v;
+    std::memcpy(&v, bytes + (sbit >> 3), 8);
+    v = (v >> (sbit & 7)) & ((uint64_t{1} << take) - 1);
+    put_bits(dst, dbit, v, take);
+    sbit += take;
+    dbit += take;
+    n -= take;
   }
 }
 
@@ -126,7 +106,6 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   // The border patterns, from the geometry alone.
   std::map<uint64_t, int32_t> rows;
   const int64_t pixels = g.oh * g.ow;
-  p->outside.assign(static_cast<size_t>(pixels), 0);
   p->valid.assign(static_cast<size_t>(pixels), 0);
   p->corr_row.assign(static_cast<size_t>(pixels), -1);
   for (int64_t q = 0; q < pixels; ++q) {
@@ -137,7 +116,6 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
       if (iy < 0 || iy >= g.ih || ix < 0 || ix >= g.iw) mask |= uint64_t{1} << t;
     }
     const size_t qi = static_cast<size_t>(q);
-    p->outside[qi] = mask;
     p->valid[qi] = g.ic * (taps - std::popcount(mask));
     if (mask == 0) continue;
     const auto [it, added] = rows.emplace(mask, static_cast<int32_t>(rows.size()));
@@ -169,10 +147,16 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
   const int64_t n_batch = ctx.inputs[0].shape()[0];
   const Tensor x = ctx.inputs[0].is_contiguous() ? ctx.inputs[0] : ctx.inputs[0].clone();
   const bool scaled = ops::parse_act_scale(ctx.node, "input_scale") == ops::ActScale::mean_abs;
-  const int64_t taps = g.kh * g.kw, cw = pf->cw, words = pf->words, ocp = pf->ocp, plane = g.ih * g.iw,
+  const int64_t cw = pf->cw, words = pf->words, ocp = pf->ocp, plane = g.ih * g.iw,
                 image = g.ic * plane;
+  // The signs, zero-padded: row r of xr holds padded input row r (r - pad_t of the input),
+  // bit (ix * ic + c) = padded column ix, channel c; a tap outside the input reads zeros there,
+  // and a window's row is one run of kw * ic bits (dilation 1). With ic a multiple of 64 the
+  // runs are whole words.
+  const int64_t pw = g.iw + g.pad_l + g.pad_r, ph = g.ih + g.pad_t + g.pad_b;
+  const int64_t row_words = (pw * g.ic + 63) / 64;
   std::vector<uint64_t> xb(static_cast<size_t>(plane * cw));
-  const Placement pl = placement(g, cw);
+  std::vector<uint64_t> xr(static_cast<size_t>(ph * row_words + 1));  // +1: copy_bits reads 8 bytes
   float* dst = ctx.outputs[0].data<float>();
   const int64_t pixels = g.oh * g.ow, tiles = (pixels + kTilePixels - 1) / kTilePixels;
   const int threads = tiles > 1 ? num_threads() : 1;
@@ -182,6 +166,32 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
     const float beta = scaled ? ops::mean_abs_scale(src, image) : 1.f;
     std::fill(xb.begin(), xb.end(), 0);
     pack_fn(src, g.ic, plane, cw, xb.data());
+    for (int64_t iy = 0; iy < g.ih; ++iy) {
+      uint64_t* row = xr.data() + (iy + g.pad_t) * row_words;
+      const uint64_t* px = xb.data() + iy * g.iw * cw;
+      if (whole_words) {
+        std::copy(px, px + g.iw * cw, row + g.pad_l * cw);
+        continue;
+      }
+      // Appended in order through one word of carry: each word of the row written once.
+      const int64_t start = g.pad_l * g.ic;
+      int64_t w = start / 64, fill = start % 64;  // the bits below `fill` are padding (0)
+      uint64_t cur = 0;
+      for (int64_t ix = 0; ix < g.iw; ++ix, px += cw)
+        for (int64_t j = 0; j < cw; ++j) {
+          const uint64_t v = px[j];
+          const int64_t nb = std::min<int64_t>(64, g.ic - 64 * j);
+          cur |= v << fill;
+          if (fill + nb < 64) {
+            fill += nb;
+            continue;
+          }
+          row[w++] = cur;
+          cur = fill ? v >> (64 - fill) : 0;
+          fill += nb - 64;
+        }
+      if (fill) row[w] = cur;
+    }
     float* out = dst + n * g.oc * pixels;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -195,21 +205,21 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
                    pf->bias.data(), beta, out + q0, pixels, g.oc};
         std::fill(patches.begin(), patches.begin() + np * words, 0);
         for (int64_t p = 0; p < np; ++p) {
-          const size_t q = static_cast<size_t>(q0 + p);
+          const int64_t q = q0 + p, oy = q / g.ow, ox = q % g.ow;
           uint64_t* patch = patches.data() + p * words;
-          const int64_t iy0 = ((q0 + p) / g.ow) * g.stride_h - g.pad_t, ix0 = ((q0 + p) % g.ow) * g.stride_w - g.pad_l;
-          const int64_t at = (iy0 * g.iw + ix0) * cw;  // the window's top-left word (maybe outside: < 0)
-          const uint64_t outside = pf->outside[q];
-          if (outside == 0 && whole_words) {  // every tap inside, each a run of cw whole words
-            for (int64_t t = 0; t < taps; ++t) {
-              const uint64_t* px = xb.data() + (at + pl.tap_offset[static_cast<size_t>(t)]);
-              for (int64_t j = 0; j < cw; ++j) patch[t * cw + j] = px[j];
+          for (int64_t ky = 0; ky < g.kh; ++ky) {
+            const uint64_t* row = xr.data() + (oy * g.stride_h + ky * g.dil_h) * row_words;
+            if (g.dil_w == 1 && whole_words) {  // kw * cw whole words
+              std::copy_n(row + ox * g.stride_w * cw, g.kw * cw, patch + ky * g.kw * cw);
+            } else if (g.dil_w == 1) {  // kw * ic bits
+              copy_bits(patch, ky * g.kw * g.ic, row, ox * g.stride_w * g.ic, g.kw * g.ic);
+            } else {
+              for (int64_t kx = 0; kx < g.kw; ++kx)
+                copy_bits(patch, (ky * g.kw + kx) * g.ic, row, (ox * g.stride_w + kx * g.dil_w) * g.ic, g.ic);
             }
-            continue;
           }
-          for (int64_t t = 0; t < taps; ++t)
-            if (!(outside >> t & 1)) put_tap(patch, xb.data() + (at + pl.tap_offset[static_cast<size_t>(t)]), t, g.ic, cw, pl);
-          if (outside != 0) a.outside[p] = pf->corr.data() + static_cast<int64_t>(pf->corr_row[q]) * ocp;
+          const int32_t r = pf->corr_row[static_cast<size_t>(q)];
+          if (r >= 0) a.outside[p] = pf->corr.data() + static_cast<int64_t>(r) * ocp;
         }
         tile_fn(a);
       }
