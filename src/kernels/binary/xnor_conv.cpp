@@ -4,11 +4,12 @@
 // 3x3 patch over 16 channels takes 3 words, not 9 word-per-tap ones; the filters are packed the
 // same way once (prepare) and stored transposed, word-major with the output channels in lanes
 // (xnor_kernels.h), so a tile of patches meets them with no horizontal sums. Each sample's signs
-// are packed per pixel as [iy][ix][ic / 64 words] first and each patch is assembled from them.
-// A tap outside the input contributes zero bits to the patch, hence popcount(filter tap)
-// disagreements, which are taken back from per-(oc, tap) counts, so that dot = ic * valid_taps
-// - 2 * disagreements is the reference's exact integer and the output the same f32 expression
-// (binary_conv_output).
+// are packed per pixel ([iy][ix][ic / 64 words]), then laid out in zero-padded rows (bit
+// ix * ic + c of padded row iy), from which a window's row is one run of kw * ic bits. A tap
+// outside the input contributes zero bits to the patch, hence popcount(filter tap)
+// disagreements, which are taken back per output pixel from its border pattern's per-channel
+// counts (prepare), so that dot = ic * valid_taps - 2 * disagreements is the reference's exact
+// integer and the output the same f32 expression (binary_conv_output).
 #include <algorithm>
 #include <bit>
 #include <cstring>
