@@ -7,7 +7,8 @@
 #
 # Usage: bench/decompose_latency.sh   (needs build/leancnn: scripts/build.sh)
 # Environment knobs (defaults in brackets):
-#   MODELS ["resnet20 resnet18"]  resnet20 at 1x28x28 (10 classes), resnet18 at 3x224x224 (1000)
+#   MODELS ["resnet20 resnet18"]  resnet20 at 1x28x28 (10 classes), resnet18 at 3x224x224 (1000);
+#          resnet20_224: resnet20 at 1x224x224 (10 classes), the same layers on 64x more pixels
 #   METHOD [tucker2]  BUDGET [0.5] (the MACs after / before, rank rule budget with the proxy)
 #   UNIT [macs]  the budget's unit: macs, params or latency (each layer and chain timed alone)
 #   THREADS [2]  ROUNDS [3]  ITERS [300] WARMUP [30] (resnet18: ITERS_224 [30] WARMUP_224 [5])
@@ -37,10 +38,11 @@ field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 for model in $MODELS; do
   case "$model" in
     resnet18) input=3x224x224; classes=1000; iters=$ITERS_224; warmup=$WARMUP_224 ;;
+    resnet20_224) input=1x224x224; classes=10; iters=$ITERS_224; warmup=$WARMUP_224 ;;
     *) input=1x28x28; classes=10; iters=$ITERS; warmup=$WARMUP ;;
   esac
   dense="$OUT/$model.onnx" low="$OUT/${model}_${METHOD}.onnx"
-  "$LEANCNN" export --model "$model" --input "$input" --classes "$classes" -o "$dense" >/dev/null
+  "$LEANCNN" export --model "${model%_224}" --input "$input" --classes "$classes" -o "$dense" >/dev/null
   echo "$model: decomposing ($METHOD, $UNIT budget $BUDGET) ..." >&2
   "$LEANCNN" decompose "$dense" -o "$low" --method "$METHOD" --rank-rule budget --budget "$BUDGET" --budget-unit "$UNIT" --no-fc --no-eval \
     --threads "$THREADS" --json >"$OUT/${model}_${METHOD}.json"
