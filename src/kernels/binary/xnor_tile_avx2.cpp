@@ -74,6 +74,15 @@ void tile(const TileArgs& t) {
 void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out) {
   const __m256 zero = _mm256_setzero_ps();
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  if (plane == 1) {  // one pixel (fully connected): its channels are contiguous
+    for (int64_t c = 0; c < ic; c += 8) {
+      const int64_t n = std::min<int64_t>(8, ic - c);
+      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane);
+      const int bits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_maskload_ps(src + c, m), zero, _CMP_GE_OQ)) & ((1 << n) - 1);
+      out[c / 64] |= static_cast<uint64_t>(static_cast<uint32_t>(bits)) << (c % 64);
+    }
+    return;
+  }
   alignas(32) uint8_t m[32];
   for (int64_t c0 = 0; c0 < ic; c0 += 32) {
     const int64_t nc = std::min<int64_t>(32, ic - c0);

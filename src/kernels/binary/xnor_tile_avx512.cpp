@@ -62,6 +62,14 @@ void tile(const TileArgs& t) {
 
 void pack_signs_avx512(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out) {
   const __m512 zero = _mm512_setzero_ps();
+  if (plane == 1) {  // one pixel (fully connected): its channels are contiguous
+    for (int64_t c = 0; c < ic; c += 16) {
+      const __mmask16 m = ic - c >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (ic - c)) - 1u);
+      const __mmask16 ge = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, src + c), zero, _CMP_GE_OQ);
+      out[c / 64] |= static_cast<uint64_t>(static_cast<uint16_t>(ge)) << (c % 64);
+    }
+    return;
+  }
   alignas(64) uint16_t m[64];
   for (int64_t c0 = 0; c0 < ic; c0 += 64) {
     const int64_t nc = std::min<int64_t>(64, ic - c0);
