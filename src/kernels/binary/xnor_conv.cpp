@@ -28,9 +28,10 @@ struct PackedFilters {
   Shape src_shape;                // the input shape the geometry is for
   ops::ConvGeometry g;
   int64_t cw = 0;                 // 64-bit words per pixel of the packed input (channels / 64, rounded up)
-  int64_t words = 0;              // 64-bit words per dense patch (taps * channels / 64, rounded up)
+  int64_t seg_words = 0;          // 64-bit words per kernel row of a patch (kw * ic bits, rounded up)
+  int64_t words = 0;              // 64-bit words per patch: kh * seg_words
   int64_t ocp = 0;                // output channels rounded up to kOcBlock
-  std::vector<uint64_t> bits;     // [words][ocp], dense patch bits of each filter, transposed
+  std::vector<uint64_t> bits;     // [words][ocp], patch bits of each filter, transposed
   std::vector<int32_t> tap_ones;  // [oc][kh * kw]: popcount of each filter tap
   std::vector<float> alpha, bias;
   // Per output pixel (oy * ow + ox): the bits inside the input (ic * taps inside), and the row
@@ -63,6 +64,22 @@ inline void put_bits(uint64_t* dst, int64_t pos, uint64_t v, int64_t nbits) {
   if (shift != 0 && shift + nbits > 64) dst[word + 1] |= v >> (64 - shift);
 }
 
+// A patch holds each kernel row in whole words (seg_words of them): bit kx * ic + c of row ky's
+// words is tap (ky, kx), channel c; the bits past kw * ic are 0. With ic a multiple of 64 this is
+// the dense order t * ic + c; below, a row of a 3x3 window over 16 channels is one word.
+inline int64_t patch_bit(int64_t ky, int64_t kx, int64_t c, int64_t ic, int64_t seg_words) {
+  return ky * 64 * seg_words + kx * ic + c;
+}
+
+// The 64 bits of src from bit `bit` on (src needs 9 readable bytes from byte bit / 8).
+inline uint64_t read_bits(const uint64_t* src, int64_t bit) {
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(src) + (bit >> 3);
+  uint64_t v;
+  std::memcpy(&v, bytes, 8);
+  const int sh = static_cast<int>(bit & 7);
+  return sh ? (v >> sh) | (static_cast<uint64_t>(bytes[8]) << (64 - sh)) : v;
+}
+
 // ORs the `n` bits of src from bit `sbit` on into dst from bit `dbit` on (dst's bits there
 // zero). Reads 8 bytes at a time at byte granularity: src needs 8 readable bytes past
 // (sbit + n) / 8.
@@ -88,7 +105,8 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   ops::binary_row_scales(w, p->alpha);
   const int64_t taps = g.kh * g.kw;
   p->cw = (g.ic + 63) / 64;
-  p->words = (taps * g.ic + 63) / 64;
+  p->seg_words = (g.kw * g.ic + 63) / 64;
+  p->words = g.kh * p->seg_words;
   p->ocp = (g.oc + kOcBlock - 1) / kOcBlock * kOcBlock;
   p->bits.assign(static_cast<size_t>(p->words * p->ocp), 0);
   p->tap_ones.assign(static_cast<size_t>(g.oc * taps), 0);
@@ -99,7 +117,7 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
     for (int64_t ic = 0; ic < g.ic; ++ic)
       for (int64_t t = 0; t < taps; ++t)
         if (ops::sign_bit(wt[(oc * g.ic + ic) * taps + t])) {
-          put_bits(row.data(), t * g.ic + ic, 1, 1);
+          put_bits(row.data(), patch_bit(t / g.kw, t % g.kw, ic, g.ic, p->seg_words), 1, 1);
           ++p->tap_ones[static_cast<size_t>(oc * taps + t)];
         }
     for (int64_t k = 0; k < p->words; ++k) p->bits[static_cast<size_t>(k * p->ocp + oc)] = row[static_cast<size_t>(k)];
@@ -137,7 +155,7 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   return p;
 }
 
-void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
+void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn, MeanAbs mean_abs) {
   std::shared_ptr<PackedFilters> own;
   const PackedFilters* pf = static_cast<const PackedFilters*>(ctx.prepared);
   if (!pf || pf->src_shape != ctx.inputs[0].shape()) {
@@ -157,14 +175,16 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
   const int64_t pw = g.iw + g.pad_l + g.pad_r, ph = g.ih + g.pad_t + g.pad_b;
   const int64_t row_words = (pw * g.ic + 63) / 64;
   std::vector<uint64_t> xb(static_cast<size_t>(plane * cw));
-  std::vector<uint64_t> xr(static_cast<size_t>(ph * row_words + 1));  // +1: copy_bits reads 8 bytes
+  std::vector<uint64_t> xr(static_cast<size_t>(ph * row_words + 2));  // +2: reads of 8 and 9 bytes
+  const int64_t seg_words = pf->seg_words, last_bits = g.kw * g.ic - 64 * (seg_words - 1);
+  const uint64_t last_mask = last_bits == 64 ? ~uint64_t{0} : (uint64_t{1} << last_bits) - 1;
   float* dst = ctx.outputs[0].data<float>();
   const int64_t pixels = g.oh * g.ow, tiles = (pixels + kTilePixels - 1) / kTilePixels;
   const int threads = tiles > 1 ? num_threads() : 1;
   const bool whole_words = g.ic % 64 == 0;
   for (int64_t n = 0; n < n_batch; ++n) {
     const float* src = x.data<float>() + n * image;
-    const float beta = scaled ? ops::mean_abs_scale(src, image) : 1.f;
+    const float beta = scaled ? mean_abs(src, image) : 1.f;  // = ops::mean_abs_scale, bit for bit
     std::fill(xb.begin(), xb.end(), 0);
     pack_fn(src, g.ic, plane, cw, xb.data());
     for (int64_t iy = 0; iy < g.ih; ++iy) {
@@ -204,19 +224,22 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn) {
         const int64_t q0 = tile * kTilePixels, np = std::min(kTilePixels, pixels - q0);
         TileArgs a{patches.data(), np, pf->bits.data(), words, ocp, {}, pf->valid.data() + q0, pf->alpha.data(),
                    pf->bias.data(), beta, out + q0, pixels, g.oc};
-        std::fill(patches.begin(), patches.begin() + np * words, 0);
+        if (g.dil_w != 1) std::fill(patches.begin(), patches.begin() + np * words, 0);  // copy_bits ORs in
         for (int64_t p = 0; p < np; ++p) {
           const int64_t q = q0 + p, oy = q / g.ow, ox = q % g.ow;
           uint64_t* patch = patches.data() + p * words;
           for (int64_t ky = 0; ky < g.kh; ++ky) {
             const uint64_t* row = xr.data() + (oy * g.stride_h + ky * g.dil_h) * row_words;
+            uint64_t* seg = patch + ky * seg_words;
             if (g.dil_w == 1 && whole_words) {  // kw * cw whole words
-              std::copy_n(row + ox * g.stride_w * cw, g.kw * cw, patch + ky * g.kw * cw);
-            } else if (g.dil_w == 1) {  // kw * ic bits
-              copy_bits(patch, ky * g.kw * g.ic, row, ox * g.stride_w * g.ic, g.kw * g.ic);
+              std::copy_n(row + ox * g.stride_w * cw, seg_words, seg);
+            } else if (g.dil_w == 1) {  // kw * ic bits from one bit offset, word by word
+              const int64_t at = ox * g.stride_w * g.ic;
+              for (int64_t j = 0; j + 1 < seg_words; ++j) seg[j] = read_bits(row, at + 64 * j);
+              seg[seg_words - 1] = read_bits(row, at + 64 * (seg_words - 1)) & last_mask;
             } else {
               for (int64_t kx = 0; kx < g.kw; ++kx)
-                copy_bits(patch, (ky * g.kw + kx) * g.ic, row, (ox * g.stride_w + kx * g.dil_w) * g.ic, g.ic);
+                copy_bits(patch, patch_bit(ky, kx, 0, g.ic, seg_words), row, (ox * g.stride_w + kx * g.dil_w) * g.ic, g.ic);
             }
           }
           const int32_t r = pf->corr_row[static_cast<size_t>(q)];
@@ -239,8 +262,8 @@ std::string check_avx2(const ir::ForwardCtx& ctx) {
   if (!cpu_features().avx2) return "no AVX2 on this CPU";
   return check_weights(ctx);
 }
-void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx512, xor_popcount_tile_avx512); }
-void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx2, xor_popcount_tile_avx2); }
+void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx512, xor_popcount_tile_avx512, mean_abs_avx512); }
+void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx2, xor_popcount_tile_avx2, mean_abs_avx2); }
 
 }  // namespace
 

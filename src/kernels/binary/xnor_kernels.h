@@ -48,6 +48,12 @@ using PackSigns = void (*)(const float* src, int64_t ic, int64_t plane, int64_t 
 void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
 void pack_signs_avx512(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
 
+// ops::mean_abs_scale (XNOR-Net's beta) with its eight partial sums in vector lanes: the same
+// double additions in the same order, so the same bits.
+using MeanAbs = float (*)(const float* x, int64_t n);
+float mean_abs_avx2(const float* x, int64_t n);
+float mean_abs_avx512(const float* x, int64_t n);
+
 // The BinaryConv kernels (xnor_conv.cpp): AVX-512 VPOPCNTDQ and AVX2 tiles.
 Kernel cpu_binary_conv_b1_avx512();
 Kernel cpu_binary_conv_b1_avx2();

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "xnor_kernels.h"
 #include "xnor_store.h"
@@ -101,6 +102,18 @@ void pack_signs_avx512(const float* src, int64_t ic, int64_t plane, int64_t cw, 
       }
     }
   }
+}
+
+float mean_abs_avx512(const float* x, int64_t n) {
+  if (n <= 0) return 0.f;
+  __m512d part = _mm512_setzero_pd();  // lane k: the elements i with i % 8 == k, in order
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) part = _mm512_add_pd(part, _mm512_abs_pd(_mm512_maskz_cvtps_pd(0xff, _mm256_loadu_ps(x + i))));  // maskz: g++ 12 warns on the plain one
+  alignas(64) double p[8];
+  _mm512_store_pd(p, part);
+  for (int k = 0; i < n; ++i, ++k) p[k] += std::fabs(static_cast<double>(x[i]));
+  const double sum = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+  return static_cast<float>(sum / static_cast<double>(n));
 }
 
 void xor_popcount_tile_avx512(const TileArgs& t) {
