@@ -1,8 +1,9 @@
 // ai.leancnn BinaryConv by XNOR-popcount (leancnn/ops/binary_conv.h), 3x3, 1x1, any stride,
 // padding and dilation, and 2-D (fully connected). The signs of a patch (one output pixel's
-// taps x input channels) are packed densely, bit t * ic + c = tap t, channel c, 1 = +1, so a
-// 3x3 patch over 16 channels takes 3 words, not 9 word-per-tap ones; the filters are packed the
-// same way once (prepare) and stored transposed, word-major with the output channels in lanes
+// taps x input channels) are packed per kernel row in whole words, bit kx * ic + c of row ky's
+// words = tap (ky, kx), channel c, 1 = +1 (patch_bit), so a 3x3 patch over 16 channels takes 3
+// words, not 9 word-per-tap ones; the filters are packed the same way once (prepare) and stored
+// transposed, word-major with the output channels in lanes
 // (xnor_kernels.h), so a tile of patches meets them with no horizontal sums. Each sample's signs
 // are packed per pixel ([iy][ix][ic / 64 words]), then laid out in zero-padded rows (bit
 // ix * ic + c of padded row iy), from which a window's row is one run of kw * ic bits. A tap
