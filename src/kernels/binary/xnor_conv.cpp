@@ -33,6 +33,7 @@ struct PackedFilters {
   int64_t words = 0;              // 64-bit words per patch: kh * seg_words
   int64_t ocp = 0;                // output channels rounded up to kOcBlock
   std::vector<uint64_t> bits;     // [words][ocp], patch bits of each filter, transposed
+  std::vector<uint64_t> nibbles;  // AVX2 only: [words][2][ocp], bits' low and high nibbles
   std::vector<int32_t> tap_ones;  // [oc][kh * kw]: popcount of each filter tap
   std::vector<float> alpha, bias;
   // Per output pixel (oy * ow + ox): the bits inside the input (ic * taps inside), and the row
@@ -98,7 +99,7 @@ inline void copy_bits(uint64_t* dst, int64_t dbit, const uint64_t* src, int64_t 
   }
 }
 
-std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
+std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx, bool nibbles) {
   auto p = std::make_shared<PackedFilters>();
   p->src_shape = ctx.inputs[0].shape();
   const Tensor w = ctx.inputs[1].is_contiguous() ? ctx.inputs[1] : ctx.inputs[1].clone();
@@ -122,6 +123,15 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
           ++p->tap_ones[static_cast<size_t>(oc * taps + t)];
         }
     for (int64_t k = 0; k < p->words; ++k) p->bits[static_cast<size_t>(k * p->ocp + oc)] = row[static_cast<size_t>(k)];
+  }
+  if (nibbles) {
+    p->nibbles.resize(static_cast<size_t>(2 * p->words * p->ocp));
+    for (int64_t k = 0; k < p->words; ++k)
+      for (int64_t oc = 0; oc < p->ocp; ++oc) {
+        const uint64_t b = p->bits[static_cast<size_t>(k * p->ocp + oc)];
+        p->nibbles[static_cast<size_t>((2 * k) * p->ocp + oc)] = b & 0x0f0f0f0f0f0f0f0full;
+        p->nibbles[static_cast<size_t>((2 * k + 1) * p->ocp + oc)] = (b >> 4) & 0x0f0f0f0f0f0f0f0full;
+      }
   }
   // The border patterns, from the geometry alone.
   std::map<uint64_t, int32_t> rows;
@@ -156,11 +166,11 @@ std::shared_ptr<PackedFilters> pack(const ir::ForwardCtx& ctx) {
   return p;
 }
 
-void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn, MeanAbs mean_abs) {
+void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn, MeanAbs mean_abs, bool nibbles) {
   std::shared_ptr<PackedFilters> own;
   const PackedFilters* pf = static_cast<const PackedFilters*>(ctx.prepared);
-  if (!pf || pf->src_shape != ctx.inputs[0].shape()) {
-    own = pack(ctx);
+  if (!pf || pf->src_shape != ctx.inputs[0].shape() || (nibbles && pf->nibbles.empty())) {
+    own = pack(ctx, nibbles);
     pf = own.get();
   }
   const ops::ConvGeometry& g = pf->g;
@@ -223,8 +233,8 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn, MeanAb
 #pragma omp for schedule(static)
       for (int64_t tile = 0; tile < tiles; ++tile) {
         const int64_t q0 = tile * kTilePixels, np = std::min(kTilePixels, pixels - q0);
-        TileArgs a{patches.data(), np, pf->bits.data(), words, ocp, {}, pf->valid.data() + q0, pf->alpha.data(),
-                   pf->bias.data(), beta, out + q0, pixels, g.oc};
+        TileArgs a{patches.data(), np, pf->bits.data(), pf->nibbles.empty() ? nullptr : pf->nibbles.data(), words, ocp, {},
+                   pf->valid.data() + q0, pf->alpha.data(), pf->bias.data(), beta, out + q0, pixels, g.oc};
         if (g.dil_w != 1) std::fill(patches.begin(), patches.begin() + np * words, 0);  // copy_bits ORs in
         for (int64_t p = 0; p < np; ++p) {
           const int64_t q = q0 + p, oy = q / g.ow, ox = q % g.ow;
@@ -252,7 +262,8 @@ void run(ir::ForwardCtx& ctx, PackSigns pack_fn, XorPopcountTile tile_fn, MeanAb
   }
 }
 
-std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) { return pack(ctx); }
+std::shared_ptr<const void> prepare_avx512(const ir::ForwardCtx& ctx) { return pack(ctx, false); }
+std::shared_ptr<const void> prepare_avx2(const ir::ForwardCtx& ctx) { return pack(ctx, true); }
 
 std::string check_avx512(const ir::ForwardCtx& ctx) {
   const CpuFeatures& f = cpu_features();
@@ -263,16 +274,16 @@ std::string check_avx2(const ir::ForwardCtx& ctx) {
   if (!cpu_features().avx2) return "no AVX2 on this CPU";
   return check_weights(ctx);
 }
-void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx512, xor_popcount_tile_avx512, mean_abs_avx512); }
-void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx2, xor_popcount_tile_avx2, mean_abs_avx2); }
+void forward_avx512(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx512, xor_popcount_tile_avx512, mean_abs_avx512, false); }
+void forward_avx2(ir::ForwardCtx& ctx) { run(ctx, pack_signs_avx2, xor_popcount_tile_avx2, mean_abs_avx2, true); }
 
 }  // namespace
 
 Kernel cpu_binary_conv_b1_avx512() {
-  return {"cpu_binary_conv_b1_avx512", check_avx512, forward_avx512, nullptr, nullptr, prepare, nullptr};
+  return {"cpu_binary_conv_b1_avx512", check_avx512, forward_avx512, nullptr, nullptr, prepare_avx512, nullptr};
 }
 Kernel cpu_binary_conv_b1_avx2() {
-  return {"cpu_binary_conv_b1_avx2", check_avx2, forward_avx2, nullptr, nullptr, prepare, nullptr};
+  return {"cpu_binary_conv_b1_avx2", check_avx2, forward_avx2, nullptr, nullptr, prepare_avx2, nullptr};
 }
 
 }  // namespace leancnn::kernels::binary

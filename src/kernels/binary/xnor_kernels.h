@@ -25,6 +25,7 @@ struct TileArgs {
   const uint64_t* patches;
   int64_t npatch;
   const uint64_t* filters;
+  const uint64_t* filter_nibbles;  // AVX2: [words][2][ocp], the filters' low and high nibbles
   int64_t words, ocp;
   const int64_t* outside[kTilePixels];  // per patch: [ocp] counts to take back, or nullptr
   const int64_t* valid;                 // per patch: ic * taps inside the input

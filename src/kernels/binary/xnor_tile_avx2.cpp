@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "xnor_kernels.h"
 #include "xnor_store.h"
@@ -13,15 +14,6 @@
 namespace leancnn::kernels::binary {
 
 namespace {
-
-inline __m256i popcount_bytes(__m256i v) {
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3,
-                                       2, 3, 3, 4);
-  const __m256i low = _mm256_set1_epi8(0x0f);
-  const __m256i lo = _mm256_and_si256(v, low);
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-  return _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-}
 
 // Counts of eight output channels (two vectors of four) for patch p -> their outputs.
 inline __m256 value(const TileArgs& t, int p, int64_t oc, __m256i d0, __m256i d1) {
@@ -40,25 +32,47 @@ inline __m256 value(const TileArgs& t, int p, int64_t oc, __m256i d0, __m256i d1
   return _mm256_add_ps(f, _mm256_loadu_ps(t.bias + oc));
 }
 
+// popcount(a ^ f) = lut[(a ^ f) & 15] + lut[(a ^ f) >> 4 & 15] per byte, and the nibbles of
+// a ^ f are those of a xor those of f: split once (the patch words per tile, the filters at
+// prepare), each byte count is then two xors, two lookups and two adds.
 template <int P>
 void tile(const TileArgs& t) {
-  const uint64_t* patches = t.patches;
-  const uint64_t* filters = t.filters;
+  const uint64_t* filters = t.filter_nibbles;
   const int64_t words = t.words, ocp = t.ocp;
   const __m256i zero = _mm256_setzero_si256();
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3,
+                                       2, 3, 3, 4);
+  // The patch words' nibbles: lo[p * words + w], hi[...].
+  thread_local std::vector<uint64_t> nib;
+  nib.resize(static_cast<size_t>(2 * P * words));
+  uint64_t* lo = nib.data();
+  uint64_t* hi = lo + P * words;
+  for (int64_t i = 0; i < P * words; ++i) {
+    const uint64_t a = t.patches[i];
+    lo[i] = a & 0x0f0f0f0f0f0f0f0full;
+    hi[i] = (a >> 4) & 0x0f0f0f0f0f0f0f0full;
+  }
+  const auto count = [&](__m256i a_lo, __m256i a_hi, __m256i f_lo, __m256i f_hi) {
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_xor_si256(a_lo, f_lo)),
+                           _mm256_shuffle_epi8(lut, _mm256_xor_si256(a_hi, f_hi)));
+  };
   for (int64_t oc = 0; oc < ocp; oc += kOcBlock) {
     __m256i acc[P][2];
     for (int p = 0; p < P; ++p) acc[p][0] = acc[p][1] = zero;
-    for (int64_t w0 = 0; w0 < words; w0 += 31) {
+    for (int64_t w0 = 0; w0 < words; w0 += 31) {  // at most 8 per byte per word: 31 words fit
       __m256i bytes[P][2];
       for (int p = 0; p < P; ++p) bytes[p][0] = bytes[p][1] = zero;
       for (int64_t w = w0; w < std::min(words, w0 + 31); ++w) {
-        const __m256i f0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(filters + w * ocp + oc));
-        const __m256i f1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(filters + w * ocp + oc + 4));
+        const uint64_t* fl = filters + 2 * w * ocp + oc;  // low nibbles; the high ones ocp on
+        const __m256i f0l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(fl));
+        const __m256i f1l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(fl + 4));
+        const __m256i f0h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(fl + ocp));
+        const __m256i f1h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(fl + ocp + 4));
         for (int p = 0; p < P; ++p) {
-          const __m256i a = _mm256_set1_epi64x(static_cast<long long>(patches[p * words + w]));
-          bytes[p][0] = _mm256_add_epi8(bytes[p][0], popcount_bytes(_mm256_xor_si256(a, f0)));
-          bytes[p][1] = _mm256_add_epi8(bytes[p][1], popcount_bytes(_mm256_xor_si256(a, f1)));
+          const __m256i al = _mm256_set1_epi64x(static_cast<long long>(lo[p * words + w]));
+          const __m256i ah = _mm256_set1_epi64x(static_cast<long long>(hi[p * words + w]));
+          bytes[p][0] = _mm256_add_epi8(bytes[p][0], count(al, ah, f0l, f0h));
+          bytes[p][1] = _mm256_add_epi8(bytes[p][1], count(al, ah, f1l, f1h));
         }
       }
       for (int p = 0; p < P; ++p)
