@@ -34,16 +34,22 @@ int packed_code(const uint8_t* packed, int64_t i, int bits) {
 
 float mean_abs_scale(const float* x, int64_t n) {
   if (n <= 0) return 0.f;
-  // Eight partial sums (element i into sum i % 8), added pairwise at the end: the order is fixed,
-  // so every caller gets the same bits, and the adds no longer wait on each other (one chain
-  // of n dependent double adds took 13 us of a 40 us binary layer).
-  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  // 32 partial sums (element i into sum i % 32), added pairwise at the end: the order is fixed,
+  // so every caller gets the same bits, and the adds do not wait on each other (one chain of n
+  // dependent double adds took 13 us of a 40 us binary layer; the kernels keep the 32 sums in
+  // vector lanes, four or eight independent chains).
+  double part[kMeanAbsParts] = {};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) part[k] += std::fabs(static_cast<double>(x[i + k]));
-  for (int k = 0; i < n; ++i, ++k) part[k] += std::fabs(static_cast<double>(x[i]));
-  const double sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-  return static_cast<float>(sum / static_cast<double>(n));
+  for (; i + kMeanAbsParts <= n; i += kMeanAbsParts)
+    for (int k = 0; k < kMeanAbsParts; ++k) part[k] += std::fabs(static_cast<double>(x[i + k]));
+  return mean_abs_finish(part, x + i, n - i, n);
+}
+
+float mean_abs_finish(double* part, const float* tail, int64_t tail_n, int64_t n) {
+  for (int64_t k = 0; k < tail_n; ++k) part[k] += std::fabs(static_cast<double>(tail[k]));
+  for (int s = 1; s < kMeanAbsParts; s *= 2)  // ((p0 + p1) + (p2 + p3)) + ...
+    for (int k = 0; k < kMeanAbsParts; k += 2 * s) part[k] += part[k + s];
+  return static_cast<float>(part[0] / static_cast<double>(n));
 }
 
 ActScale parse_act_scale(const ir::Node& node, const char* attr) {

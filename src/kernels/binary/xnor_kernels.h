@@ -49,7 +49,7 @@ using PackSigns = void (*)(const float* src, int64_t ic, int64_t plane, int64_t 
 void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
 void pack_signs_avx512(const float* src, int64_t ic, int64_t plane, int64_t cw, uint64_t* out);
 
-// ops::mean_abs_scale (XNOR-Net's beta) with its eight partial sums in vector lanes: the same
+// ops::mean_abs_scale (XNOR-Net's beta) with its 32 partial sums in vector lanes: the same
 // double additions in the same order, so the same bits.
 using MeanAbs = float (*)(const float* x, int64_t n);
 float mean_abs_avx2(const float* x, int64_t n);

@@ -5,9 +5,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
+#include "leancnn/ops/binary_net.h"
 #include "xnor_kernels.h"
 #include "xnor_store.h"
 
@@ -122,20 +122,17 @@ void pack_signs_avx2(const float* src, int64_t ic, int64_t plane, int64_t cw, ui
 
 float mean_abs_avx2(const float* x, int64_t n) {
   if (n <= 0) return 0.f;
-  // Lanes k of lo (hi): the elements i with i % 8 == k (k + 4), in order.
+  // Lane k of acc[j]: partial sum 4 j + k of ops::mean_abs_scale (elements i % 32 == 4 j + k).
   const __m256d sign = _mm256_set1_pd(-0.0);
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  __m256d acc[8];
+  for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_pd();
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    lo = _mm256_add_pd(lo, _mm256_andnot_pd(sign, _mm256_cvtps_pd(_mm_loadu_ps(x + i))));
-    hi = _mm256_add_pd(hi, _mm256_andnot_pd(sign, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4))));
-  }
-  alignas(32) double p[8];
-  _mm256_store_pd(p, lo);
-  _mm256_store_pd(p + 4, hi);
-  for (int k = 0; i < n; ++i, ++k) p[k] += std::fabs(static_cast<double>(x[i]));
-  const double sum = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-  return static_cast<float>(sum / static_cast<double>(n));
+  for (; i + ops::kMeanAbsParts <= n; i += ops::kMeanAbsParts)
+    for (int j = 0; j < 8; ++j)
+      acc[j] = _mm256_add_pd(acc[j], _mm256_andnot_pd(sign, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * j))));
+  alignas(32) double part[ops::kMeanAbsParts];
+  for (int j = 0; j < 8; ++j) _mm256_store_pd(part + 4 * j, acc[j]);
+  return ops::mean_abs_finish(part, x + i, n - i, n);
 }
 
 void xor_popcount_tile_avx2(const TileArgs& t) {

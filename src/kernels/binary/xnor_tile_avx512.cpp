@@ -5,8 +5,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 
+#include "leancnn/ops/binary_net.h"
 #include "xnor_kernels.h"
 #include "xnor_store.h"
 
@@ -106,14 +106,15 @@ void pack_signs_avx512(const float* src, int64_t ic, int64_t plane, int64_t cw, 
 
 float mean_abs_avx512(const float* x, int64_t n) {
   if (n <= 0) return 0.f;
-  __m512d part = _mm512_setzero_pd();  // lane k: the elements i with i % 8 == k, in order
+  // Lane k of acc[j]: partial sum 8 j + k of ops::mean_abs_scale (elements i % 32 == 8 j + k).
+  __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) part = _mm512_add_pd(part, _mm512_abs_pd(_mm512_maskz_cvtps_pd(0xff, _mm256_loadu_ps(x + i))));  // maskz: g++ 12 warns on the plain one
-  alignas(64) double p[8];
-  _mm512_store_pd(p, part);
-  for (int k = 0; i < n; ++i, ++k) p[k] += std::fabs(static_cast<double>(x[i]));
-  const double sum = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-  return static_cast<float>(sum / static_cast<double>(n));
+  for (; i + ops::kMeanAbsParts <= n; i += ops::kMeanAbsParts)
+    for (int j = 0; j < 4; ++j)  // maskz: g++ 12 warns on the plain conversion
+      acc[j] = _mm512_add_pd(acc[j], _mm512_abs_pd(_mm512_maskz_cvtps_pd(0xff, _mm256_loadu_ps(x + i + 8 * j))));
+  alignas(64) double part[ops::kMeanAbsParts];
+  for (int j = 0; j < 4; ++j) _mm512_store_pd(part + 8 * j, acc[j]);
+  return ops::mean_abs_finish(part, x + i, n - i, n);
 }
 
 void xor_popcount_tile_avx512(const TileArgs& t) {

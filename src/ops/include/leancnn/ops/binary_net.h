@@ -29,8 +29,14 @@ int packed_code(const uint8_t* packed, int64_t i, int bits);
 // The sign every binary op applies to activations: x >= 0 -> +1, else -1 (NaN -> -1).
 inline bool sign_bit(float x) { return x >= 0.f; }
 // XNOR-Net's activation scale beta of one sample (its n values): mean |x|, summed in double (in
-// eight interleaved partial sums, a fixed order) and rounded once to f32. Ops and kernels call this one function, so they agree bit for bit.
+// kMeanAbsParts interleaved partial sums, element i into sum i % kMeanAbsParts, then added
+// pairwise: a fixed order) and rounded once to f32. Ops call this function; the kernels keep the
+// same partial sums in vector lanes and finish with mean_abs_finish, so all agree bit for bit.
+inline constexpr int kMeanAbsParts = 32;
 float mean_abs_scale(const float* x, int64_t n);
+// Adds the tail (the last n % kMeanAbsParts values, into part[0..]) and the pairwise sum of
+// part[kMeanAbsParts] (overwritten), divided by n, rounded to f32.
+float mean_abs_finish(double* part, const float* tail, int64_t tail_n, int64_t n);
 enum class ActScale { none, mean_abs };
 // Attribute `scale` of ai.leancnn Binarize / `input_scale` of BinaryConv: "none" | "mean_abs".
 ActScale parse_act_scale(const ir::Node& node, const char* attr);
