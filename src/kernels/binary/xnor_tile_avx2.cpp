@@ -1,7 +1,8 @@
-// XOR-popcount tiles with AVX2 (xnor_kernels.h): two ymm hold the words of eight output channels'
-// filters; each patch word is broadcast against them for up to four patches at once. Without
-// VPOPCNTQ the counts come from the vpshufb nibble lookup (Mula, Kurz, Lemire 2018) added in
-// bytes (at most 8 per word, so 31 words fit a byte) and widened by vpsadbw into 64-bit lanes.
+// XOR-popcount tiles with AVX2 (xnor_kernels.h): four ymm hold the low and high nibbles of eight
+// output channels' filter words (split at prepare); each patch word's nibbles are broadcast
+// against them for up to four patches at once. Without VPOPCNTQ the counts come from the vpshufb
+// nibble lookup (Mula, Kurz, Lemire 2018) added in bytes (at most 8 per word, so 31 words fit a
+// byte) and widened by vpsadbw into 64-bit lanes.
 #include <immintrin.h>
 
 #include <algorithm>
