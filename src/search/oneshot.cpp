@@ -87,11 +87,6 @@ void SharedWeights::load(ir::Graph& g) const {
   }
 }
 
-void SharedWeights::sgd_step(const std::vector<runtime::Param>& params, float lr, float momentum, float weight_decay) {
-  accumulate(params);
-  step(lr, momentum, weight_decay);
-}
-
 void SharedWeights::accumulate(const std::vector<runtime::Param>& params) {
   for (const runtime::Param& p : params) {
     if (!p.grad.defined()) continue;
@@ -108,25 +103,27 @@ void SharedWeights::accumulate(const std::vector<runtime::Param>& params) {
       acc[at] += g[s];
       e.touched[static_cast<size_t>(at)] = 1;
     });
-    e.any = true;
+    if (e.bound.empty()) e.bound = p.value.shape();
+    else
+      for (size_t d = 0; d < e.bound.size(); ++d) e.bound[d] = std::max(e.bound[d], p.value.shape()[d]);
   }
 }
 
 void SharedWeights::step(float lr, float momentum, float weight_decay) {
   for (auto& [name, e] : entries_) {
-    if (!e.any) continue;
+    if (e.bound.empty()) continue;
     float* w = e.value.data<float>();
     float* vel = e.velocity.data<float>();
     float* g = e.grad.data<float>();
     const float wd = e.value.rank() >= 2 ? weight_decay : 0.f;
-    for (size_t at = 0; at < e.touched.size(); ++at) {
-      if (!e.touched[at]) continue;
+    for_each_slice(e.value.shape(), e.bound, [&](int64_t at, int64_t) {
+      if (!e.touched[static_cast<size_t>(at)]) return;
       vel[at] = momentum * vel[at] + g[at] + wd * w[at];
       w[at] -= lr * vel[at];
       g[at] = 0;
-      e.touched[at] = 0;
-    }
-    e.any = false;
+      e.touched[static_cast<size_t>(at)] = 0;
+    });
+    e.bound.clear();
   }
 }
 

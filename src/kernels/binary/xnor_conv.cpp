@@ -83,19 +83,12 @@ inline uint64_t read_bits(const uint64_t* src, int64_t bit) {
 }
 
 // ORs the `n` bits of src from bit `sbit` on into dst from bit `dbit` on (dst's bits there
-// zero). Reads 8 bytes at a time at byte granularity: src needs 8 readable bytes past
-// (sbit + n) / 8.
+// zero), 64 at a time through read_bits (src needs 9 readable bytes past (sbit + n) / 8).
 inline void copy_bits(uint64_t* dst, int64_t dbit, const uint64_t* src, int64_t sbit, int64_t n) {
-  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(src);
-  while (n > 0) {
-    const int64_t take = std::min<int64_t>(n, 56);
-    uint64_t v;
-    std::memcpy(&v, bytes + (sbit >> 3), 8);
-    v = (v >> (sbit & 7)) & ((uint64_t{1} << take) - 1);
-    put_bits(dst, dbit, v, take);
-    sbit += take;
-    dbit += take;
-    n -= take;
+  for (; n > 0; sbit += 64, dbit += 64, n -= 64) {
+    const int64_t take = std::min<int64_t>(n, 64);
+    const uint64_t v = read_bits(src, sbit);
+    put_bits(dst, dbit, take == 64 ? v : v & ((uint64_t{1} << take) - 1), take);
   }
 }
 

@@ -51,7 +51,8 @@ TEST(OneShot, SubNetsTakeLeadingChannelsAndCentreTaps) {
   // A step moves the slice and nothing outside it.
   const Tensor before = full.clone();
   runtime::Param p{"stage1.block0.dw.weight", 0, dw, Tensor::full(dw.shape(), 1.f)};
-  shared.sgd_step({p}, 0.1f, 0.9f, 0.f);
+  shared.accumulate({p});
+  shared.step(0.1f, 0.9f, 0.f);
   const Tensor& after = shared.tensor("stage1.block0.dw.weight");
   EXPECT_FLOAT_EQ(after.data<float>()[(0 * 7 + 2) * 7 + 2], before.data<float>()[(0 * 7 + 2) * 7 + 2] - 0.1f);
   EXPECT_EQ(after.data<float>()[0], before.data<float>()[0]);                       // a corner tap

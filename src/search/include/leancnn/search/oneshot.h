@@ -54,14 +54,12 @@ class SharedWeights {
   // Copies into each initializer of g its slice (leading channels, centre taps); Error(internal)
   // naming the initializer when the supernet has no tensor of that name or it is smaller.
   void load(ir::Graph& g) const;
-  // One SGD step (momentum, weight decay on tensors of rank >= 2) on the slices the params'
-  // gradients cover; params without a gradient are skipped. accumulate() then step().
-  void sgd_step(const std::vector<runtime::Param>& params, float lr, float momentum, float weight_decay);
   // Adds the params' gradients into the supernet's gradient, each on its slice (several
   // sub-nets' gradients summed: the sandwich rule).
   void accumulate(const std::vector<runtime::Param>& params);
-  // One SGD step on every element some accumulated gradient covered (the others, their
-  // momentum included, untouched); clears the gradient.
+  // One SGD step (momentum, weight decay on tensors of rank >= 2) on every element some
+  // accumulated gradient covered (the others, their momentum included, untouched); clears the
+  // gradient.
   void step(float lr, float momentum, float weight_decay);
   // The stored tensor of a name (tests); Error(internal) when absent.
   const Tensor& tensor(const std::string& name) const;
@@ -71,7 +69,9 @@ class SharedWeights {
     Tensor value, velocity;
     Tensor grad;                   // accumulated since the last step (allocated on first use)
     std::vector<uint8_t> touched;  // per element: covered by an accumulated gradient
-    bool any = false;              // some element touched
+    // The smallest slice holding every accumulated one (slices nest: leading channels, centre
+    // taps), so a step visits no more than the sub-nets trained; empty: nothing accumulated.
+    Shape bound;
   };
   std::map<std::string, Entry> entries_;
 };
