@@ -14,6 +14,7 @@
 #include "leancnn/ops/conv.h"
 #include "leancnn/ops/fused_conv.h"
 #include "conv/conv_kernels.h"
+#include "conv/nhwc.h"
 #include "winograd.h"
 #include "winograd_kernels.h"
 
@@ -79,22 +80,6 @@ std::shared_ptr<Prepared> prepare_state(const ir::ForwardCtx& ctx, Isa isa) {
   k.alpha = k.m + 2;
   winograd::pack(k, ctx.inputs[1].data<float>(), has_bias(ctx) ? ctx.inputs[2].data<float>() : nullptr);
   return p;
-}
-
-// NCHW [n][c][hw] <-> NHWC [n][hw][c].
-void to_nhwc(const float* src, float* dst, int64_t n, int64_t c, int64_t hw) {
-#pragma omp parallel for schedule(static) if (n * c * hw >= (1 << 15))
-  for (int64_t i = 0; i < n * hw; ++i) {
-    const int64_t b = i / hw, px = i % hw;
-    for (int64_t ch = 0; ch < c; ++ch) dst[i * c + ch] = src[(b * c + ch) * hw + px];
-  }
-}
-void to_nchw(const float* src, float* dst, int64_t n, int64_t c, int64_t hw) {
-#pragma omp parallel for schedule(static) if (n * c * hw >= (1 << 15))
-  for (int64_t i = 0; i < n * c; ++i) {
-    const int64_t b = i / c, ch = i % c;
-    for (int64_t px = 0; px < hw; ++px) dst[i * hw + px] = src[(b * hw + px) * c + ch];
-  }
 }
 
 void forward(ir::ForwardCtx& ctx, bool fused, Isa isa) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "simd/activate.h"
 #include "winograd.h"
 
 namespace leancnn::kernels::winograd {
@@ -74,18 +75,27 @@ template <class S, int R, int NV>
 inline void gemm_rows(const float* a, int64_t lda, const float* b, int64_t k_len, float* c, int64_t ldc) {
   using V = typename S::V;
   constexpr int W = S::W;
+  // Every loop over registers unrolled: GCC leaves a 24-iteration loop rolled, and the
+  // accumulators then live on the stack.
   V acc[R][NV];
+#pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = S::zero();
   for (int64_t k = 0; k < k_len; ++k) {
     V bv[NV];
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = S::load(b + (k * NV + v) * W);
+#pragma GCC unroll 32
     for (int r = 0; r < R; ++r) {
       const V x = S::set1(a[r * lda + k]);
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = S::fmadd(x, bv[v], acc[r][v]);
     }
   }
+#pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) S::store(c + r * ldc + v * W, acc[r][v]);
 }
 
@@ -96,21 +106,6 @@ inline void gemm_any_rows(int rows, const float* a, int64_t lda, const float* b,
     if (rows == R) return gemm_rows<S, R, NV>(a, lda, b, k_len, c, ldc);
     gemm_any_rows<S, NV, R - 1>(rows, a, lda, b, k_len, c, ldc);
   }
-}
-
-template <class S>
-inline typename S::V activate(const ops::FusedEpilogue& e, typename S::V v) {
-  switch (e.activation) {
-    case ops::FusedActivation::none: return v;
-    case ops::FusedActivation::relu: return S::max(v, S::zero());
-    case ops::FusedActivation::clip:  // min first, then max, as ONNX Clip (min > max gives max)
-      return S::min(S::max(v, S::set1(e.clip_min)), S::set1(e.clip_max));
-    case ops::FusedActivation::hard_swish: {  // x * max(0, min(1, x / 6 + 1/2))
-      const typename S::V t = S::fmadd(v, S::set1(1.f / 6.f), S::set1(0.5f));
-      return S::mul(v, S::max(S::zero(), S::min(S::set1(1.f), t)));
-    }
-  }
-  return v;
 }
 
 template <class S, int A>
@@ -207,7 +202,7 @@ void run_impl(const Packed& p, const Io& io) {
               const float* zp = io.z + (pix + j) * io.z_stride + oc;
               y = S::add(y, on == W ? S::load(zp) : S::load_n(zp, on));
             }
-            y = activate<S>(io.act, y);
+            y = simd::activate<S>(io.act, y);
             float* yp = io.dst + (pix + j) * io.dst_stride + oc;
             if (on == W) S::store(yp, y); else S::store_n(yp, y, on);
           }
