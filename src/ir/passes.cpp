@@ -69,7 +69,9 @@ void verify(const Graph& g, const OpTable& ops) {
       for (int i = 0; i < nin; ++i) {
         ValueId v = n.inputs[i];
         if (v == kNone) {
-          if (i < s.min_inputs) fail(ErrorKind::bad_input, "required input ", i, " is missing");
+          if (i < s.min_inputs &&
+              std::find(s.optional_inputs.begin(), s.optional_inputs.end(), i) == s.optional_inputs.end())
+            fail(ErrorKind::bad_input, "required input ", i, " is missing");
           continue;
         }
         if (!available[v])

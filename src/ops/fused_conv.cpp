@@ -12,10 +12,11 @@
 
 namespace leancnn::ops {
 
-FusedEpilogue fused_epilogue(const ir::Node& node) {
+FusedEpilogue fused_epilogue(const ir::Node& node, const std::string& prefix) {
   FusedEpilogue e;
-  const std::string act = node.attrs.get_string("activation", "");
-  const std::vector<float> params = node.attrs.get_floats("activation_params", {});
+  const std::string act_attr = prefix + "activation", params_attr = prefix + "activation_params";
+  const std::string act = node.attrs.get_string(act_attr, "");
+  const std::vector<float> params = node.attrs.get_floats(params_attr, {});
   if (act.empty()) {
     e.activation = FusedActivation::none;
   } else if (act == "Relu") {
@@ -23,20 +24,20 @@ FusedEpilogue fused_epilogue(const ir::Node& node) {
   } else if (act == "Clip") {
     e.activation = FusedActivation::clip;
     if (params.size() != 2)
-      fail(ErrorKind::bad_input, "attribute 'activation_params' must be [min, max] for activation Clip, got ",
+      fail(ErrorKind::bad_input, "attribute '", params_attr, "' must be [min, max] for ", act_attr, " Clip, got ",
            params.size(), " values");
     if (std::isnan(params[0]) || std::isnan(params[1]))
-      fail(ErrorKind::bad_input, "attribute 'activation_params' of Clip must not be NaN");
+      fail(ErrorKind::bad_input, "attribute '", params_attr, "' of Clip must not be NaN");
     e.clip_min = params[0];
     e.clip_max = params[1];
     return e;
   } else if (act == "HardSwish") {
     e.activation = FusedActivation::hard_swish;
   } else {
-    fail(ErrorKind::bad_input, "attribute 'activation' '", act, "' is not one of \"\", Relu, Clip, HardSwish");
+    fail(ErrorKind::bad_input, "attribute '", act_attr, "' '", act, "' is not one of \"\", Relu, Clip, HardSwish");
   }
   if (!params.empty())
-    fail(ErrorKind::bad_input, "attribute 'activation_params' must be empty for activation '", act, "', got ",
+    fail(ErrorKind::bad_input, "attribute '", params_attr, "' must be empty for ", act_attr, " '", act, "', got ",
          params.size(), " values");
   return e;
 }

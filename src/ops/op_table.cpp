@@ -13,6 +13,7 @@ const ir::OpTable& op_table() {
                       global_average_pool_schema, add_schema, mul_schema, concat_schema, split_schema, flatten_schema,
                       reshape_schema, transpose_schema, dropout_schema, softmax_schema,
                       softmax_cross_entropy_schema, kl_div_schema, mse_loss_schema, attention_map_schema, fused_conv_schema,
+                      fused_inverted_residual_schema,
                       pad_schema})
       t.add(make());
     for (auto make : {quantize_linear_schema, dequantize_linear_schema, unpack_int4_schema, qlinear_conv_schema,

@@ -74,6 +74,7 @@ struct OpSchema {
   std::string domain;  // "" = ai.onnx, or kLeancnnDomain
   int min_inputs = 1;
   int max_inputs = 1;
+  std::vector<int> optional_inputs;     // slots below min_inputs that may still be omitted (kNone)
   int num_outputs = 1;                  // the most outputs a node may have
   int min_outputs = 1;                  // outputs a node must have (ONNX optional outputs)
   std::vector<std::string> attributes;  // known attribute names; others are rejected

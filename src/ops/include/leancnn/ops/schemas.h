@@ -8,6 +8,8 @@ namespace leancnn::ops {
 ir::OpSchema conv_schema();
 // fused_conv.cpp (domain ai.leancnn)
 ir::OpSchema fused_conv_schema();
+// fused_inverted_residual.cpp (domain ai.leancnn)
+ir::OpSchema fused_inverted_residual_schema();
 // gemm.cpp
 ir::OpSchema gemm_schema();
 // batch_norm.cpp
