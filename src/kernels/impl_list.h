@@ -12,6 +12,7 @@ namespace leancnn::kernels {
 
 std::vector<Kernel> conv_impl_list();                               // Conv
 std::vector<Kernel> fused_conv_impl_list();                         // ai.leancnn FusedConv
+std::vector<Kernel> fused_inverted_residual_impl_list();            // ai.leancnn FusedInvertedResidual
 std::vector<Kernel> gemm_impl_list();                               // Gemm
 std::vector<Kernel> batch_norm_impl_list();                         // BatchNormalization
 std::vector<Kernel> pool_impl_list(const std::string& op_type);     // MaxPool, AveragePool, GlobalAveragePool

@@ -11,6 +11,7 @@ std::vector<Kernel> fast_kernels(const std::string& domain, const std::string& o
   if (domain == "ai.leancnn" && op_type == "QGemm") return qgemm_impl_list();
   if (domain == "ai.leancnn" && op_type == "QAdd") return qadd_impl_list();
   if (domain == "ai.leancnn" && op_type == "BinaryConv") return binary_conv_impl_list();
+  if (domain == "ai.leancnn" && op_type == "FusedInvertedResidual") return fused_inverted_residual_impl_list();
   if (domain == "ai.leancnn" && (op_type == "QLinearMaxPool" || op_type == "QLinearGlobalAveragePool"))
     return qpool_impl_list(op_type);
   if (domain == "ai.leancnn") return op_type == "FusedConv" ? fused_conv_impl_list() : std::vector<Kernel>{};
