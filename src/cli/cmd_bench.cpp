@@ -33,6 +33,7 @@ struct BenchOptions {
   int64_t iters = 50;
   int64_t warmup = 5;
   bool no_fuse = false;
+  bool no_fuse_blocks = false;
   bool no_fold = false;
   bool no_channels_last = false;
   bool reference = false;
@@ -96,6 +97,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
 
   runtime::PlanOptions popts;
   popts.fuse = !o.no_fuse;
+  popts.fuse_blocks = !o.no_fuse_blocks;
   popts.fold_batch_norm = !o.no_fold;
   popts.channels_last = !o.no_channels_last;
   popts.use_kernels = !o.reference;
@@ -136,6 +138,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
                         {"iters", o.iters},
                         {"warmup", o.warmup},
                         {"fuse", popts.fuse},
+                        {"fuse_blocks", popts.fuse && popts.fuse_blocks},
                         {"fold_batch_norm", popts.fold_batch_norm},
                         {"channels_last", popts.channels_last},
                         {"kernels", popts.use_kernels},
@@ -172,7 +175,8 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
 
   std::printf("%s: input %s, batch %lld, %d thread%s, %s%s%s\n", g.name.c_str(), shape_str(shape).c_str(),
               static_cast<long long>(o.batch), threads, threads == 1 ? "" : "s",
-              popts.use_kernels ? "fast kernels" : "reference kernels", popts.fuse ? ", fused" : "",
+              popts.use_kernels ? "fast kernels" : "reference kernels",
+              popts.fuse ? (popts.fuse_blocks ? ", fused" : ", fused (no blocks)") : "",
               popts.fold_batch_norm ? ", BN folded" : "");
   std::printf("cpu: %s (cap %s)\n", cpu_features().summary().c_str(), cpu_isa_name(max_cpu_isa()));
   std::printf("params %s, MACs %s per image\n", human(static_cast<double>(summary.params), "").c_str(),
@@ -209,6 +213,8 @@ Runner register_bench(CLI::App& app, CommonOptions& common) {
   cmd->add_option("--iters", o->iters, "Timed runs")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-fuse", o->no_fuse, "Do not fuse bias, residual Add and activations into convolutions");
+  cmd->add_flag("--no-fuse-blocks", o->no_fuse_blocks,
+                "Fuse epilogues but not whole blocks (MobileNetV2's inverted residuals run as three convolutions)");
   cmd->add_flag("--no-fold", o->no_fold, "Do not fold BatchNormalization into the preceding Conv/Gemm");
   cmd->add_flag("--no-channels-last", o->no_channels_last,
                 "Keep every activation NCHW (no NHWC between kernels that can share it)");

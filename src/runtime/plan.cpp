@@ -302,11 +302,13 @@ Plan Plan::compile(const ir::Graph& graph, const PlanOptions& options) {
   const int folded = options.fold_batch_norm ? fold_batch_norm(g, ops) : 0;
   const int binary = options.fuse ? fuse_binary_layers(g, ops) : 0;
   const int fused = options.fuse ? fuse_conv_epilogues(g, ops) : 0;
+  const int blocks = options.fuse && options.fuse_blocks ? fuse_inverted_residuals(g, ops) : 0;
   ir::infer_shapes(g, ops);
   ir::verify(g, ops);
   impl->order = g.topo_order();
   LEANCNN_LOG("plan") << g.name << ": " << dropped << " identities dropped, " << constants << " constants folded, "
-                      << folded << " BatchNormalization folded, " << binary << " binary layers, " << fused << " conv epilogues fused, " << lowered
+                      << folded << " BatchNormalization folded, " << binary << " binary layers, " << fused << " conv epilogues fused, "
+                      << blocks << " inverted residual blocks fused, " << lowered
                       << " Conv/Gemm lowered to integer ops";
   return Plan(std::move(impl));
 }

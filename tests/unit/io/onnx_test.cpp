@@ -180,6 +180,20 @@ ir::Graph every_op_graph() {
   Tensor fw = Tensor::empty({4, 4, 3, 1});
   Rng(3).fill_uniform(fw, -0.5f, 0.5f);
   y = b.op("FusedConv", {y, b.constant("fused.weight", fw, true)}, fused, 1, ir::kLeancnnDomain)[0];
+  ir::Attributes block;  // 1x4x4x4 -> 1x4x4x4; Be and Bp omitted (empty names in the file)
+  block.set("kernel_shape", std::vector<int64_t>{3, 3});
+  block.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  block.set("group", int64_t{8});
+  block.set("expand_activation", std::string("Relu"));
+  block.set("dw_activation", std::string("Clip"));
+  block.set("dw_activation_params", std::vector<float>{0.f, 6.f});
+  Tensor we = Tensor::empty({8, 4, 1, 1}), wd = Tensor::empty({8, 1, 3, 3}), bd = Tensor::empty({8}),
+         wp = Tensor::empty({4, 8, 1, 1});
+  for (Tensor* t : {&we, &wd, &bd, &wp}) Rng(4).fill_uniform(*t, -0.5f, 0.5f);
+  y = b.op("FusedInvertedResidual",
+           {y, b.constant("block.we", we), ir::kNone, b.constant("block.wd", wd), b.constant("block.bd", bd),
+            b.constant("block.wp", wp), ir::kNone, y},
+           block, 1, ir::kLeancnnDomain)[0];
   y = b.mul(b.sigmoid(y), b.hard_sigmoid(b.clip(y, -1.f, 1.f), 0.25f, 0.4f));
   y = b.relu(b.max_pool(b.transpose(y, {0, 1, 3, 2}), 2, 2, 0, true));             // 1x4x2x2
   std::vector<ir::ValueId> parts = b.split(y, {1, 3}, 1);

@@ -408,5 +408,84 @@ TEST(FuseConvEpilogues, LeavesWhatItCannotFuse) {
   }
 }
 
+// --- fuse_inverted_residuals ---
+
+// x -> [1x1 expand + ReLU6] -> depthwise 3x3 (stride) + ReLU6 -> 1x1 project [+ x], epilogues fused.
+ir::ValueId inverted_residual(ir::Builder& b, ir::ValueId x, int64_t c, int64_t m, int64_t oc, int64_t stride,
+                              bool residual) {
+  ir::ValueId v = x;
+  if (m != c) v = b.clip(b.conv(v, m, 1, 1, 0, 1, true), 0, 6);
+  v = b.clip(b.conv(v, m, 3, stride, 1, m, true), 0, 6);
+  v = b.conv(v, oc, 1, 1, 0, 1, true);
+  return residual ? b.add(v, x) : v;
+}
+
+TEST(FuseInvertedResiduals, ExpandedPlainAndStridedBlocks) {
+  ir::Graph g;
+  ir::Builder b(g, ops(), 1);
+  ir::ValueId x = b.input("x", {1, 8, 9, 9});
+  ir::ValueId y1 = inverted_residual(b, x, 8, 8, 6, 1, false);    // no expansion
+  ir::ValueId y2 = inverted_residual(b, y1, 6, 24, 6, 1, true);   // expansion and residual
+  ir::ValueId y3 = inverted_residual(b, y2, 6, 20, 10, 2, false);  // stride 2
+  b.output(y3);
+  Rng rng(21);
+  randomize_parameters(g, rng);
+  ir::Graph after = g;
+  fuse_conv_epilogues(after, ops());
+  EXPECT_EQ(fuse_inverted_residuals(after, ops()), 3);
+  EXPECT_EQ(count_ops(after, "FusedInvertedResidual"), 3);
+  EXPECT_EQ(after.node_ids().size(), 3u);
+  const ir::Node* f1 = producer_of(after, y1);
+  const ir::Node* f2 = producer_of(after, y2);
+  const ir::Node* f3 = producer_of(after, y3);
+  for (const ir::Node* f : {f1, f2, f3}) ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f1->inputs[1], ir::kNone);  // no We
+  EXPECT_EQ(f1->inputs.size(), 7u);     // no Z
+  EXPECT_EQ(f1->attrs.get_string("dw_activation", "?"), "Clip");
+  ASSERT_EQ(f2->inputs.size(), 8u);
+  EXPECT_EQ(f2->inputs[7], y1);  // the residual
+  EXPECT_EQ(f2->attrs.get_string("expand_activation", "?"), "Clip");
+  EXPECT_EQ(f2->attrs.get_floats("expand_activation_params", {}), (std::vector<float>{0, 6}));
+  EXPECT_EQ(f2->attrs.get_string("activation", "?"), "");
+  EXPECT_EQ(f3->attrs.get_ints("strides", {}), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(f3->attrs.get_int("group", 0), 20);
+  expect_same_function(g, after, {{"x", testing::random_tensor({2, 8, 9, 9}, rng, -2.f, 2.f)}});
+}
+
+TEST(FuseInvertedResiduals, LeavesWhatItCannotFuse) {
+  Rng rng(22);
+  auto fuses = [&](ir::Graph& g, int want) {
+    fuse_conv_epilogues(g, ops());
+    ir::Graph before = g;
+    EXPECT_EQ(fuse_inverted_residuals(g, ops()), want);
+    expect_same_function(before, g, {{"x", testing::random_tensor({1, 4, 7, 7}, rng)}});
+  };
+  {  // the depthwise output is read twice
+    ir::Graph g;
+    ir::Builder b(g, ops(), 1);
+    ir::ValueId d = b.conv(b.input("x", {1, 4, 7, 7}), 4, 3, 1, 1, 4, true);
+    b.output(b.conv(d, 4, 1, 1, 0, 1, true));
+    b.output(b.relu(d));
+    fuses(g, 0);
+  }
+  {  // a dilated depthwise (the row pass's ring holds consecutive rows)
+    ir::Graph g;
+    ir::Builder b(g, ops(), 1);
+    ir::ValueId d = b.conv(b.input("x", {1, 4, 7, 7}), 4, 3, 1, 2, 4, true, 2);
+    b.output(b.conv(d, 4, 1, 1, 0, 1, true));
+    fuses(g, 0);
+  }
+  {  // a 3x3 after the depthwise, not a 1x1 projection; the expansion read twice is left out
+    ir::Graph g;
+    ir::Builder b(g, ops(), 1);
+    ir::ValueId e = b.conv(b.input("x", {1, 4, 7, 7}), 8, 1, 1, 0, 1, true);
+    ir::ValueId d = b.conv(e, 8, 3, 1, 1, 8, true);
+    b.output(b.conv(d, 4, 3, 1, 1, 1, true));
+    ir::ValueId d2 = b.conv(e, 8, 3, 1, 1, 8, true);
+    b.output(b.conv(d2, 4, 1, 1, 0, 1, true));
+    fuses(g, 1);  // d2's block, without the shared expansion
+  }
+}
+
 }  // namespace
 }  // namespace leancnn::runtime

@@ -96,6 +96,35 @@ std::vector<std::string> zoo_names() {
 INSTANTIATE_TEST_SUITE_P(Zoo, PlanZoo, ::testing::ValuesIn(zoo_names()),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
+// MobileNetV2's inverted residual blocks become FusedInvertedResidual nodes (17), run by oneDNN's
+// three convolutions at batch 1 and by the row pass at batch 2 (where AVX2 is here), with the
+// same logits as the unfused plan and less activation memory in the arena.
+TEST(Plan, FusesMobileNetV2InvertedResiduals) {
+  const ir::Graph g = zoo_model("mobilenet_v2");
+  Plan fused = Plan::compile(g);
+  PlanOptions opts;
+  opts.fuse_blocks = false;
+  Plan unfused = Plan::compile(g, opts);
+  EXPECT_EQ(count_ops(fused.graph(), "FusedInvertedResidual"), 17);
+  EXPECT_EQ(count_ops(unfused.graph(), "FusedInvertedResidual"), 0);
+  const bool avx2 = cpu_features().avx2 && cpu_features().fma;
+  for (int64_t batch : {1, 2}) {
+    SCOPED_TRACE(::testing::Message() << "batch " << batch);
+    const Tensor x = pixels(batch, input_for("mobilenet_v2"), 40 + batch);
+    const Tensor want = unfused.run({x}).at(0);
+    EXPECT_LE(testing::max_rel_diff(fused.run({x}).at(0), want), 1e-4);
+    std::set<std::string> kernels;
+    for (const PlanStep& s : fused.steps())
+      if (s.op_type == "FusedInvertedResidual") kernels.insert(s.kernel);
+    const std::string row_pass = cpu_features().avx512f ? "cpu_fused_inverted_residual_f32_avx512"
+                                                        : "cpu_fused_inverted_residual_f32_avx2";
+    EXPECT_EQ(kernels, (std::set<std::string>{batch == 1 || !avx2 ? "dnnl_fused_inverted_residual_f32" : row_pass}));
+    if (batch == 2) {
+      EXPECT_LT(fused.memory().peak_bytes, unfused.memory().peak_bytes);
+    }
+  }
+}
+
 // Two plans of one model share their oneDNN primitives (the process-wide cache) and with them
 // the memory objects the glue keeps per primitive and re-points at each call's tensors
 // (dnnl_glue::held): run interleaved, at different batch sizes, each must still read and
@@ -220,7 +249,8 @@ TEST(Plan, KeepsActivationsChannelsLastBetweenConvolutions) {
 
 TEST(Plan, ChannelsLastChainsMatchTheReference) {
   // Fused convs in a chain (NCHW in, NHWC between, NCHW out), a residual Z read channels-last,
-  // and 1x1, strided, depthwise and 3x3 shapes; every layout policy of the conv kernel.
+  // and 1x1, strided, depthwise and 3x3 shapes; every layout policy of the conv kernel (blocks
+  // not fused: e -> f would become one FusedInvertedResidual).
   ir::Graph g;
   ir::Builder b(g, ops(), 5);
   ir::ValueId x = b.input("input", {1, 8, 10, 10});
@@ -239,7 +269,7 @@ TEST(Plan, ChannelsLastChainsMatchTheReference) {
   for (const char* policy : {"", "plain", "blocked", "channel", "nhwc"}) {
     SCOPED_TRACE(policy);
     if (*policy) setenv("LEANCNN_DNNL_CONV_LAYOUT", policy, 1);
-    Plan plan = Plan::compile(g);
+    Plan plan = Plan::compile(g, {.fuse_blocks = false});
     const Tensor got = plan.run({in})[0];
     unsetenv("LEANCNN_DNNL_CONV_LAYOUT");
     EXPECT_LE(testing::max_rel_diff(got, want), 1e-5);

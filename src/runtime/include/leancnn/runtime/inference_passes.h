@@ -25,6 +25,12 @@ int fold_batch_norm(ir::Graph& g, const ir::OpTable& ops);
 // next, become one ai.leancnn FusedConv node (docs/ops.md): y = act(conv(X, W) + B + Z).
 int fuse_conv_epilogues(ir::Graph& g, const ir::OpTable& ops);
 
+// MobileNetV2's inverted residual blocks, [1x1 conv] -> depthwise conv -> 1x1 conv as FusedConv /
+// Conv nodes (constant weights, each intermediate read only by the next, the residual Add and
+// activations already fused), become one ai.leancnn FusedInvertedResidual node where
+// leancnn/kernels/inverted_residual_rule.h says its kernel pays. Runs after fuse_conv_epilogues.
+int fuse_inverted_residuals(ir::Graph& g, const ir::OpTable& ops);
+
 // ai.leancnn Binarize -> Conv (group 1) | Gemm (transB, 1-D C) whose initializer weights are
 // binary (each row ±alpha, BatchNormalization folded or not) become one ai.leancnn BinaryConv
 // (docs/binarization.md), run by the XNOR-popcount kernels; a Binarize left unread is removed.

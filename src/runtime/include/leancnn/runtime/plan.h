@@ -19,6 +19,7 @@ namespace leancnn::runtime {
 struct PlanOptions {
   bool fold_batch_norm = true;  // BatchNormalization after Conv/Gemm folded into its weights and bias
   bool fuse = true;             // bias, residual Add and Relu/Clip/HardSwish into ai.leancnn FusedConv
+  bool fuse_blocks = true;      // with fuse: inverted residual blocks into ai.leancnn FusedInvertedResidual
   bool use_kernels = true;      // false: every node runs its reference (the oracle)
   bool reuse_memory = true;     // false: one buffer per value (for measuring what reuse saves)
   bool lower_qdq = true;        // QDQ Conv/Gemm patterns into integer ops (lower_qdq; false: fake-quant in float)
