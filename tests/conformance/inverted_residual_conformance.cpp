@@ -11,6 +11,7 @@
 #include <string>
 
 #include "conformance_util.h"
+#include "isa_cases.h"
 #include "kernel_coverage.h"
 #include "layout_util.h"
 #include "leancnn/core/cpu.h"
@@ -22,14 +23,7 @@
 namespace leancnn::testing {
 namespace {
 
-bool avx2_here() { return cpu_features().avx2 && cpu_features().fma; }
-bool avx512_here() { return avx2_here() && cpu_features().avx512f; }
-
-struct Isa {
-  const char* name;
-  bool (*here)();
-};
-const Isa kIsas[] = {{"avx512", avx512_here}, {"avx2", avx2_here}};
+const auto& kIsas = kFloatIsas;
 
 struct Cfg {
   const char* name;

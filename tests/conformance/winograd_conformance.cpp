@@ -13,6 +13,7 @@
 #include <string>
 
 #include "conformance_util.h"
+#include "isa_cases.h"
 #include "kernel_coverage.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
@@ -26,14 +27,7 @@
 namespace leancnn::testing {
 namespace {
 
-bool avx2_here() { return cpu_features().avx2 && cpu_features().fma; }
-bool avx512_here() { return avx2_here() && cpu_features().avx512f; }
-
-struct Isa {
-  const char* name;
-  bool (*here)();
-};
-const Isa kIsas[] = {{"avx512", avx512_here}, {"avx2", avx2_here}};
+const auto& kIsas = kFloatIsas;
 
 std::string kernel_name(bool fused, const Isa& isa) {
   return std::string(fused ? "cpu_fused_conv_f32_winograd_" : "cpu_conv_f32_winograd_") + isa.name;

@@ -7,6 +7,7 @@
 
 #include "conv/nhwc.h"
 #include "inverted_residual.h"
+#include "block_inputs.h"
 #include "inverted_residual_kernels.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
@@ -17,6 +18,9 @@ namespace leancnn::kernels {
 
 namespace {
 
+using inverted_residual::block_geometry;
+using inverted_residual::input;
+
 using inverted_residual::Isa;
 
 bool isa_here(Isa isa) {
@@ -24,31 +28,18 @@ bool isa_here(Isa isa) {
   return isa == Isa::avx512 ? f.avx512f && f.avx2 && f.fma : f.avx2 && f.fma;
 }
 
-const Tensor* slot(const ir::ForwardCtx& ctx, int i) {
-  return ctx.inputs.size() > static_cast<size_t>(i) && ctx.inputs[static_cast<size_t>(i)].defined()
-             ? &ctx.inputs[static_cast<size_t>(i)]
-             : nullptr;
-}
-
-ops::InvertedResidualGeometry geometry(const ir::ForwardCtx& ctx) {
-  const Tensor* we = slot(ctx, ops::kIrWe);
-  const Shape we_shape = we ? we->shape() : Shape{};
-  return ops::inverted_residual_geometry(ctx.node, ctx.inputs[ops::kIrX].shape(), we ? &we_shape : nullptr,
-                                         ctx.inputs[ops::kIrWd].shape(), ctx.inputs[ops::kIrWp].shape());
-}
-
 std::string check(const ir::ForwardCtx& ctx, Isa isa) {
   if (!isa_here(isa)) return isa == Isa::avx512 ? "no AVX-512F here (CPU or LEANCNN_MAX_CPU_ISA)" : "no AVX2 + FMA here";
   if (ctx.training) return "training: an inference-only op";
   const std::vector<Tensor>& in = ctx.inputs;
-  if (!slot(ctx, ops::kIrX) || !slot(ctx, ops::kIrWd) || !slot(ctx, ops::kIrWp)) return "missing X, Wd or Wp";
+  if (!input(ctx, ops::kIrX) || !input(ctx, ops::kIrWd) || !input(ctx, ops::kIrWp)) return "missing X, Wd or Wp";
   for (size_t i = 0; i < in.size(); ++i)
     if (in[i].defined() && (in[i].dtype() != DType::f32 || !in[i].is_contiguous()))
       return str_cat("input ", i, " is not a contiguous f32 tensor");
   if (ctx.outputs.empty() || ctx.outputs[0].dtype() != DType::f32 || !ctx.outputs[0].is_contiguous())
     return "the output is not a contiguous f32 tensor";
   try {
-    const ops::InvertedResidualGeometry g = geometry(ctx);
+    const ops::InvertedResidualGeometry g = block_geometry(ctx);
     const ops::ConvGeometry& d = g.dw;
     if (d.dil_h != 1 || d.dil_w != 1) return "a dilated depthwise (the ring holds consecutive rows)";
     if (d.kh > inverted_residual::kMaxKernelRows) return str_cat("a depthwise window of ", d.kh, " rows (at most 16)");
@@ -56,7 +47,7 @@ std::string check(const ir::ForwardCtx& ctx, Isa isa) {
       return str_cat("batch ", d.n, ": oneDNN's three convolutions measured faster (inverted_residual_rule.h)");
     const Shape y{d.n, g.oc, d.oh, d.ow};
     if (ctx.outputs[0].shape() != y) return "the output's shape disagrees with the geometry";
-    const Tensor* z = slot(ctx, ops::kIrZ);
+    const Tensor* z = input(ctx, ops::kIrZ);
     if (z && z->shape() != y) return "the residual Z is not the output's shape";
     for (const char* prefix : {"expand_", "dw_", ""}) ops::fused_epilogue(ctx.node, prefix);
   } catch (const Error& e) {
@@ -66,7 +57,7 @@ std::string check(const ir::ForwardCtx& ctx, Isa isa) {
 }
 
 std::shared_ptr<inverted_residual::Packed> prepare_state(const ir::ForwardCtx& ctx, Isa isa) {
-  const ops::InvertedResidualGeometry og = geometry(ctx);
+  const ops::InvertedResidualGeometry og = block_geometry(ctx);
   const ops::ConvGeometry& d = og.dw;
   auto p = std::make_shared<inverted_residual::Packed>();
   p->isa = isa;
@@ -89,7 +80,7 @@ std::shared_ptr<inverted_residual::Packed> prepare_state(const ir::ForwardCtx& c
   p->act_expand = ops::fused_epilogue(ctx.node, "expand_");
   p->act_dw = ops::fused_epilogue(ctx.node, "dw_");
   p->act = ops::fused_epilogue(ctx.node, "");
-  const auto data = [&](int i) { const Tensor* t = slot(ctx, i); return t ? t->data<float>() : nullptr; };
+  const auto data = [&](int i) { const Tensor* t = input(ctx, i); return t ? t->data<float>() : nullptr; };
   inverted_residual::pack(*p, data(ops::kIrWe), data(ops::kIrBe), data(ops::kIrWd), data(ops::kIrBd),
                           data(ops::kIrWp), data(ops::kIrBp));
   return p;
@@ -116,7 +107,7 @@ void forward(ir::ForwardCtx& ctx, Isa isa) {
     to_nhwc(io.src, t, g.n, g.c, in_px);
     io.src = t;
   }
-  if (const Tensor* z = slot(ctx, ops::kIrZ)) {
+  if (const Tensor* z = input(ctx, ops::kIrZ)) {
     io.z = z->data<float>();
     if (!(ctx.channels_last & ir::channels_last_input(ops::kIrZ))) {
       float* t = inverted_residual::grown(z_t, static_cast<size_t>(g.n * g.oc * out_px));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "conv/conv_kernels.h"
+#include "block_inputs.h"
 #include "inverted_residual_kernels.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ops/fused_inverted_residual.h"
@@ -16,18 +17,8 @@ namespace leancnn::kernels {
 
 namespace {
 
-const Tensor* slot(const ir::ForwardCtx& ctx, int i) {
-  return ctx.inputs.size() > static_cast<size_t>(i) && ctx.inputs[static_cast<size_t>(i)].defined()
-             ? &ctx.inputs[static_cast<size_t>(i)]
-             : nullptr;
-}
-
-ops::InvertedResidualGeometry geometry(const ir::ForwardCtx& ctx) {
-  const Tensor* we = slot(ctx, ops::kIrWe);
-  const Shape we_shape = we ? we->shape() : Shape{};
-  return ops::inverted_residual_geometry(ctx.node, ctx.inputs[ops::kIrX].shape(), we ? &we_shape : nullptr,
-                                         ctx.inputs[ops::kIrWd].shape(), ctx.inputs[ops::kIrWp].shape());
-}
+using inverted_residual::block_geometry;
+using inverted_residual::input;
 
 // The block's stages as FusedConv nodes (their attributes; inputs only mark which are present)
 // and the shapes between them.
@@ -49,9 +40,9 @@ ir::Node stage_node(const ir::Node& block, const std::string& prefix, int inputs
 }
 
 Stages stages(const ir::ForwardCtx& ctx) {
-  const ops::InvertedResidualGeometry g = geometry(ctx);
+  const ops::InvertedResidualGeometry g = block_geometry(ctx);
   Stages s;
-  const bool residual = slot(ctx, ops::kIrZ) != nullptr;
+  const bool residual = input(ctx, ops::kIrZ) != nullptr;
   s.expand = stage_node(ctx.node, "expand_", 3, false);
   s.dw = stage_node(ctx.node, "dw_", 3, false);
   for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"})
@@ -70,7 +61,7 @@ const Kernel& conv() {
 // One stage's context: x (and z) in, y out, weights and bias from the block's slots.
 ir::ForwardCtx stage_ctx(const ir::ForwardCtx& block, const ir::Node& node, const Tensor& x, int w, int b,
                          const Tensor* z, const Tensor& y, uint32_t channels_last) {
-  ir::ForwardCtx c{node, {x, block.inputs[static_cast<size_t>(w)], slot(block, b) ? *slot(block, b) : Tensor()}, {y}};
+  ir::ForwardCtx c{node, {x, block.inputs[static_cast<size_t>(w)], input(block, b) ? *input(block, b) : Tensor()}, {y}};
   if (z) c.inputs.push_back(*z);
   c.channels_last = channels_last;
   return c;
@@ -98,9 +89,9 @@ std::string check(const ir::ForwardCtx& ctx) {
   for (size_t i = 0; i < ctx.inputs.size(); ++i)
     if (ctx.inputs[i].defined() && (ctx.inputs[i].dtype() != DType::f32 || !ctx.inputs[i].is_contiguous()))
       return str_cat("input ", i, " is not a contiguous f32 tensor");
-  if (!slot(ctx, ops::kIrX) || !slot(ctx, ops::kIrWd) || !slot(ctx, ops::kIrWp)) return "missing X, Wd or Wp";
+  if (!input(ctx, ops::kIrX) || !input(ctx, ops::kIrWd) || !input(ctx, ops::kIrWp)) return "missing X, Wd or Wp";
   try {
-    geometry(ctx);
+    block_geometry(ctx);
   } catch (const Error& e) {
     return e.what();
   }
@@ -119,13 +110,13 @@ std::shared_ptr<const void> prepare(const ir::ForwardCtx& ctx) {
   auto p = std::make_shared<Prepared>();
   p->s = stages(ctx);
   const Tensor e = Tensor::empty(p->s.e), d = Tensor::empty(p->s.d);
-  const bool expand = slot(ctx, ops::kIrWe) != nullptr;
+  const bool expand = input(ctx, ops::kIrWe) != nullptr;
   if (expand)
     p->expand = conv().prepare(stage_ctx(ctx, p->s.expand, ctx.inputs[ops::kIrX], ops::kIrWe, ops::kIrBe, nullptr, e,
                                          expand_bits(ctx.channels_last)));
   p->dw = conv().prepare(stage_ctx(ctx, p->s.dw, expand ? e : ctx.inputs[ops::kIrX], ops::kIrWd, ops::kIrBd, nullptr,
                                    d, dw_bits(expand, ctx.channels_last)));
-  const Tensor* z = slot(ctx, ops::kIrZ);
+  const Tensor* z = input(ctx, ops::kIrZ);
   p->project = conv().prepare(stage_ctx(ctx, p->s.project, d, ops::kIrWp, ops::kIrBp, z, ctx.outputs[0],
                                         project_bits(ctx.channels_last)));
   return p;
@@ -139,7 +130,7 @@ void forward(ir::ForwardCtx& ctx) {
     own->s = stages(ctx);
     p = own.get();
   }
-  const bool expand = slot(ctx, ops::kIrWe) != nullptr;
+  const bool expand = input(ctx, ops::kIrWe) != nullptr;
   const Tensor d = scratch(p->s.d, 1);
   Tensor dw_in = ctx.inputs[ops::kIrX];
   if (expand) {
@@ -152,7 +143,7 @@ void forward(ir::ForwardCtx& ctx) {
   ir::ForwardCtx c = stage_ctx(ctx, p->s.dw, dw_in, ops::kIrWd, ops::kIrBd, nullptr, d, dw_bits(expand, ctx.channels_last));
   c.prepared = p->dw.get();
   conv().forward(c);
-  ir::ForwardCtx pc = stage_ctx(ctx, p->s.project, d, ops::kIrWp, ops::kIrBp, slot(ctx, ops::kIrZ), ctx.outputs[0],
+  ir::ForwardCtx pc = stage_ctx(ctx, p->s.project, d, ops::kIrWp, ops::kIrBp, input(ctx, ops::kIrZ), ctx.outputs[0],
                                 project_bits(ctx.channels_last));
   pc.prepared = p->project.get();
   conv().forward(pc);

@@ -12,6 +12,7 @@
 #include "inverted_residual.h"
 #include "leancnn/core/cpu.h"
 #include "simd/activate.h"
+#include "simd/gemm_tile.h"
 
 namespace leancnn::kernels::inverted_residual {
 
@@ -22,8 +23,6 @@ inline void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64
                  const ops::FusedEpilogue& act, float* c, int64_t ldc, const float* z, int valid) {
   using V = typename S::V;
   constexpr int W = S::W;
-  // Every loop over registers unrolled: GCC leaves 24-iteration loops rolled, and the
-  // accumulators then live on the stack (a load and a store per FMA).
   V acc[R][NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
@@ -31,17 +30,7 @@ inline void tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64
 #pragma GCC unroll 32
     for (int r = 0; r < R; ++r) acc[r][v] = bv;
   }
-  for (int64_t k = 0; k < k_len; ++k) {
-    V bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + k * ldb + v * W);
-#pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) {
-      const V x = S::set1(a[r * lda + k]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = S::fmadd(x, bv[v], acc[r][v]);
-    }
-  }
+  simd::gemm_accumulate<S, R, NV>(acc, a, lda, b, ldb, k_len);
 #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4

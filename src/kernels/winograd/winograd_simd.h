@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "simd/activate.h"
+#include "simd/gemm_tile.h"
 #include "winograd.h"
 
 namespace leancnn::kernels::winograd {
@@ -75,24 +76,12 @@ template <class S, int R, int NV>
 inline void gemm_rows(const float* a, int64_t lda, const float* b, int64_t k_len, float* c, int64_t ldc) {
   using V = typename S::V;
   constexpr int W = S::W;
-  // Every loop over registers unrolled: GCC leaves a 24-iteration loop rolled, and the
-  // accumulators then live on the stack.
   V acc[R][NV];
 #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = S::zero();
-  for (int64_t k = 0; k < k_len; ++k) {
-    V bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + (k * NV + v) * W);
-#pragma GCC unroll 32
-    for (int r = 0; r < R; ++r) {
-      const V x = S::set1(a[r * lda + k]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = S::fmadd(x, bv[v], acc[r][v]);
-    }
-  }
+  simd::gemm_accumulate<S, R, NV>(acc, a, lda, b, NV * W, k_len);
 #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
