@@ -1,7 +1,7 @@
 // ai.leancnn FusedInvertedResidual: its reference against the three convolutions it stands for
 // (FusedConv references chained), and the row-pass kernels (kernels/inverted_residual) against
 // the reference over channels that are not multiples of 8 or 16, with and without the expansion,
-// 3x3, 5x5, 7x7 and 3x5 depthwise windows, strides 1 and 2 (and 1x2), symmetric, zero and
+// 3x3, 5x5, 7x7 and 3x5 depthwise windows (3x3 and 5x5 at strides 1 and 2), strides 1 and 2 (and 1x2), symmetric, zero and
 // asymmetric pads, tiny maps, batch 1 and 3, every activation per stage, with and without biases
 // and the residual Z; unprepared (as the executor runs them), prepared (as a plan does: the
 // weights replaced by NaN after prepare), with X, Z and Y channels-last, and on 1 and 2 threads
@@ -38,6 +38,7 @@ const Cfg kCfgs[] = {
     {"no_expand", {1, 32, 11, 12}, 0, 16, {3, 3}, {1, 1}, {1, 1, 1, 1}},
     {"odd_5to37to19", {3, 5, 9, 7}, 37, 19, {3, 3}, {1, 1}, {1, 1, 1, 1}},
     {"k5_s2_odd", {1, 7, 13, 11}, 21, 9, {5, 5}, {2, 2}, {2, 2, 2, 2}},
+    {"k5_s1", {1, 9, 10, 13}, 27, 11, {5, 5}, {1, 1}, {2, 2, 2, 2}},
     {"k7_pad3", {2, 8, 9, 10}, 40, 33, {7, 7}, {1, 1}, {3, 3, 3, 3}},
     {"k3x5_s1x2_asym", {1, 6, 8, 15}, 18, 70, {3, 5}, {1, 2}, {0, 2, 1, 1}},
     {"pad0", {1, 12, 6, 6}, 48, 12, {3, 3}, {1, 1}, {0, 0, 0, 0}},
