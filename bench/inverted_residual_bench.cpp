@@ -1,13 +1,15 @@
-// MobileNetV2's inverted residual blocks (224x224 input), batch 1, through runtime::Plan as a
-// network runs them: `fused` (one ai.leancnn FusedInvertedResidual node, kernels/inverted_residual)
+// MobileNetV2's inverted residual blocks (224x224 input), at batch --batch (default 1), through
+// runtime::Plan as a network runs them: `fused` (one ai.leancnn FusedInvertedResidual node run by
+// the row pass, kernels/inverted_residual, at any size: the bench lifts the rule's threshold)
 // against `convs` (the same block as three FusedConv nodes: oneDNN's 1x1 and depthwise kernels),
 // activations channels-last on both sides; the time is the block's steps' (Plan profiling). Counters: GFLOP/s (2 x the block's MACs) and the
 // ratio fused / convs is what inverted_residual_rule.cpp's table comes from (docs/fused_blocks.md).
-//   inverted_residual_bench [--threads T] [google-benchmark flags, e.g. --benchmark_filter=b1_
+//   inverted_residual_bench [--threads T] [--batch N] [google-benchmark flags, e.g. --benchmark_filter=b1_
 //                            --benchmark_repetitions=5 --benchmark_report_aggregates_only=true]
 // LEANCNN_MAX_CPU_ISA=avx2 ONEDNN_MAX_CPU_ISA=AVX2 runs both sides as on an AVX2-only CPU.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include "leancnn/core/rng.h"
 #include "leancnn/ir/graph.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/kernels/inverted_residual_rule.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/plan.h"
 
@@ -39,6 +42,8 @@ const BlockSpec kBlocks[] = {
     {"b11_96x6to96@14", 96, 576, 96, 14, 1, true}, {"b13_96x6to160@14s2", 96, 576, 160, 14, 2, false},
     {"b14_160x6to160@7", 160, 960, 160, 7, 1, true}, {"b16_160x6to320@7", 160, 960, 320, 7, 1, false},
 };
+
+int64_t g_batch = 1;
 
 Tensor random_f(const Shape& s, uint64_t seed, float scale) {
   Tensor t = Tensor::empty(s);
@@ -102,7 +107,7 @@ void bm_block(benchmark::State& st, const BlockSpec& b, bool fused) {
   opts.fuse_blocks = fused;
   opts.threads = num_threads();
   runtime::Plan plan = runtime::Plan::compile(block_graph(b), opts);
-  const std::vector<Tensor> in = {random_f({1, b.c, b.hw, b.hw}, 99, 1.f)};
+  const std::vector<Tensor> in = {random_f({g_batch, b.c, b.hw, b.hw}, 99, 1.f)};
   plan.run(in);
   int64_t fused_steps = 0;
   for (const runtime::PlanStep& s : plan.steps()) fused_steps += s.op_type == "FusedInvertedResidual";
@@ -123,7 +128,8 @@ void bm_block(benchmark::State& st, const BlockSpec& b, bool fused) {
     st.SetIterationTime(ms * 1e-3);
   }
   const int64_t oh = (b.hw - 1) / b.stride + 1;
-  const double macs = static_cast<double>((b.m != b.c ? b.c * b.m * b.hw * b.hw : 0) + (9 + b.oc) * b.m * oh * oh);
+  const double macs = static_cast<double>(g_batch) *
+                      static_cast<double>((b.m != b.c ? b.c * b.m * b.hw * b.hw : 0) + (9 + b.oc) * b.m * oh * oh);
   st.counters["GFLOP/s"] = benchmark::Counter(2 * macs, benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -134,10 +140,14 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) g_batch = std::max(1, std::atoi(argv[++i]));
     else rest.push_back(argv[i]);
   }
+  const int64_t any_size = 0;  // every block fused, whatever the rule's size threshold
+  kernels::inject_inverted_residual_min_bytes(&any_size);
   set_num_threads(threads);
-  std::printf("inverted_residual_bench: %d thread(s), CPU %s (cap %s)\n", num_threads(), cpu_features().summary().c_str(),
+  std::printf("inverted_residual_bench: batch %lld, %d thread(s), CPU %s (cap %s)\n", static_cast<long long>(g_batch),
+              num_threads(), cpu_features().summary().c_str(),
               cpu_isa_name(max_cpu_isa()));
   for (const BlockSpec& b : kBlocks)
     for (const bool fused : {true, false})

@@ -131,6 +131,11 @@ struct Binding {
 
 // Everything that depends on the input shapes.
 struct Variant {
+  // The graph the steps run when it is not the plan's own (batches the fused-block kernels take:
+  // the plan's graph with its inverted residual blocks fused), and its order. Declared before the
+  // steps, whose nodes it holds.
+  std::unique_ptr<ir::Graph> graph;
+  std::vector<ir::NodeId> order;
   std::vector<Step> steps;
   std::vector<PlanStep> info;
   std::vector<Binding> bindings;
@@ -176,26 +181,45 @@ void Plan::Impl::check_inputs(const std::vector<Tensor>& inputs) const {
 }
 
 std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) const {
+  auto variant = std::make_unique<Variant>();
   // Shapes of every value at these input shapes.
   ir::Graph shaped = graph;
   for (size_t i = 0; i < shapes.size(); ++i) shaped.value(graph.inputs()[i]).shape = shapes[i];
   ir::infer_shapes(shaped, *ops);
+  // MobileNetV2's inverted residual blocks are fused where, at these shapes, the fused kernel runs
+  // them faster (docs/fused_blocks.md); the variant then runs its own graph.
+  const ir::Graph* gp = &graph;
+  const std::vector<ir::NodeId>* op = &order;
+  if (options.fuse && options.fuse_blocks) {
+    auto blocks = std::make_unique<ir::Graph>(shaped);
+    if (fuse_inverted_residuals(*blocks, *ops) > 0) {
+      ir::infer_shapes(*blocks, *ops);
+      ir::verify(*blocks, *ops);
+      variant->order = blocks->topo_order();
+      variant->graph = std::move(blocks);
+      gp = variant->graph.get();
+      op = &variant->order;
+      shaped = *variant->graph;
+    }
+  }
+  const ir::Graph& g = *gp;
+  const std::vector<ir::NodeId>& ord = *op;
 
   // Lifetimes of the values the steps produce (graph outputs live to the end).
-  const int num_steps = static_cast<int>(order.size());
-  std::vector<int> lifetime_of(graph.num_values(), -1);
+  const int num_steps = static_cast<int>(ord.size());
+  std::vector<int> lifetime_of(g.num_values(), -1);
   std::vector<ir::ValueId> placed;
   std::vector<Lifetime> lifetimes;
   for (int pos = 0; pos < num_steps; ++pos)
-    for (ir::ValueId v : graph.node(order[pos]).outputs) {
+    for (ir::ValueId v : g.node(ord[pos]).outputs) {
       lifetime_of[v] = static_cast<int>(lifetimes.size());
       placed.push_back(v);
       lifetimes.push_back({bytes_of(shaped.value(v).shape, shaped.value(v).dtype), pos, pos});
     }
   for (int pos = 0; pos < num_steps; ++pos)
-    for (ir::ValueId v : graph.node(order[pos]).inputs)
+    for (ir::ValueId v : g.node(ord[pos]).inputs)
       if (v != ir::kNone && lifetime_of[v] >= 0) lifetimes[lifetime_of[v]].last = pos;
-  for (ir::ValueId v : graph.outputs())
+  for (ir::ValueId v : g.outputs())
     if (lifetime_of[v] >= 0) lifetimes[lifetime_of[v]].last = num_steps - 1;
   if (!options.reuse_memory)
     for (Lifetime& l : lifetimes) {
@@ -204,29 +228,28 @@ std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) con
     }
   const MemoryPlan mem = plan_memory(lifetimes);
 
-  auto variant = std::make_unique<Variant>();
   variant->memory = {mem.arena_bytes, mem.total_bytes, static_cast<int64_t>(lifetimes.size())};
   variant->arena = Tensor::empty({std::max<int64_t>(mem.arena_bytes, 1)}, DType::u8);
-  std::vector<Tensor> views(graph.num_values());
+  std::vector<Tensor> views(g.num_values());
   for (size_t i = 0; i < placed.size(); ++i) {
     const ir::Value& v = shaped.value(placed[i]);
     views[placed[i]] = variant->arena.view_at(static_cast<size_t>(mem.offsets[i]), v.shape, v.dtype);
   }
-  std::vector<int> input_index(graph.num_values(), -1);
-  for (size_t i = 0; i < graph.inputs().size(); ++i) input_index[graph.inputs()[i]] = static_cast<int>(i);
+  std::vector<int> input_index(g.num_values(), -1);
+  for (size_t i = 0; i < g.inputs().size(); ++i) input_index[g.inputs()[i]] = static_cast<int>(i);
 
   // Steps: tensors bound, kernel selected once, prepared once.
-  variant->steps.reserve(order.size());
+  variant->steps.reserve(ord.size());
   for (int pos = 0; pos < num_steps; ++pos) {
-    const ir::Node& n = graph.node(order[pos]);
+    const ir::Node& n = g.node(ord[pos]);
     const ir::OpSchema& schema = ops->get(n);
     Step& step = variant->steps.emplace_back(n);
     for (size_t slot = 0; slot < n.inputs.size(); ++slot) {
       const ir::ValueId v = n.inputs[slot];
       Tensor t;
       if (v == ir::kNone) {
-      } else if (graph.value(v).is_initializer()) {
-        t = graph.value(v).data;
+      } else if (g.value(v).is_initializer()) {
+        t = g.value(v).data;
       } else if (input_index[v] >= 0) {
         t = Tensor::empty(shaped.value(v).shape, shaped.value(v).dtype);  // stands in for the kernel's checks
         variant->bindings.push_back({static_cast<size_t>(pos), slot, static_cast<size_t>(input_index[v])});
@@ -243,13 +266,13 @@ std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) con
       throw;
     }
   }
-  if (options.channels_last) variant->channels_last_values = place_channels_last(graph, shaped, order, variant->steps);
+  if (options.channels_last) variant->channels_last_values = place_channels_last(g, shaped, ord, variant->steps);
   for (int pos = 0; pos < num_steps; ++pos) {
-    const ir::Node& n = graph.node(order[pos]);
+    const ir::Node& n = g.node(ord[pos]);
     const ir::OpSchema& schema = ops->get(n);
     Step& step = variant->steps[pos];
     try {
-      if (step.kernel->prepare && weights_are_constant(graph, n, schema)) {
+      if (step.kernel->prepare && weights_are_constant(g, n, schema)) {
         step.prepared = step.kernel->prepare(step.ctx);
         step.ctx.prepared = step.prepared.get();
       }
@@ -270,13 +293,14 @@ std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) con
   // The placeholders were only for selection and preparation: runs bind the caller's tensors.
   for (const Binding& b : variant->bindings) variant->steps[b.step].ctx.inputs[b.slot] = Tensor();
 
-  for (ir::ValueId v : graph.outputs()) {
+  for (ir::ValueId v : g.outputs()) {
     variant->output_input.push_back(input_index[v]);
-    variant->outputs.push_back(graph.value(v).is_initializer() ? graph.value(v).data : views[v]);
+    variant->outputs.push_back(g.value(v).is_initializer() ? g.value(v).data : views[v]);
   }
   std::string input_shapes;
   for (const Shape& s : shapes) input_shapes += (input_shapes.empty() ? "" : ", ") + shape_str(s);
-  LEANCNN_LOG("plan") << "planned " << num_steps << " steps for inputs " << input_shapes << ": arena "
+  LEANCNN_LOG("plan") << "planned " << num_steps << " steps for inputs " << input_shapes
+                      << (variant->graph ? " (inverted residual blocks fused)" : "") << ": arena "
                       << mem.arena_bytes << " bytes, " << mem.total_bytes << " without reuse, "
                       << variant->channels_last_values << " activations channels-last";
   return variant;
@@ -302,13 +326,11 @@ Plan Plan::compile(const ir::Graph& graph, const PlanOptions& options) {
   const int folded = options.fold_batch_norm ? fold_batch_norm(g, ops) : 0;
   const int binary = options.fuse ? fuse_binary_layers(g, ops) : 0;
   const int fused = options.fuse ? fuse_conv_epilogues(g, ops) : 0;
-  const int blocks = options.fuse && options.fuse_blocks ? fuse_inverted_residuals(g, ops) : 0;
   ir::infer_shapes(g, ops);
   ir::verify(g, ops);
   impl->order = g.topo_order();
   LEANCNN_LOG("plan") << g.name << ": " << dropped << " identities dropped, " << constants << " constants folded, "
-                      << folded << " BatchNormalization folded, " << binary << " binary layers, " << fused << " conv epilogues fused, "
-                      << blocks << " inverted residual blocks fused, " << lowered
+                      << folded << " BatchNormalization folded, " << binary << " binary layers, " << fused << " conv epilogues fused, " << lowered
                       << " Conv/Gemm lowered to integer ops";
   return Plan(std::move(impl));
 }

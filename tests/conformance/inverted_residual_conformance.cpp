@@ -16,7 +16,6 @@
 #include "layout_util.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
-#include "leancnn/kernels/inverted_residual_rule.h"
 #include "leancnn/ops/fused_inverted_residual.h"
 #include "prepared_run.h"
 
@@ -144,12 +143,6 @@ TEST(InvertedResidualConformance, BadShapesAreRefused) {
 std::string kernel_name(const Isa& isa) { return std::string("cpu_fused_inverted_residual_f32_") + isa.name; }
 constexpr const char* kDnnl = "dnnl_fused_inverted_residual_f32";
 
-// Lets the row pass take single images (the measured rule leaves batch 1 to oneDNN) while alive.
-struct AnyBatch {
-  const int64_t one = 1;
-  AnyBatch() { kernels::inject_inverted_residual_min_batch(&one); }
-  ~AnyBatch() { kernels::inject_inverted_residual_min_batch(nullptr); }
-};
 
 void expect_block(const OpCase& c, const Cfg& s, const std::string& kernel, const std::string& what) {
   const Tensor ref = run_forward(c, false).outputs[0];
@@ -172,7 +165,6 @@ LEANCNN_COVERS_WHERE("InvertedResidualConformance.Kernel*", "FusedInvertedResidu
                      "cpu_fused_inverted_residual_f32_avx2", avx2_here);
 TEST(InvertedResidualConformance, KernelEveryShapeAndIsa) {
   if (!avx2_here()) GTEST_SKIP() << "no AVX2 + FMA here";
-  const AnyBatch any;
   uint64_t seed = 100;
   for (const Isa& isa : kIsas) {
     if (!isa.here()) continue;
@@ -189,7 +181,6 @@ TEST(InvertedResidualConformance, KernelEveryShapeAndIsa) {
 
 TEST(InvertedResidualConformance, KernelEveryActivationPerStage) {
   if (!avx2_here()) GTEST_SKIP() << "no AVX2 + FMA here";
-  const AnyBatch any;
   uint64_t seed = 700;
   for (const Isa& isa : kIsas) {
     if (!isa.here()) continue;
@@ -206,7 +197,6 @@ TEST(InvertedResidualConformance, KernelEveryActivationPerStage) {
 // A plan may put Y over the residual Z's storage: Z is read before Y is written, element by element.
 TEST(InvertedResidualConformance, KernelOutputOverResidual) {
   if (!avx2_here()) GTEST_SKIP() << "no AVX2 + FMA here";
-  const AnyBatch any;
   const Cfg& s = kCfgs[1];
   for (const Isa& isa : kIsas) {
     if (!isa.here()) continue;
@@ -236,12 +226,12 @@ TEST(InvertedResidualConformance, DnnlEveryShapeAndEpilogue) {
   expect_close(run_forward_with(c, kDnnl).outputs[0], run_reference(c).outputs[0], block_tol(dilated), "dilated");
 }
 
-// Without injection: the row pass (AVX-512 first) for batches of two and more, oneDNN's three
-// convolutions for single images, dilated windows and windows taller than the ring's 16 rows.
-TEST(InvertedResidualConformance, DispatchFollowsTheRule) {
+// The row pass (AVX-512 first) at every batch; oneDNN's three convolutions for dilated windows,
+// windows taller than the ring's 16 rows and CPUs without AVX2; never in training.
+TEST(InvertedResidualConformance, DispatchFollowsTheGeometry) {
   const std::string row_pass = avx512_here() ? kernel_name(kIsas[0]) : avx2_here() ? kernel_name(kIsas[1]) : kDnnl;
   Cfg s = kCfgs[1];
-  EXPECT_EQ(run_forward(block_case(s, kActs[2], kActs[2], kActs[0], 7, true, 1), true).kernel, kDnnl);
+  EXPECT_EQ(run_forward(block_case(s, kActs[2], kActs[2], kActs[0], 7, true, 1), true).kernel, row_pass);
   s.x[0] = 2;
   EXPECT_EQ(run_forward(block_case(s, kActs[2], kActs[2], kActs[0], 7, true, 2), true).kernel, row_pass);
   Cfg d = kCfgs[3];  // batch 3

@@ -11,7 +11,6 @@
 #include "inverted_residual_kernels.h"
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
-#include "leancnn/kernels/inverted_residual_rule.h"
 #include "leancnn/ops/fused_inverted_residual.h"
 
 namespace leancnn::kernels {
@@ -43,8 +42,6 @@ std::string check(const ir::ForwardCtx& ctx, Isa isa) {
     const ops::ConvGeometry& d = g.dw;
     if (d.dil_h != 1 || d.dil_w != 1) return "a dilated depthwise (the ring holds consecutive rows)";
     if (d.kh > inverted_residual::kMaxKernelRows) return str_cat("a depthwise window of ", d.kh, " rows (at most 16)");
-    if (d.n < inverted_residual_min_batch())
-      return str_cat("batch ", d.n, ": oneDNN's three convolutions measured faster (inverted_residual_rule.h)");
     const Shape y{d.n, g.oc, d.oh, d.ow};
     if (ctx.outputs[0].shape() != y) return "the output's shape disagrees with the geometry";
     const Tensor* z = input(ctx, ops::kIrZ);

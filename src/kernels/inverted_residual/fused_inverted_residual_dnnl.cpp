@@ -1,9 +1,8 @@
 // ai.leancnn FusedInvertedResidual as the three convolutions it stands for, each through
 // oneDNN's FusedConv kernel (dnnl_fused_conv_f32: packed weights and a primitive per stage when
 // prepared), the expanded and depthwise activations in per-thread scratch, channels-last. It runs
-// the blocks the row-pass kernels decline (batch 1, where oneDNN's convolutions measured faster:
-// docs/fused_blocks.md; CPUs without AVX2), so a fused block never runs slower than unfused.
-// Inference only.
+// the nodes the row-pass kernels decline (a dilated depthwise, a window taller than 16 rows, a CPU
+// without AVX2: a node from a file; plans fuse only what the row pass takes). Inference only.
 #include <memory>
 #include <vector>
 

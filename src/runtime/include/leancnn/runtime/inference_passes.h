@@ -28,7 +28,8 @@ int fuse_conv_epilogues(ir::Graph& g, const ir::OpTable& ops);
 // MobileNetV2's inverted residual blocks, [1x1 conv] -> depthwise conv -> 1x1 conv as FusedConv /
 // Conv nodes (constant weights, each intermediate read only by the next, the residual Add and
 // activations already fused), become one ai.leancnn FusedInvertedResidual node where
-// leancnn/kernels/inverted_residual_rule.h says its kernel pays. Runs after fuse_conv_epilogues.
+// leancnn/kernels/inverted_residual_rule.h says fusing pays at the graph's shapes. Runs after
+// fuse_conv_epilogues; a plan runs it per input shape.
 int fuse_inverted_residuals(ir::Graph& g, const ir::OpTable& ops);
 
 // ai.leancnn Binarize -> Conv (group 1) | Gemm (transB, 1-D C) whose initializer weights are

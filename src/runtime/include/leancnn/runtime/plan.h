@@ -19,7 +19,10 @@ namespace leancnn::runtime {
 struct PlanOptions {
   bool fold_batch_norm = true;  // BatchNormalization after Conv/Gemm folded into its weights and bias
   bool fuse = true;             // bias, residual Add and Relu/Clip/HardSwish into ai.leancnn FusedConv
-  bool fuse_blocks = true;      // with fuse: inverted residual blocks into ai.leancnn FusedInvertedResidual
+  // With fuse: MobileNetV2's inverted residual blocks into ai.leancnn FusedInvertedResidual nodes,
+  // per input shape, where leancnn/kernels/inverted_residual_rule.h says fusing pays (large
+  // expanded activations: steps() shows them), the three convolutions otherwise.
+  bool fuse_blocks = true;
   bool use_kernels = true;      // false: every node runs its reference (the oracle)
   bool reuse_memory = true;     // false: one buffer per value (for measuring what reuse saves)
   bool lower_qdq = true;        // QDQ Conv/Gemm patterns into integer ops (lower_qdq; false: fake-quant in float)
@@ -61,7 +64,8 @@ class Plan {
   // Returns the graph outputs in order (fresh tensors the caller owns).
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
 
-  const ir::Graph& graph() const;  // the rewritten graph the plan executes
+  // The rewritten graph the plan executes (before the per-shape block fusion of fuse_blocks).
+  const ir::Graph& graph() const;
   // Steps and memory of the shape last run (empty/zero before the first run).
   const std::vector<PlanStep>& steps() const;
   PlanMemory memory() const;
