@@ -138,6 +138,26 @@ TEST(Plan, FusesMobileNetV2InvertedResidualsWhereTheRuleSays) {
   kernels::inject_inverted_residual_min_bytes(nullptr);
 }
 
+// The other zoo models with depthwise chains (MobileNetV1's and ShuffleNetV2's pw-dw-pw) fuse
+// too, with the size rule lifted, and compute the unfused plan's logits.
+TEST(Plan, FusedBlocksOfOtherZooModelsMatchUnfused) {
+  if (!cpu_features().avx2 || !cpu_features().fma) GTEST_SKIP() << "no AVX2 + FMA: blocks are not fused";
+  const int64_t zero = 0;
+  kernels::inject_inverted_residual_min_bytes(&zero);
+  for (const char* name : {"mobilenet_v1_0_5", "mobilenet_v2_0_5", "shufflenet_v2_x0_5"}) {
+    SCOPED_TRACE(name);
+    const ir::Graph g = zoo_model(name);
+    Plan fused = Plan::compile(g);
+    Plan unfused = Plan::compile(g, {.fuse_blocks = false});
+    const Tensor x = pixels(2, input_for(name), 77);
+    EXPECT_LE(testing::max_rel_diff(fused.run({x}).at(0), unfused.run({x}).at(0)), 1e-4);
+    int blocks = 0;
+    for (const PlanStep& s : fused.steps()) blocks += s.op_type == "FusedInvertedResidual";
+    EXPECT_GT(blocks, 0);
+  }
+  kernels::inject_inverted_residual_min_bytes(nullptr);
+}
+
 // Two plans of one model share their oneDNN primitives (the process-wide cache) and with them
 // the memory objects the glue keeps per primitive and re-points at each call's tensors
 // (dnnl_glue::held): run interleaved, at different batch sizes, each must still read and
