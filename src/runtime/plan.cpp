@@ -131,9 +131,9 @@ struct Binding {
 
 // Everything that depends on the input shapes.
 struct Variant {
-  // The graph the steps run when it is not the plan's own (batches the fused-block kernels take:
-  // the plan's graph with its inverted residual blocks fused), and its order. Declared before the
-  // steps, whose nodes it holds.
+  // The graph the steps run when it is not the plan's own (shapes at which the rule fuses inverted
+  // residual blocks: the plan's graph with them fused), and its order. Declared before the steps,
+  // whose nodes it holds.
   std::unique_ptr<ir::Graph> graph;
   std::vector<ir::NodeId> order;
   std::vector<Step> steps;
