@@ -11,7 +11,10 @@ namespace {
 const int64_t* g_min_bytes = nullptr;  // set by tests and benchmarks only
 }  // namespace
 
-int64_t inverted_residual_min_bytes() { return g_min_bytes ? *g_min_bytes : int64_t{8} << 20; }
+int64_t inverted_residual_min_bytes() {
+  if (g_min_bytes) return *g_min_bytes;
+  return (cpu_features().avx512f ? int64_t{8} : int64_t{12}) << 20;
+}
 
 void inject_inverted_residual_min_bytes(const int64_t* min_bytes) { g_min_bytes = min_bytes; }
 
