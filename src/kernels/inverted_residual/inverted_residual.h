@@ -1,9 +1,9 @@
 // MobileNetV2's inverted residual block in one pass over bands of rows, fp32 (private to the
 // inverted-residual kernels; docs/fused_blocks.md): each thread walks its share of the output
-// rows; the expanded rows the depthwise window needs are computed once into a ring of kh rows
-// (zero columns at the padding), the depthwise output row goes to a small buffer, and the
-// projection writes the output row with bias, residual and activation applied in registers. The
-// wide expanded activation never goes to memory.
+// rows a band at a time; the expanded input rows a band's depthwise windows need are computed
+// once into a ring of rows (kept for the next band where the windows overlap), the band's
+// depthwise rows go to a small buffer, and the projection writes the band with bias, residual and
+// activation applied in registers. The wide expanded activation never goes to memory whole.
 #pragma once
 #include <cstdint>
 #include <vector>
