@@ -1,8 +1,9 @@
 // Inference pass: MobileNetV2's inverted residual block — [1x1 conv (+ activation)] -> depthwise
 // conv (+ activation) -> 1x1 conv (+ residual Add, + activation), each already one FusedConv or
 // Conv node — becomes one ai.leancnn FusedInvertedResidual node, where the kernels' rule
-// (leancnn/kernels/inverted_residual_rule.h) says its row pass can run it, and no 1x1 conv of the
-// block is pruned enough for the sparse kernels (which would then not see it).
+// (leancnn/kernels/inverted_residual_rule.h) says fusing pays at the graph's shapes, and no 1x1
+// conv of the block is pruned enough for the sparse kernels (which would then not see it). A
+// graph with nothing to fuse is left untouched.
 #include <optional>
 
 #include "leancnn/core/cpu.h"

@@ -183,25 +183,23 @@ void Plan::Impl::check_inputs(const std::vector<Tensor>& inputs) const {
 std::unique_ptr<Variant> Plan::Impl::build(const std::vector<Shape>& shapes) const {
   auto variant = std::make_unique<Variant>();
   // Shapes of every value at these input shapes.
-  ir::Graph shaped = graph;
-  for (size_t i = 0; i < shapes.size(); ++i) shaped.value(graph.inputs()[i]).shape = shapes[i];
-  ir::infer_shapes(shaped, *ops);
+  auto shaped_graph = std::make_unique<ir::Graph>(graph);
+  for (size_t i = 0; i < shapes.size(); ++i) shaped_graph->value(graph.inputs()[i]).shape = shapes[i];
+  ir::infer_shapes(*shaped_graph, *ops);
   // MobileNetV2's inverted residual blocks are fused where, at these shapes, the fused kernel runs
-  // them faster (docs/fused_blocks.md); the variant then runs its own graph.
+  // them faster (docs/fused_blocks.md); the variant then runs that graph (the pass leaves a graph
+  // it does not rewrite untouched).
   const ir::Graph* gp = &graph;
   const std::vector<ir::NodeId>* op = &order;
-  if (options.fuse && options.fuse_blocks) {
-    auto blocks = std::make_unique<ir::Graph>(shaped);
-    if (fuse_inverted_residuals(*blocks, *ops) > 0) {
-      ir::infer_shapes(*blocks, *ops);
-      ir::verify(*blocks, *ops);
-      variant->order = blocks->topo_order();
-      variant->graph = std::move(blocks);
-      gp = variant->graph.get();
-      op = &variant->order;
-      shaped = *variant->graph;
-    }
+  if (options.fuse && options.fuse_blocks && fuse_inverted_residuals(*shaped_graph, *ops) > 0) {
+    ir::infer_shapes(*shaped_graph, *ops);
+    ir::verify(*shaped_graph, *ops);
+    variant->order = shaped_graph->topo_order();
+    variant->graph = std::move(shaped_graph);
+    gp = variant->graph.get();
+    op = &variant->order;
   }
+  const ir::Graph& shaped = variant->graph ? *variant->graph : *shaped_graph;
   const ir::Graph& g = *gp;
   const std::vector<ir::NodeId>& ord = *op;
 
