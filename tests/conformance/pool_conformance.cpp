@@ -156,18 +156,21 @@ TEST(PoolConformance, GlobalAveragePoolChannelsLast) {
 
 // MaxPool with channels-last source and destination (after a conv in a plan): the 2x2/2 loop,
 // also from NHWC to NCHW (before Flatten) and back, for odd sides, a batch, NaN and an
-// OpenMP-sized input; oneDNN for another window (tied layouts; without NaN:
-// oneDNN's maximum does not propagate it as the reference does).
+// OpenMP-sized input; the any-window NHWC loop (tied layouts) for ResNet-18's 3x3/2 pad-1 pool,
+// channel counts beside whole vectors of 8, dilation and asymmetric windows and pads, with NaN.
 LEANCNN_COVERS("PoolConformance.MaxPoolChannelsLast", "MaxPool", "dnnl_max_pool_f32");
 TEST(PoolConformance, MaxPoolChannelsLast) {
   const PoolCfg cfgs[] = {{"max_2x2_s2", "MaxPool", {1, 32, 28, 28}, {2, 2}, {2, 2}, {}, {}},
                           {"max_2x2_s2_odd", "MaxPool", {2, 7, 9, 11}, {2, 2}, {2, 2}, {}, {}},
                           {"max_2x2_s2_big", "MaxPool", {2, 64, 56, 56}, {2, 2}, {2, 2}, {}, {}},
-                          {"max_3x3_s2_pad", "MaxPool", {1, 5, 12, 12}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}}};
+                          {"max_3x3_s2_pad", "MaxPool", {1, 5, 12, 12}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}},
+                          {"max_3x3_s2_r18", "MaxPool", {1, 64, 112, 112}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}},
+                          {"max_3x3_s1_13ch", "MaxPool", {2, 13, 7, 9}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {}},
+                          {"max_3x2_asym_dil", "MaxPool", {1, 17, 11, 10}, {3, 2}, {2, 1}, {0, 1, 2, 0}, {2, 2}}};
   uint64_t seed = 95;
   for (const PoolCfg& p : cfgs) {
     OpCase c = pool_case(p, seed++);
-    if (p.kernel[0] == 2) c.inputs[0].data<float>()[3] = NAN;
+    c.inputs[0].data<float>()[3] = NAN;
     const KernelForward ref = run_forward(c, false);
     const bool mixed = p.kernel[0] == 2;  // the 2x2/2 loop takes the two layouts separately
     for (const auto& [in_nhwc, out_nhwc] : {std::pair{true, true}, {true, false}, {false, true}}) {

@@ -57,6 +57,11 @@ bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhw
   return true;
 }
 
+void max_pool_nhwc_f32(const ops::PoolGeometry& g, const float* src, float* dst) {
+  if (cpu_features().avx2) max_pool_nhwc_avx2(g, src, dst);
+  else max_pool_nhwc_any(g, src, dst);
+}
+
 void max_pool_nchw_f32(const ops::PoolGeometry& g, const float* src, float* dst) {
   const int64_t planes = g.n * g.c;
   if (is_2x2_stride_2(g)) {

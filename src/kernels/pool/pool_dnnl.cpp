@@ -166,6 +166,10 @@ void forward(ir::ForwardCtx& ctx) {
       return;
     }
     if (max_pool_2x2_f32(g, ctx.inputs[0].data<float>(), nhwc, ctx.outputs[0].data<float>(), nhwc_out)) return;
+    if (nhwc && nhwc_out) {
+      max_pool_nhwc_f32(g, ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>());
+      return;
+    }
   }
   LEANCNN_CHECK(nhwc == nhwc_out || g.oh * g.ow == 1, "pooling: source and destination in different layouts");
   const PoolDesc d = pool_desc(g, nhwc);

@@ -23,5 +23,9 @@ bool max_pool_is_2x2_stride_2(const ops::PoolGeometry& g);
 bool max_pool_2x2_f32(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc);
 // Its AVX2 build (max_pool_2x2_avx2.cpp), for CPUs with AVX2; the geometry already checked.
 void max_pool_2x2_avx2(const ops::PoolGeometry& g, const float* src, bool src_nhwc, float* dst, bool dst_nhwc);
+// MaxPool of any window with source and destination channels-last, inference (max_pool_cpu.cpp),
+// and its AVX2 build (max_pool_2x2_avx2.cpp).
+void max_pool_nhwc_f32(const ops::PoolGeometry& g, const float* src, float* dst);
+void max_pool_nhwc_avx2(const ops::PoolGeometry& g, const float* src, float* dst);
 
 }  // namespace leancnn::kernels
