@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "conv/nhwc_conv.h"
 #include "leancnn/ops/conv.h"
 #include "leancnn/ops/fused_conv.h"
 
@@ -42,16 +43,8 @@ struct Packed {
 // U from OIHW weights [oc, ic, 3, 3] (transform in double, rounded once to float).
 void pack(Packed& p, const float* weights, const float* bias);
 
-// The activations of one run, all NHWC with a pixel stride (floats between neighbouring pixels).
-struct Io {
-  const float* src = nullptr;  // [n][ih][iw] pixels of ic channels
-  int64_t src_stride = 0;
-  float* dst = nullptr;        // [n][oh][ow] pixels of oc channels
-  int64_t dst_stride = 0;
-  const float* z = nullptr;    // residual like dst, or null; may be dst itself (read before written)
-  int64_t z_stride = 0;
-  ops::FusedEpilogue act;
-};
+// The activations of one run (conv/nhwc_conv.h).
+using Io = NhwcIo;
 
 // How a run splits into tasks.
 struct Blocking {
@@ -61,12 +54,7 @@ struct Blocking {
   int64_t groups = 0;   // output-channel groups
 };
 
-// A thread-local buffer's storage for at least n floats: grown when short, never shrunk, so
-// alternating layers do not reallocate or zero-fill it (its contents are not kept).
-inline float* grown(std::vector<float>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
+using kernels::grown;
 
 // (winograd_pack.cpp, on leancnn's thread count)
 Blocking blocking(const Packed& p, int64_t total_tiles, int mr);
