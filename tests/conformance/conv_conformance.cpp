@@ -10,7 +10,7 @@
 #include "leancnn/kernels/dnnl_cache.h"
 #include "leancnn/kernels/kernel.h"
 #include "prepared_run.h"
-#include "winograd_off.h"
+#include "own_conv_kernels_off.h"
 
 namespace leancnn::testing {
 namespace {
@@ -44,7 +44,7 @@ void PrintTo(const ConvCfg& c, std::ostream* os) { *os << c.name; }
 std::string cfg_name(const ::testing::TestParamInfo<ConvCfg>& i) { return i.param.name; }
 
 class ConvConformance : public ::testing::TestWithParam<ConvCfg> {
-  const WinogradOff winograd_off_;  // resnet_block_64 is inside the Winograd rule
+  const OwnConvKernelsOff own_off_;  // resnet_block_64 is inside the Winograd and direct rules
 };
 
 LEANCNN_COVERS("Shapes/ConvConformance.*", "Conv", "dnnl_conv_f32");  // forward, prepared, backward
@@ -219,7 +219,7 @@ TEST(ConvDnnl, WorksWithTheCacheDisabled) {
 // Concurrent calls of one layer (shared cached primitives, per-thread streams, scratchpads and
 // staging buffers) give the single-threaded result.
 TEST(ConvDnnl, ConcurrentCallsAgree) {
-  const WinogradOff winograd_off;  // 16 -> 16 at 12x12 is inside the Winograd rule
+  const OwnConvKernelsOff own_off;  // 16 -> 16 at 12x12 is inside the Winograd and direct rules
   const OpCase c = conv_case({"threads", {2, 16, 12, 12}, {16, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true}, 34);
   const KernelForward expected = run_forward(c, true);
   std::vector<KernelForward> results(4);

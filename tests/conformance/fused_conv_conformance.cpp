@@ -11,7 +11,7 @@
 #include "conformance_util.h"
 #include "kernel_coverage.h"
 #include "prepared_run.h"
-#include "winograd_off.h"
+#include "own_conv_kernels_off.h"
 
 namespace leancnn::testing {
 namespace {
@@ -62,7 +62,7 @@ OpCase fused_case(const ShapeCfg& s, const ActCfg& a, int epilogue, uint64_t see
 int64_t taps(const ShapeCfg& s) { return s.w[1] * s.w[2] * s.w[3]; }  // ic/group * kh * kw
 
 class FusedConvConformance : public ::testing::TestWithParam<Param> {
-  const WinogradOff winograd_off_;  // ic64_weights_heavy is inside the Winograd rule
+  const OwnConvKernelsOff own_off_;  // ic64_weights_heavy is inside the Winograd and direct rules
 };
 
 LEANCNN_COVERS("Cases/FusedConvConformance.UnpreparedAndPreparedMatchReference/*", "FusedConv", kKernel);

@@ -20,7 +20,7 @@
 #include "leancnn/kernels/sparse_rule.h"
 #include "leancnn/ops/conv.h"
 #include "prepared_run.h"
-#include "winograd_off.h"
+#include "own_conv_kernels_off.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/kernel.h"
 #include "leancnn/ops/op_table.h"
@@ -230,7 +230,7 @@ TEST(SparseConformance, FusedConvChannelsLastSourceMatchesReference) {
 // With the measured crossovers the dispatcher follows the rule layer by layer: sparse at or below
 // the layer's crossover density, dense above it; never in training nor on grouped convolutions.
 TEST(SparseConformance, DispatchFollowsTheCrossoverRule) {
-  const WinogradOff winograd_off;  // dense 3x3 stride-1 layers would go to Winograd (its own test)
+  const OwnConvKernelsOff own_off;  // dense layers would go to Winograd or direct (their own tests)
   uint64_t seed = 2000;
   for (const ConvCfg& s : kConvs)
     for (const double d : {0.01, 0.1, 0.3, 0.9}) {

@@ -18,6 +18,7 @@
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/passes.h"
+#include "leancnn/kernels/direct_conv_rule.h"
 #include "leancnn/kernels/kernel.h"
 #include "leancnn/kernels/winograd_rule.h"
 #include "leancnn/ops/conv.h"
@@ -188,7 +189,7 @@ TEST(WinogradConformance, FusedConvOutputOverResidual) {
 }
 
 // Without injection: Winograd exactly where the rule says (the AVX-512 kernel first, but for
-// layers of 8 channels, which AVX2's kernel takes), oneDNN elsewhere; never in training, on
+// layers of 8 channels, which AVX2's kernel takes), the direct kernel or oneDNN elsewhere; never in training, on
 // strided, dilated, grouped or non-3x3 convolutions.
 TEST(WinogradConformance, DispatchFollowsTheRule) {
   const Cfg shapes[] = {{"r18_64@56", {1, 64, 56, 56}, 64, {1, 1, 1, 1}},
@@ -204,6 +205,8 @@ TEST(WinogradConformance, DispatchFollowsTheRule) {
     if (avx2_here() && kernels::winograd_tile(g, avx512_here()) != 0)
       expected = avx512_here() && kernels::winograd_wide_vectors(g) ? "cpu_fused_conv_f32_winograd_avx512"
                                                                      : "cpu_fused_conv_f32_winograd_avx2";
+    else if (avx2_here() && kernels::direct_conv_takes(g, avx512_here()))  // next in the list (its own test)
+      expected = avx512_here() ? "cpu_fused_conv_f32_direct_avx512" : "cpu_fused_conv_f32_direct_avx2";
     EXPECT_EQ(run_forward(c, true).kernel, expected) << s.name;
   }
   const Tile tile(4);  // the rule would take them all: the geometry still refuses

@@ -1,6 +1,7 @@
 // FusedConv's (ai.leancnn) ordered fast kernels (the reference is appended last by dispatch.cpp).
 #include "conv_kernels.h"
 #include "impl_list.h"
+#include "direct/direct_kernels.h"
 #include "sparse/sparse_kernels.h"
 #include "winograd/winograd_kernels.h"
 
@@ -11,6 +12,8 @@ std::vector<Kernel> fused_conv_impl_list() {
       cpu_fused_conv_f32_sparse_avx2(),  // pruned weights at or below the sparse crossover density
       cpu_fused_conv_f32_winograd_avx512(),  // 3x3 stride 1 where the measured rule picks Winograd (winograd_rule.h)
       cpu_fused_conv_f32_winograd_avx2(),    // the same with AVX2 + FMA GEMMs
+      cpu_fused_conv_f32_direct_avx512(),  // where oneDNN measured slower (direct_conv_rule.h)
+      cpu_fused_conv_f32_direct_avx2(),    // the same with AVX2 + FMA
       dnnl_fused_conv_f32(),  // fp32 conv + bias, sum (Z) and relu/clip/hardswish post-ops; packs when prepared
   };
 }

@@ -1,0 +1,41 @@
+// The direct convolution kernels' acceptance rule (leancnn/kernels/direct_conv_rule.h).
+#include "leancnn/kernels/direct_conv_rule.h"
+
+#include <atomic>
+
+#include "leancnn/core/error.h"
+
+namespace leancnn::kernels {
+namespace {
+std::atomic<const bool*> g_injected{nullptr};
+}  // namespace
+
+std::string direct_conv_geometry_check(const ops::ConvGeometry& g) {
+  if (g.groups != 1) return "grouped (groups > 1)";
+  if (g.dil_h != 1 || g.dil_w != 1) return "dilated (the window's row must be contiguous)";
+  if (g.oh < 1 || g.ow < 1) return "an empty output";
+  return "";
+}
+
+// The envelope bench/direct_conv_bench measured on AVX2 + FMA (AMD EPYC Zen 3, 2 threads,
+// docs/direct_conv.md): against oneDNN's jit:avx2 kernel on channels-last activations, which
+// ran ResNet-18's 3x3 layers that Winograd does not take at 23-33 % of peak, the direct kernel
+// was 1.25-1.6x faster on its strided 3x3 layers (64 to 512 channels), 1.5-1.7x on its 512-channel
+// 3x3 at 7x7, 1.4x on ResNet-20's 32->64 stride 2 and equal on its 16->32. oneDNN stays faster
+// on 1x1 layers (its GEMM: 1.1-2.5x, MobileNetV2's and ResNet-18's downsamplers) and on stems
+// of 1 to 3 input channels (equal on ResNet-18's 7x7, 3x slower on MobileNetV2's 3x3/2), so the
+// rule takes spatial kernels with at least 16 input and output channels. Not measured on an
+// AVX-512 CPU, where oneDNN runs its AVX-512 kernels: there the rule takes nothing (the AVX-512
+// kernel is exercised by the conformance tests through injection).
+constexpr int64_t kMinChannels = 16;
+
+bool direct_conv_takes(const ops::ConvGeometry& g, bool avx512) {
+  if (!direct_conv_geometry_check(g).empty()) return false;
+  if (const bool* take = g_injected.load()) return *take;
+  if (avx512) return false;
+  return g.kh * g.kw > 1 && g.ic >= kMinChannels && g.oc >= kMinChannels;
+}
+
+void inject_direct_conv(const bool* take) { g_injected.store(take); }
+
+}  // namespace leancnn::kernels
