@@ -17,16 +17,17 @@ std::string direct_conv_geometry_check(const ops::ConvGeometry& g) {
   return "";
 }
 
-// The envelope bench/direct_conv_bench measured on AVX2 + FMA (AMD EPYC Zen 3, 2 threads,
-// docs/direct_conv.md): against oneDNN's jit:avx2 kernel on channels-last activations, which
-// ran ResNet-18's 3x3 layers that Winograd does not take at 23-33 % of peak, the direct kernel
-// was 1.25-1.6x faster on its strided 3x3 layers (64 to 512 channels), 1.5-1.7x on its 512-channel
-// 3x3 at 7x7, 1.4x on ResNet-20's 32->64 stride 2 and equal on its 16->32. oneDNN stays faster
-// on 1x1 layers (its GEMM: 1.1-2.5x, MobileNetV2's and ResNet-18's downsamplers) and on stems
-// of 1 to 3 input channels (equal on ResNet-18's 7x7, 3x slower on MobileNetV2's 3x3/2), so the
-// rule takes spatial kernels with at least 16 input and output channels. Not measured on an
-// AVX-512 CPU, where oneDNN runs its AVX-512 kernels: there the rule takes nothing (the AVX-512
-// kernel is exercised by the conformance tests through injection).
+// The envelope measured on AVX2 + FMA (AMD EPYC Zen 3, 2 threads, docs/direct_conv.md §2)
+// against oneDNN's jit:avx2 kernel on channels-last activations, which ran ResNet-18's 3x3 layers
+// that Winograd does not take at 23-36 % of peak: inside ResNet-18 (`leancnn bench --profile`)
+// its strided 3x3 layers 1.1-1.5x faster and its 512-channel 3x3 at 7x7 1.05-1.3x; alone
+// (bench/direct_conv_bench, interleaved repetitions) 0.96-1.27x and 1.05x; ResNet-20's 32->64
+// stride 2 1.1-1.3x, its 16->32 equal. oneDNN stays faster on 1x1 layers (its GEMM: 1.1-2.5x,
+// MobileNetV2's and ResNet-18's downsamplers) and on stems of 1 to 3 input channels (ResNet-18's
+// 7x7 and MobileNetV2's 3x3/2), so the rule takes spatial kernels with at least 16 input and
+// output channels. Not measured on an AVX-512 CPU, where oneDNN runs its AVX-512 kernels: there
+// the rule takes nothing (the AVX-512 kernel is exercised by the conformance tests through
+// injection).
 constexpr int64_t kMinChannels = 16;
 
 bool direct_conv_takes(const ops::ConvGeometry& g, bool avx512) {

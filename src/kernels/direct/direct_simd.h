@@ -202,7 +202,7 @@ void run_nv(const Packed& p, const NhwcIo& io) {
     const Out o{io.dst, io.dst_stride, io.z, io.z_stride, io.act};
     const int64_t k_len = g.kw * g.ic, kc = k_chunk(p);
     const int64_t ob1 = std::min(p.oc_blocks, (grp + 1) * bk.group_blocks);
-    const float* w_end = p.w.data() + ob1 * g.kh * k_len * p.nr;
+    const int64_t w_end = ob1 * g.kh * k_len * p.nr;  // this group's last weight (+1)
     for (int64_t ob = grp * bk.group_blocks; ob < ob1; ++ob)
       for (int64_t ky = 0; ky < g.kh; ++ky)
         for (int64_t c0 = 0; c0 < k_len; c0 += kc) {
@@ -210,9 +210,10 @@ void run_nv(const Packed& p, const NhwcIo& io) {
           const bool first = ky == 0 && c0 == 0, last = ky == g.kh - 1 && c0 + len == k_len;
           // The weights are read in the order they are packed: ask for the next chunk now, so that it
           // comes from memory (a network's deep layers do not stay in cache) while this one computes.
-          const float* w_next = p.w.data() + ((ob * g.kh + ky) * k_len + c0 + len) * p.nr;
-          const int64_t ahead = std::min<int64_t>(kc * p.nr, w_end - w_next);
-          for (int64_t i = 0; i < ahead; i += 16) _mm_prefetch(reinterpret_cast<const char*>(w_next + i), _MM_HINT_T1);
+          const int64_t next = ((ob * g.kh + ky) * k_len + c0 + len) * p.nr;
+          const int64_t ahead = std::min<int64_t>(kc * p.nr, w_end - next);
+          for (int64_t i = 0; i < ahead; i += 16)
+            _mm_prefetch(reinterpret_cast<const char*>(p.w.data() + next + i), _MM_HINT_T1);
           for (int64_t c = 0, q0 = 0; c < chunks; ++c) {
             const int n = static_cast<int>(small + (c < extra ? 1 : 0));
             tile_any<S, NV, R>(n, p, o, band, in_off + q0, out_px + q0, ob, ky, c0, len, first, last,
