@@ -8,12 +8,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "simd/float_isa.h"
 #include "conv/nhwc_conv.h"
 #include "leancnn/ops/conv.h"
 
 namespace leancnn::kernels::direct {
 
-enum class Isa { avx2, avx512 };
+using Isa = simd::FloatIsa;
 
 constexpr int vector_width(Isa isa) { return isa == Isa::avx512 ? 16 : 8; }
 

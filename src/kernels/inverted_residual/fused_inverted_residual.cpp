@@ -22,13 +22,9 @@ using inverted_residual::input;
 
 using inverted_residual::Isa;
 
-bool isa_here(Isa isa) {
-  const CpuFeatures& f = cpu_features();
-  return isa == Isa::avx512 ? f.avx512f && f.avx2 && f.fma : f.avx2 && f.fma;
-}
-
 std::string check(const ir::ForwardCtx& ctx, Isa isa) {
-  if (!isa_here(isa)) return isa == Isa::avx512 ? "no AVX-512F here (CPU or LEANCNN_MAX_CPU_ISA)" : "no AVX2 + FMA here";
+  std::string why = simd::float_isa_missing(isa);
+  if (!why.empty()) return why;
   if (ctx.training) return "training: an inference-only op";
   const std::vector<Tensor>& in = ctx.inputs;
   if (!input(ctx, ops::kIrX) || !input(ctx, ops::kIrWd) || !input(ctx, ops::kIrWp)) return "missing X, Wd or Wp";

@@ -8,11 +8,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "simd/float_isa.h"
 #include "leancnn/ops/fused_conv.h"
 
 namespace leancnn::kernels::inverted_residual {
 
-enum class Isa { avx2, avx512 };
+using Isa = simd::FloatIsa;
 
 constexpr int64_t kMaxKernelRows = 16;  // the kernels decline taller depthwise windows (the ring's slot table)
 constexpr int64_t vector_width(Isa isa) { return isa == Isa::avx512 ? 16 : 8; }

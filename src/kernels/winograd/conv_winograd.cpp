@@ -28,16 +28,12 @@ struct Prepared {
   winograd::Packed packed;
 };
 
-bool isa_here(Isa isa) {
-  const CpuFeatures& f = cpu_features();
-  return isa == Isa::avx512 ? f.avx512f && f.avx2 && f.fma : f.avx2 && f.fma;
-}
-
 std::string check(const ir::ForwardCtx& ctx, bool fused, Isa isa) {
-  if (!isa_here(isa)) return isa == Isa::avx512 ? "no AVX-512F here (CPU or LEANCNN_MAX_CPU_ISA)" : "no AVX2 + FMA here";
+  std::string why = simd::float_isa_missing(isa);
+  if (!why.empty()) return why;
   if (ctx.training) return "training: the weights change every step (transformed once only in inference)";
   ConvGeometry g;
-  std::string why = nhwc_conv_tensors_check(ctx, fused, &g);
+  why = nhwc_conv_tensors_check(ctx, fused, &g);
   if (!why.empty()) return why;
   why = winograd_geometry_check(g);
   if (!why.empty()) return why;

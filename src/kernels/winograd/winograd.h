@@ -6,13 +6,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "simd/float_isa.h"
 #include "conv/nhwc_conv.h"
 #include "leancnn/ops/conv.h"
 #include "leancnn/ops/fused_conv.h"
 
 namespace leancnn::kernels::winograd {
 
-enum class Isa { avx2, avx512 };
+using Isa = simd::FloatIsa;
 
 // Register blocking of the batched GEMM per ISA: output channels per packed block, two vectors
 // (the 2-vector micro-kernel reuses each broadcast twice) unless one vector pads the output
