@@ -122,7 +122,13 @@ TEST(QuantizeOrt, W8A8FileAgreesWithTheDeployedIntegerModel) {
   std::printf("  lenet5 W8A8 on %lld test images: deployed acc %.4f, fake-quant acc %.4f; agreement ORT vs deployed "
               "%.4f, fake vs deployed %.4f\n",
               static_cast<long long>(n), deployed.accuracy, fake.accuracy, ort_agreement, train::agreement(fake, deployed));
-  EXPECT_GE(ort_agreement, 0.999);
+  // ORT's u8 x s8 products on a CPU without VNNI (VPMADDUBSW) saturate their int16 pair sums
+  // (DESIGN.md §5: it costs ORT 0.7 points unless weights are 7-bit), so there ORT's own answer
+  // differs from the exact integer result on a few percent of images (96.8 % agreement measured
+  // on a Zen 3); with VNNI it is exact. Our two paths must agree everywhere.
+  const CpuFeatures& cpu = detected_cpu_features();
+  const bool ort_exact = cpu.avx512vnni || cpu.avx_vnni;
+  EXPECT_GE(ort_agreement, ort_exact ? 0.999 : 0.95) << (ort_exact ? "VNNI CPU" : "CPU without VNNI (ORT saturates)");
   EXPECT_GE(train::agreement(fake, deployed), 0.999);
   fs::remove_all(dir);
 }
