@@ -128,7 +128,8 @@ TEST(QuantizeOrt, W8A8FileAgreesWithTheDeployedIntegerModel) {
   // on a Zen 3); with VNNI it is exact. Our two paths must agree everywhere.
   const CpuFeatures& cpu = detected_cpu_features();
   const bool ort_exact = cpu.avx512vnni || cpu.avx_vnni;
-  EXPECT_GE(ort_agreement, ort_exact ? 0.999 : 0.95) << (ort_exact ? "VNNI CPU" : "CPU without VNNI (ORT saturates)");
+  EXPECT_GE(ort_agreement, ort_exact ? 0.999 : 0.95)
+      << (ort_exact ? "VNNI CPU" : "CPU without VNNI (ORT saturates)");
   EXPECT_GE(train::agreement(fake, deployed), 0.999);
   fs::remove_all(dir);
 }
