@@ -13,6 +13,7 @@
 #include "leancnn/core/cpu.h"
 #include "leancnn/core/error.h"
 #include "leancnn/ir/op_schema.h"
+#include "leancnn/kernels/fp32_peak.h"
 #include "leancnn/ir/summary.h"
 #include "leancnn/ops/op_table.h"
 #include "leancnn/runtime/benchmark.h"
@@ -21,11 +22,6 @@
 namespace leancnn::cli {
 
 namespace {
-// fp32 peak of one thread of the development machine (Intel Xeon, Cascade Lake, AVX-512 with two
-// FMA units), measured with a register-resident FMA loop: 146 GFLOP/s. DESIGN.md §5 quotes ≈ 100
-// for its Zen 3 machine; the profile's "% peak" column divides by this figure times the threads.
-constexpr double kPeakGflopsPerThread = 146.0;
-
 struct BenchOptions {
   std::string model_file;
   ModelOptions model;
@@ -89,6 +85,9 @@ class Progress {
 };
 
 int run_bench(const BenchOptions& o, const CommonOptions& common) {
+  // This CPU's fp32 FMA peak per thread (kernels/fp32_peak.h), for the "% peak" figures: measured
+  // first, before any parallel region (no OpenMP thread spins beside it).
+  const double peak_per_thread = kernels::fp32_peak_gflops_per_thread();
   const ir::OpTable& ops = ops::op_table();
   const ir::Graph g = load_model(o.model_file, o.model, common.seed);
   if (g.inputs().size() != 1)
@@ -119,7 +118,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
   const double median = bench.median_ms, p90 = bench.p90_ms;
   const double images_per_s = bench.images_per_s;
   const double gflops = 2.0 * static_cast<double>(summary.macs) * static_cast<double>(o.batch) / (median * 1e6);
-  const double peak_gflops = kPeakGflopsPerThread * threads;
+  const double peak_gflops = peak_per_thread * threads;
   const runtime::PlanMemory mem = plan.memory();
 
   std::vector<StepRow> rows;
@@ -198,7 +197,7 @@ int run_bench(const BenchOptions& o, const CommonOptions& common) {
                 100.0 * step_gflops(r) / peak_gflops);
   }
   std::printf("steps total %.3f ms of %.3f ms median latency; peak = %.0f GFLOP/s per thread x %d\n", steps_total_ms,
-              median, kPeakGflopsPerThread, threads);
+              median, peak_per_thread, threads);
   return 0;
 }
 }  // namespace

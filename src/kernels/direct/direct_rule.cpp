@@ -19,7 +19,7 @@ std::string direct_conv_geometry_check(const ops::ConvGeometry& g) {
 
 // The envelope measured on AVX2 + FMA (AMD EPYC Zen 3, 2 threads, docs/direct_conv.md §2)
 // against oneDNN's jit:avx2 kernel on channels-last activations, which ran ResNet-18's 3x3 layers
-// that Winograd does not take at 23-36 % of peak: inside ResNet-18 (`leancnn bench --profile`)
+// that Winograd does not take at 35-55 % of this CPU's FMA peak: inside ResNet-18 (`leancnn bench --profile`)
 // its strided 3x3 layers 1.1-1.5x faster and its 512-channel 3x3 at 7x7 1.05-1.3x; alone
 // (bench/direct_conv_bench, interleaved repetitions) 0.96-1.27x and 1.05x; ResNet-20's 32->64
 // stride 2 1.1-1.3x, its 16->32 equal. oneDNN stays faster on 1x1 layers (its GEMM: 1.1-2.5x,
