@@ -1,5 +1,6 @@
 // fp32 activations between NCHW and NHWC, for the kernels that compute channels-last and are
-// handed NCHW tensors outside a plan (Winograd, the fused inverted residual).
+// handed NCHW tensors outside a plan (Winograd and the direct convolution through nhwc_conv.h, the
+// fused inverted residual).
 #pragma once
 #include <cstdint>
 

@@ -2,7 +2,7 @@
 // transformed and packed once by an inference plan's prepare (per call otherwise, and then only
 // for calls with enough outputs to repay it: smaller ones run oneDNN's kernel), activations
 // read and written NHWC (a plan hands them over channels-last; NCHW ones are transposed in and
-// out here), bias, residual Z and the activation applied in the output transform. One kernel per
+// out by conv/nhwc_conv.h), bias, residual Z and the activation applied in the output transform. One kernel per
 // ISA of the GEMMs (AVX-512F first, then AVX2 + FMA); the tile and whether to run at all come
 // from the measured rule (leancnn/kernels/winograd_rule.h). Inference only.
 #include <memory>
