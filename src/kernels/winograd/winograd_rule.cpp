@@ -44,13 +44,20 @@ constexpr double kF4MaxWeightBytes = 1 << 20;
 // (on a shared machine whose memory traffic also slowed oneDNN's layers there: to be re-measured
 // quiet). Conservatively, layers whose chosen U exceeds this stay on oneDNN.
 constexpr double kMaxWeightBytes = 8 << 20;
+// Without AVX-512 the alternative is no longer oneDNN at 190+ GFLOP/s but a direct convolution at
+// ~80 % of AVX2's peak (kernels/direct), and Winograd's 1.73x fewer multiply-adds outweigh its
+// 1.8x more weight bytes: on a Zen 3 (32 MB L3, 2 threads, batch 1) ResNet-18's three 512-channel
+// layers at 7x7 on F(2x2) (16.8 MB of U) made the whole network 7-9 % faster than on the direct
+// kernel (bench/ab_latency.sh, 7 interleaved rounds at 1 and 2 threads: 22.8 -> 21.0, 23.7 ->
+// 22.1, 41.0 -> 37.3 ms).
+constexpr double kMaxWeightBytesAvx2 = 20 << 20;
 
 int winograd_tile(const ops::ConvGeometry& g, bool avx512) {
   if (!winograd_geometry_check(g).empty()) return 0;
   if (const int* m = g_injected.load()) return *m;
-  // The same envelope and choice on both ISAs: the speed-ups differ (AVX2 3.0-3.3x, AVX-512
-  // 2.5-2.6x on the 56x56 and 28x28 layers) but the crossovers measured the same.
-  (void)avx512;
+  // The same envelope and tile choice on both ISAs: the speed-ups differ (AVX2 3.0-3.3x, AVX-512
+  // 2.5-2.6x on the 56x56 and 28x28 layers) but the crossovers measured the same. Only the cap
+  // on the transformed weights differs (above).
   if (g.ic < kMinChannels || g.oc < kMinChannels || g.ic > kMaxChannels || g.oc > kMaxChannels) return 0;
   if (g.oh < kMinMap || g.ow < kMinMap) return 0;
   auto tiles = [&](int64_t m) { return g.n * ((g.oh + m - 1) / m) * ((g.ow + m - 1) / m); };
@@ -58,7 +65,7 @@ int winograd_tile(const ops::ConvGeometry& g, bool avx512) {
   const double weights4 = 36.0 * 4.0 * static_cast<double>(g.ic * g.oc);
   const bool f4 = work4 <= kF4MaxWork * work2 && (tiles(4) >= kF4MinTiles || weights4 <= kF4MaxWeightBytes);
   const double bytes = (f4 ? 36.0 : 16.0) * 4.0 * static_cast<double>(g.ic * g.oc);
-  if (bytes > kMaxWeightBytes) return 0;
+  if (bytes > (avx512 ? kMaxWeightBytes : kMaxWeightBytesAvx2)) return 0;
   return f4 ? 4 : 2;
 }
 
