@@ -10,6 +10,7 @@
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
+#include "leancnn/core/error.h"
 #include "prepared_run.h"
 #include "own_conv_kernels_off.h"
 
@@ -178,6 +179,34 @@ TEST(FusedConvDnnl, PreparedUnderEachLayoutPolicy) {
     }
     unsetenv("LEANCNN_DNNL_CONV_LAYOUT");
   }
+}
+
+// Prepared under every pair of X and Y layouts a plan may give it (Z in Y's), the epilogue in
+// full. A single input channel (ResNet-20's stem) is described to oneDNN channels-last whatever X's
+// layout, the bytes being the same; the other shapes keep X's own.
+TEST(FusedConvDnnl, PreparedUnderEachLayoutPair) {
+  const OwnConvKernelsOff own_off;
+  const ShapeCfg shapes[] = {
+      kShapes[0],  // ic1 8x8
+      {"ic1_r20_stem", {1, 1, 28, 28}, {16, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1},
+      {"ic1_batch3_stride2", {3, 1, 11, 10}, {8, 1, 3, 3}, {2, 2}, {1, 0, 1, 1}, {1, 1}, 1},
+      kShapes[1],  // ic3 stride 2
+      kShapes[8],  // ic16, stride, dilation, asymmetric pads
+  };
+  uint64_t seed = 310;
+  for (const ShapeCfg& s : shapes)
+    for (const int epilogue : {kBias, kBoth})
+      for (const auto& [in_nhwc, out_nhwc] : {std::pair{false, false}, {false, true}, {true, false}, {true, true}}) {
+        const std::string what = str_cat(s.name, " epilogue ", epilogue, in_nhwc ? " NHWC" : " NCHW", " -> ",
+                                         out_nhwc ? "NHWC" : "NCHW");
+        const OpCase c = fused_case(s, kActs[1], epilogue, seed++);
+        PrepareOptions opt;
+        opt.channels_last = (in_nhwc ? ir::channels_last_input(0) : 0u) |
+                            (out_nhwc ? ir::channels_last_output(0) | ir::channels_last_input(3) : 0u);
+        const PreparedForward r = run_forward_prepared(c, kKernel, opt);
+        ASSERT_TRUE(r.prepared) << what;
+        expect_close(r.fwd.outputs[0], run_forward(c, false).outputs[0], fp32_tol(taps(s)), what);
+      }
 }
 
 // One prepared state run from several threads at once (shared packed weights and primitive,

@@ -12,6 +12,7 @@
 
 #include "conformance_util.h"
 #include "kernel_coverage.h"
+#include "layout_util.h"
 #include "leancnn/ir/passes.h"
 #include "leancnn/kernels/dnnl_cache.h"
 #include "leancnn/kernels/kernel.h"
@@ -32,6 +33,9 @@ struct PrepareOptions {
   // The output tensor is input `output_over_input`'s own storage (a plan reusing a dying
   // residual's buffer); -1: a separate buffer.
   int output_over_input = -1;
+  // ForwardCtx::channels_last at prepare and run (ir::channels_last_input/output bits): those
+  // inputs are passed channels-last, and output 0 is returned in NCHW order either way.
+  uint32_t channels_last = 0;
 };
 
 // prepare() sees the constant inputs' data and NaN everywhere else (inputs that are not
@@ -60,6 +64,7 @@ inline PreparedForward run_forward_prepared(const OpCase& c, const std::string& 
   }
   Rng rng(c.seed);
   ir::ForwardCtx ctx{n, at_prepare, {}, opt.training, &rng, nullptr};
+  ctx.channels_last = opt.channels_last;
   for (const ir::TensorType& t : types) ctx.outputs.push_back(Tensor::full(t.shape, NAN));
   const kernels::Kernel* k = nullptr;
   for (const kernels::Kernel& cand : kernels::kernel_list(schema))
@@ -80,6 +85,8 @@ inline PreparedForward run_forward_prepared(const OpCase& c, const std::string& 
       ctx.inputs[i] = Tensor();
     else if (is_constant(i) && r.prepared)
       ctx.inputs[i] = Tensor::full(t.shape(), NAN);
+    else if (opt.channels_last & ir::channels_last_input(static_cast<int>(i)))
+      ctx.inputs[i] = to_nhwc(t);
     else
       ctx.inputs[i] = t.clone();
   }
@@ -95,6 +102,7 @@ inline PreparedForward run_forward_prepared(const OpCase& c, const std::string& 
   }
   r.fwd.inputs = ctx.inputs;
   r.fwd.outputs = ctx.outputs;
+  if (opt.channels_last & ir::channels_last_output(0)) r.fwd.outputs[0] = from_nhwc(ctx.outputs[0]);
   return r;
 }
 
