@@ -49,6 +49,10 @@ const LayerSpec kLayers[] = {
     {"r20_stem_1to16@28", 1, 16, 28, 3, 1},         {"r20_16to32_3x3s2@28", 16, 32, 28, 3, 2},
     {"r20_32to64_3x3s2@14", 32, 64, 14, 3, 2},      {"r20_16to32_1x1s2@28", 16, 32, 28, 1, 2},
     {"r20_16@28", 16, 16, 28, 3, 1},                {"r20p_8@28", 8, 8, 28, 3, 1},
+    // ResNet-20 at 1x224x224 (issue 15's latency line), dense and pruned to half its MACs
+    // (`leancnn prune --structured --remove-flops 0.5 --round-to 8`: 8/24/40 channels).
+    {"r20_224_16to32_3x3s2@224", 16, 32, 224, 3, 2}, {"r20_224_32to64_3x3s2@112", 32, 64, 112, 3, 2},
+    {"r20p_224_8to24_3x3s2@224", 8, 24, 224, 3, 2},  {"r20p_224_24to40_3x3s2@112", 24, 40, 112, 3, 2},
 };
 
 double g_peak = 100.0;
