@@ -97,6 +97,33 @@ inline void gemm_any_rows(int rows, const float* a, int64_t lda, const float* b,
   }
 }
 
+// One tile's input transform over all input channels, a vector at a time: V[p] at
+// v + p * v_point. Inside: the window is wholly in the image, pixel (i, j) at w0 + i * row + j *
+// col; otherwise at[i][j] (null where the window reads padding).
+template <class S, int A, bool Inside>
+inline void input_tile(const float* w0, int64_t row_stride, int64_t col_stride, const float* const (*at)[A],
+                       int64_t ic, float* v, int64_t v_point) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  for (int64_t c0 = 0; c0 < ic; c0 += W) {
+    const int cn = static_cast<int>(std::min<int64_t>(W, ic - c0));
+    V col[A], tmp[A][A], row[A], out[A];
+    for (int j = 0; j < A; ++j) {
+      for (int i = 0; i < A; ++i) {
+        const float* px = Inside ? w0 + i * row_stride + j * col_stride + c0 : at[i][j] ? at[i][j] + c0 : nullptr;
+        col[i] = !Inside && !px ? S::zero() : cn == W ? S::load(px) : S::load_n(px, cn);
+      }
+      input_1d<S, A>(col, out);
+      for (int i = 0; i < A; ++i) tmp[i][j] = out[i];
+    }
+    for (int i = 0; i < A; ++i) {
+      for (int j = 0; j < A; ++j) row[j] = tmp[i][j];
+      input_1d<S, A>(row, out);
+      for (int j = 0; j < A; ++j) S::store(v + (i * A + j) * v_point + c0, out[j]);
+    }
+  }
+}
+
 template <class S, int A>
 void run_impl(const Packed& p, const Io& io) {
   using V = typename S::V;
@@ -120,31 +147,25 @@ void run_impl(const Packed& p, const Io& io) {
     float* vb = grown(v_buf, static_cast<size_t>(P * bk.tb * icp));
     float* mb = grown(m_buf, static_cast<size_t>(P * bk.tb * bk.ocg));
 
-    // Input transform: V[p][t][c] = (B^T d B)[p] of each tile's alpha x alpha window.
+    // Input transform: V[p][t][c] = (B^T d B)[p] of each tile's alpha x alpha window. Windows
+    // wholly inside the image (all but the border tiles) take the branch-free form.
+    const int64_t v_point = bk.tb * icp;  // V's stride between transform points
     for (int64_t t = 0; t < nt; ++t) {
       const int64_t tile = t0 + t, n = tile / tiles, ty = (tile % tiles) / p.tiles_w, tx = tile % p.tiles_w;
       const int64_t iy0 = ty * M - g.pad_t, ix0 = tx * M - g.pad_l;
       const float* img = io.src + n * g.ih * g.iw * io.src_stride;
-      const float* at[A][A];  // the window's pixels, null where it reads padding
-      for (int i = 0; i < A; ++i)
-        for (int j = 0; j < A; ++j) {
-          const int64_t y = iy0 + i, x = ix0 + j;
-          at[i][j] = y >= 0 && y < g.ih && x >= 0 && x < g.iw ? img + (y * g.iw + x) * io.src_stride : nullptr;
-        }
-      for (int64_t cv = 0; cv < icv; ++cv) {
-        const int cn = static_cast<int>(std::min<int64_t>(W, g.ic - cv * W));
-        V col[A], tmp[A][A], row[A], out[A];
-        for (int j = 0; j < A; ++j) {
-          for (int i = 0; i < A; ++i)
-            col[i] = at[i][j] ? (cn == W ? S::load(at[i][j] + cv * W) : S::load_n(at[i][j] + cv * W, cn)) : S::zero();
-          input_1d<S, A>(col, out);
-          for (int i = 0; i < A; ++i) tmp[i][j] = out[i];
-        }
-        for (int i = 0; i < A; ++i) {
-          for (int j = 0; j < A; ++j) row[j] = tmp[i][j];
-          input_1d<S, A>(row, out);
-          for (int j = 0; j < A; ++j) S::store(vb + ((i * A + j) * bk.tb + t) * icp + cv * W, out[j]);
-        }
+      float* vt = vb + t * icp;
+      if (iy0 >= 0 && ix0 >= 0 && iy0 + A <= g.ih && ix0 + A <= g.iw) {
+        const float* w0 = img + (iy0 * g.iw + ix0) * io.src_stride;
+        input_tile<S, A, true>(w0, g.iw * io.src_stride, io.src_stride, nullptr, g.ic, vt, v_point);
+      } else {
+        const float* at[A][A];  // the window's pixels, null where it reads padding
+        for (int i = 0; i < A; ++i)
+          for (int j = 0; j < A; ++j) {
+            const int64_t y = iy0 + i, x = ix0 + j;
+            at[i][j] = y >= 0 && y < g.ih && x >= 0 && x < g.iw ? img + (y * g.iw + x) * io.src_stride : nullptr;
+          }
+        input_tile<S, A, false>(nullptr, 0, 0, at, g.ic, vt, v_point);
       }
     }
 
@@ -166,6 +187,7 @@ void run_impl(const Packed& p, const Io& io) {
       }
 
     // Output transform and epilogue: Y = act(A^T M A + bias [+ Z]).
+    const int64_t ocg = bk.ocg, m_point = bk.tb * ocg;  // M's strides: tile, transform point
     for (int64_t t = 0; t < nt; ++t) {
       const int64_t tile = t0 + t, n = tile / tiles, ty = (tile % tiles) / p.tiles_w, tx = tile % p.tiles_w;
       const int64_t oy0 = ty * M, ox0 = tx * M;
@@ -175,8 +197,9 @@ void run_impl(const Packed& p, const Io& io) {
         if (oc >= g.oc) break;
         const int on = static_cast<int>(std::min<int64_t>(W, g.oc - oc));
         V mm[A], tmp[M][A], row[A], out[M] = {};
+        const float* mt = mb + t * ocg + o;
         for (int j = 0; j < A; ++j) {
-          for (int i = 0; i < A; ++i) mm[i] = S::load(mb + ((i * A + j) * bk.tb + t) * bk.ocg + o);
+          for (int i = 0; i < A; ++i) mm[i] = S::load(mt + (i * A + j) * m_point);
           output_1d<S, A>(mm, out);
           for (int i = 0; i < M; ++i) tmp[i][j] = out[i];
         }
