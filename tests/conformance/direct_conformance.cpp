@@ -147,6 +147,39 @@ TEST(DirectConvConformance, FusedConvOutputOverResidual) {
   }
 }
 
+// The rule's measured envelope (direct_rule.cpp, docs/direct_conv.md §2), pinned: on AVX2 the
+// strided and weight-heavy 3x3 layers of ResNet-18 and ResNet-20 at 28x28; not 16 input channels
+// on large maps, 1x1 layers, stems of 1-3 channels, nor anything on AVX-512.
+TEST(DirectConvRule, TakesWhatWasMeasured) {
+  auto geometry = [](int64_t ic, int64_t oc, int64_t hw, int64_t k, int64_t stride) {
+    ops::ConvGeometry g;
+    g.n = 1, g.ic = ic, g.ih = g.iw = hw, g.oc = oc, g.kh = g.kw = k, g.stride_h = g.stride_w = stride;
+    g.pad_t = g.pad_l = g.pad_b = g.pad_r = k / 2;
+    g.oh = g.ow = (hw + 2 * (k / 2) - k) / stride + 1;
+    return g;
+  };
+  struct Case {
+    const char* name;
+    ops::ConvGeometry g;
+    bool avx2;
+  };
+  const Case cases[] = {
+      {"r18 64->128 3x3/2 @56", geometry(64, 128, 56, 3, 2), true},
+      {"r18 512 3x3 @7", geometry(512, 512, 7, 3, 1), true},
+      {"r20 16->32 3x3/2 @28", geometry(16, 32, 28, 3, 2), true},
+      {"r20 32->64 3x3/2 @112", geometry(32, 64, 112, 3, 2), true},
+      {"r20 16->32 3x3/2 @224", geometry(16, 32, 224, 3, 2), false},
+      {"r20 pruned 24->40 3x3/2 @112", geometry(24, 40, 112, 3, 2), false},
+      {"r18 1x1/2 downsample", geometry(64, 128, 56, 1, 2), false},
+      {"r18 stem 3->64 7x7/2", geometry(3, 64, 224, 7, 2), false},
+      {"12 output channels", geometry(64, 12, 28, 3, 1), false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(kernels::direct_conv_takes(c.g, false), c.avx2) << c.name;
+    EXPECT_FALSE(kernels::direct_conv_takes(c.g, true)) << c.name << " (AVX-512)";
+  }
+}
+
 // Without injection: the direct kernel exactly where the rule says and Winograd (ahead of it in
 // the list) does not take the layer; never in training, on dilated or grouped convolutions.
 TEST(DirectConvConformance, DispatchFollowsTheRule) {

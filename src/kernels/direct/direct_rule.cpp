@@ -25,16 +25,23 @@ std::string direct_conv_geometry_check(const ops::ConvGeometry& g) {
 // stride 2 1.1-1.3x, its 16->32 equal. oneDNN stays faster on 1x1 layers (its GEMM: 1.1-2.5x,
 // MobileNetV2's and ResNet-18's downsamplers) and on stems of 1 to 3 input channels (ResNet-18's
 // 7x7 and MobileNetV2's 3x3/2), so the rule takes spatial kernels with at least 16 input and
-// output channels. Not measured on an AVX-512 CPU, where oneDNN runs its AVX-512 kernels: there
-// the rule takes nothing (the AVX-512 kernel is exercised by the conformance tests through
-// injection).
+// output channels (32 input channels on larger maps, below). Not measured on an AVX-512 CPU,
+// where oneDNN runs its AVX-512 kernels: there the rule takes nothing (the AVX-512 kernel is
+// exercised by the conformance tests through injection).
 constexpr int64_t kMinChannels = 16;
+// Below 32 input channels only on small outputs. ResNet-20 at 1x224x224, 16->32 3x3 stride 2
+// (12,544 output pixels): oneDNN 0.80-0.88 ms against 1.13-1.17 direct inside the network (three
+// `leancnn bench --profile` runs each), 0.87 vs 1.19 alone (direct_conv_bench r20_224_*); pruned to
+// 24->40 on 3,136 pixels oneDNN was ahead in two of three runs. At 1x28x28 (196 pixels) the
+// direct kernel stayed ahead, 20.6-21 against 24 us in two of three runs.
+constexpr int64_t kMinInputChannels = 32, kSmallMapPixels = 1024;
 
 bool direct_conv_takes(const ops::ConvGeometry& g, bool avx512) {
   if (!direct_conv_geometry_check(g).empty()) return false;
   if (const bool* take = g_injected.load()) return *take;
   if (avx512) return false;
-  return g.kh * g.kw > 1 && g.ic >= kMinChannels && g.oc >= kMinChannels;
+  if (g.kh * g.kw == 1 || g.oc < kMinChannels) return false;
+  return g.ic >= kMinInputChannels || (g.ic >= kMinChannels && g.n * g.oh * g.ow <= kSmallMapPixels);
 }
 
 void inject_direct_conv(const bool* take) { g_injected.store(take); }
