@@ -182,7 +182,7 @@ TEST(FusedConvDnnl, PreparedUnderEachLayoutPolicy) {
 }
 
 // Prepared under every pair of X and Y layouts a plan may give it (Z in Y's), the epilogue in
-// full. A single input channel (ResNet-20's stem) is described to oneDNN channels-last whatever X's
+// full; channels-last Y and Z add Z by a binary post-op, also with Y over Z's storage. A single input channel (ResNet-20's stem) is described to oneDNN channels-last whatever X's
 // layout, the bytes being the same; the other shapes keep X's own.
 TEST(FusedConvDnnl, PreparedUnderEachLayoutPair) {
   const OwnConvKernelsOff own_off;
@@ -205,7 +205,13 @@ TEST(FusedConvDnnl, PreparedUnderEachLayoutPair) {
                             (out_nhwc ? ir::channels_last_output(0) | ir::channels_last_input(3) : 0u);
         const PreparedForward r = run_forward_prepared(c, kKernel, opt);
         ASSERT_TRUE(r.prepared) << what;
-        expect_close(r.fwd.outputs[0], run_forward(c, false).outputs[0], fp32_tol(taps(s)), what);
+        const Tensor ref = run_forward(c, false).outputs[0];
+        expect_close(r.fwd.outputs[0], ref, fp32_tol(taps(s)), what);
+        if (epilogue == kBoth && in_nhwc && out_nhwc) {  // Y over Z's storage (Z read by a binary add)
+          opt.output_over_input = 3;
+          opt.runs = 2;
+          expect_close(run_forward_prepared(c, kKernel, opt).fwd.outputs[0], ref, fp32_tol(taps(s)), what + " Y over Z");
+        }
       }
 }
 

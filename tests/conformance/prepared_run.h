@@ -94,7 +94,10 @@ inline PreparedForward run_forward_prepared(const OpCase& c, const std::string& 
   ctx.prepared = state.get();
   note_kernel(schema.op_type, k->name, Coverage::runs);
   for (int run = 0; run < opt.runs; ++run) {
-    if (opt.output_over_input >= 0 && run > 0) ctx.outputs[0].copy_from(c.inputs.at(opt.output_over_input));
+    if (opt.output_over_input >= 0 && run > 0) {  // Z again, in the layout it is passed in
+      const Tensor& z = c.inputs.at(opt.output_over_input);
+      ctx.outputs[0].copy_from(opt.channels_last & ir::channels_last_input(opt.output_over_input) ? to_nhwc(z) : z);
+    }
     const kernels::DnnlCacheStats before = kernels::dnnl_cache_stats();
     k->forward(ctx);
     const kernels::DnnlCacheStats after = kernels::dnnl_cache_stats();

@@ -48,9 +48,9 @@ Md conv_activation_md(const Dims& dims, ConvLayouts layouts);
 dnnl::convolution_forward::desc conv_forward_desc(const ops::ConvGeometry& g, ConvLayouts layouts, bool bias,
                                                   dnnl::prop_kind prop);
 
-// The epilogue run inside the primitive: dst = eltwise(conv + bias [+ dst before the call]).
+// The epilogue run inside the primitive: dst = eltwise(conv + bias [+ residual]).
 struct ConvPostOps {
-  bool sum = false;                                   // add the residual (placed in dst first)
+  bool sum = false;                                   // add the residual (a sum or binary add)
   dnnl::algorithm eltwise = dnnl::algorithm::undef;   // undef: no activation
   float alpha = 0.f, beta = 0.f;                      // eltwise parameters (clip: min, max)
 };
@@ -60,6 +60,9 @@ struct ConvForward {
   dnnl::convolution_forward prim;
   Operand src, weights, dst;
   Operand residual;  // the residual (NCHW) into dst's layout, when post_ops.sum
+  // The residual read by a binary-add post-op where it lies, instead of copied into dst for a
+  // sum: channels-last primitives with channels-last Z and Y (conv_forward_entry).
+  bool residual_binary = false;
   Md bias;
   ConvPostOps post_ops;
   // In plain layouts the activation runs after the primitive, as an in-place eltwise over the
