@@ -12,6 +12,7 @@
 #   METHOD [tucker2]  BUDGET [0.5] (the MACs after / before, rank rule budget with the proxy)
 #   UNIT [macs]  the budget's unit: macs, params or latency (each layer and chain timed alone)
 #   THREADS [2]  ROUNDS [3]  ITERS [300] WARMUP [30] (resnet18: ITERS_224 [30] WARMUP_224 [5])
+#   ROUND_TO [1]  `leancnn decompose --round-to`: ranks to multiples of it (8: whole AVX2 vectors)
 #   EXTRA [""]  more `leancnn bench` flags for both (e.g. --profile, --no-channels-last)
 #   LEANCNN [build/leancnn]  OUT [a temp folder; the models are kept there]
 # Untrained weights: latency does not depend on them. Not used by CI; run it on a quiet machine.
@@ -43,9 +44,9 @@ for model in $MODELS; do
   esac
   dense="$OUT/$model.onnx" low="$OUT/${model}_${METHOD}.onnx"
   "$LEANCNN" export --model "${model%_224}" --input "$input" --classes "$classes" -o "$dense" >/dev/null
-  echo "$model: decomposing ($METHOD, $UNIT budget $BUDGET) ..." >&2
+  echo "$model: decomposing ($METHOD, $UNIT budget $BUDGET, round_to ${ROUND_TO:-1}) ..." >&2
   "$LEANCNN" decompose "$dense" -o "$low" --method "$METHOD" --rank-rule budget --budget "$BUDGET" --budget-unit "$UNIT" --no-fc --no-eval \
-    --threads "$THREADS" --json >"$OUT/${model}_${METHOD}.json"
+    --round-to "${ROUND_TO:-1}" --threads "$THREADS" --json >"$OUT/${model}_${METHOD}.json"
   before=() after=()
   for ((r = 0; r < ROUNDS; ++r)); do
     order=("$dense" "$low")

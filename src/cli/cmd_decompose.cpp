@@ -28,7 +28,7 @@ struct DecomposeCli {
   std::string method = "tucker2", fc_method = "svd", rank_rule = "energy", budget_unit = "macs";
   bool no_fc = false, no_convs = false, decompose_first = false, sensitivity = false;
   double energy = 0.9, rank_ratio = 0.5, budget = 0.5;
-  int64_t sens_images = 1000;
+  int64_t sens_images = 1000, round_to = 1;
   std::vector<std::string> exclude;
   int hooi_iters = 10, cp_iters = 100, tt_cores = 3;
   int64_t epochs = 0, batch = 128;
@@ -47,6 +47,7 @@ d::Spec spec_of(const DecomposeCli& c, const CommonOptions& common, bool progres
   spec.rank_rule = d::parse_rank_rule(c.rank_rule);
   spec.energy = c.energy;
   spec.rank_ratio = c.rank_ratio;
+  spec.round_to = c.round_to;
   spec.budget_ratio = c.budget;
   spec.budget_unit = c.budget_unit == "params"    ? d::CostUnit::params
                      : c.budget_unit == "latency" ? d::CostUnit::latency
@@ -170,6 +171,10 @@ Runner register_decompose(CLI::App& app, CommonOptions& common) {
       ->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--rank-ratio", c->rank_ratio, "ratio: ranks as a fraction of the largest")->capture_default_str()
       ->check(CLI::Range(0.001, 1.0));
+  cmd->add_option("--round-to", c->round_to,
+                  "Ranks to the nearest multiple of N, every rule (8: whole AVX2 vectors, so the inner layers run "
+                  "as fast as their MACs say; tt and tr ranks stay)")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1024}));
   cmd->add_option("--budget", c->budget, "budget: the model's MACs (params, latency) after / before")->capture_default_str()
       ->check(CLI::Range(0.001, 0.999));
   cmd->add_option("--budget-unit", c->budget_unit,

@@ -32,6 +32,8 @@ std::vector<KeySpec> decompose_keys() {
        "per-layer kept energy, a fixed ratio of the largest rank, a model budget through the solver, or VBMF"},
       {"energy", KeyType::number, from_native(0.9), 0, 1, true, {}, "energy: kept share of squared singular values"},
       {"rank_ratio", KeyType::number, from_native(0.5), 0, 1, true, {}, "ratio: ranks as a fraction of the largest"},
+      {"round_to", KeyType::integer, from_native(1), 1, 1024, false, {},
+       "ranks to the nearest multiple of this (8: whole AVX2 vectors; tt and tr ranks stay)"},
       {"budget", KeyType::number, from_native(0.5), 0, 0.999, true, {}, "budget: the model's MACs (or params) after / before"},
       {"budget_unit", KeyType::string, from_native("macs"), -kInf, kInf, false, {"macs", "params", "latency"},
        "budget: what is counted (latency: measured)"},
@@ -59,6 +61,7 @@ d::Spec spec_of(const nlohmann::json& s, const StepContext& ctx, int64_t train_s
   spec.rank_rule = d::parse_rank_rule(s["rank_rule"]);
   spec.energy = s["energy"];
   spec.rank_ratio = s["rank_ratio"];
+  spec.round_to = s["round_to"];
   spec.budget_ratio = s["budget"];
   spec.budget_unit = s["budget_unit"] == "params"    ? d::CostUnit::params
                      : s["budget_unit"] == "latency" ? d::CostUnit::latency

@@ -67,6 +67,7 @@ void check_spec(const Spec& s) {
   if (s.rank_rule == RankRule::energy && !(s.energy > 0 && s.energy <= 1)) fail(ErrorKind::usage, "energy must be in (0, 1], got ", s.energy);
   if (s.rank_rule == RankRule::ratio && !(s.rank_ratio > 0 && s.rank_ratio <= 1))
     fail(ErrorKind::usage, "rank ratio must be in (0, 1], got ", s.rank_ratio);
+  if (s.round_to < 1) fail(ErrorKind::usage, "round_to must be >= 1, got ", s.round_to);
   if (s.rank_rule == RankRule::budget && !(s.budget_ratio > 0 && s.budget_ratio < 1))
     fail(ErrorKind::usage, "budget ratio must be in (0, 1), got ", s.budget_ratio);
 }
@@ -122,7 +123,7 @@ BudgetChoice choose_by_budget(const ir::Graph& g, std::vector<Candidate>& cands,
     const Candidate& c = cands[i];
     const ir::Node& n = g.node(c.node);
     const LayerCost base = layer_cost(g, n);
-    std::vector<RankOption> ladder = rank_ladder(g, n, c.method, spec.budget_unit, spec.factor);
+    std::vector<RankOption> ladder = rank_ladder(g, n, c.method, spec.budget_unit, spec.factor, spec.round_to);
     std::vector<double> cost(ladder.size());
     double base_cost = static_cast<double>(in_unit(base, spec.budget_unit));
     if (latency) {
@@ -248,9 +249,11 @@ Report run(const ir::Graph& float_graph, const train::Dataset& train_set, const 
   } else {
     for (Candidate& c : cands) {
       const ir::Node& n = g.node(c.node);
-      const std::vector<int64_t> r = spec.rank_rule == RankRule::energy ? energy_ranks(g, n, c.method, spec.energy, spec.factor)
-                                     : spec.rank_rule == RankRule::vbmf ? vbmf_ranks(g, n, c.method, spec.factor)
-                                                                        : ratio_ranks(g, n, c.method, spec.rank_ratio, spec.factor);
+      const std::vector<int64_t> r = rounded_ranks(
+          spec.rank_rule == RankRule::energy ? energy_ranks(g, n, c.method, spec.energy, spec.factor)
+          : spec.rank_rule == RankRule::vbmf ? vbmf_ranks(g, n, c.method, spec.factor)
+                                             : ratio_ranks(g, n, c.method, spec.rank_ratio, spec.factor),
+          rep.layers[c.report].max_ranks, c.method, spec.round_to);
       // A TT / TR layer is there to save parameters (its MACs can exceed the dense layer's
       // when n_k r_k > m_k); every other chain must save MACs.
       const bool by_params = c.method == Method::tt || c.method == Method::tr;

@@ -106,14 +106,27 @@ std::vector<int64_t> ratio_ranks(const ir::Graph& g, const ir::Node& n, Method m
   return r;
 }
 
+std::vector<int64_t> rounded_ranks(std::vector<int64_t> ranks, const std::vector<int64_t>& max, Method m,
+                                   int64_t multiple) {
+  if (multiple <= 1 || m == Method::tt || m == Method::tr) return ranks;
+  LEANCNN_CHECK(ranks.size() == max.size(), "rounded_ranks: ", ranks.size(), " ranks against ", max.size(), " largest");
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    if (max[i] < multiple) continue;
+    const int64_t nearest = (ranks[i] + multiple / 2) / multiple * multiple;
+    ranks[i] = std::min(max[i], std::max(multiple, nearest));
+  }
+  return ranks;
+}
+
 std::vector<RankOption> rank_ladder(const ir::Graph& g, const ir::Node& n, Method m, CostUnit unit,
-                                    const FactorOptions& options) {
+                                    const FactorOptions& options, int64_t multiple) {
   static const double fractions[] = {1.0, 0.75, 0.625, 0.5, 0.375, 0.25, 0.1875, 0.125, 0.0625};
   std::vector<RankOption> out;
   int64_t last = cost_in(layer_cost(g, n), unit);
+  const std::vector<int64_t> largest = max_ranks(g, n, m, options);
   for (double f : fractions) {
     RankOption o;
-    o.ranks = ratio_ranks(g, n, m, f, options);
+    o.ranks = rounded_ranks(ratio_ranks(g, n, m, f, options), largest, m, multiple);
     o.cost = decomposed_cost(g, n, m, o.ranks);
     const int64_t c = cost_in(o.cost, unit);
     if (c >= last) continue;

@@ -47,6 +47,7 @@ TEST_F(DecomposeCli, BadSettingsFailBeforeTheData) {
       {"--method svd", "--method"},
       {"--fc-method tt --tt-cores 9", "--tt-cores"},
       {"--budget 1.5 --rank-rule budget", "--budget"},
+      {"--round-to 0", "--round-to"},
   };
   for (const auto& [flags, message] : cases) {
     const Result r = run_cli(base + flags);
@@ -73,6 +74,23 @@ TEST_F(DecomposeCli, DataFreeTuckerAndTensorTrainWriteASmallerModel) {
   EXPECT_TRUE(tucker && tt) << j.dump(2);
   const ir::Graph g = io::load_onnx(out, ops::op_table());
   EXPECT_EQ(ir::summarize(g, ops::op_table()).params, j["params_after"].get<int64_t>());
+}
+
+// --round-to 8: every Tucker-2 rank a multiple of 8 (the small CNN's 32 -> 64 conv at ratio 0.3
+// would take ceil(0.3 * 32) = 10 and 20).
+TEST_F(DecomposeCli, RoundToKeepsRanksInWholeVectors) {
+  const std::string out = dir_ + "/r8.onnx";
+  const Result r = run_cli("decompose " + model_ + " -o " + out + " --data " + dir_ + "/no_data --method tucker2 --no-fc " +
+                           "--rank-rule ratio --rank-ratio 0.3 --round-to 8 --no-eval --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  int decomposed = 0;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const nlohmann::json& l : j["layers"]) {
+    if (l["method"] != "tucker2") continue;
+    ++decomposed;
+    for (const nlohmann::json& rank : l["ranks"]) EXPECT_EQ(rank.get<int64_t>() % 8, 0) << l.dump();
+  }
+  EXPECT_GT(decomposed, 0) << r.out;
 }
 
 }  // namespace

@@ -195,5 +195,29 @@ TEST(DecomposeRanks, LadderIsStrictlyCheaperAndEnergyRanksGrowWithEnergy) {
   EXPECT_GE(1 - std::pow(factorisation_error(g, n, Method::cp, r), 2), 0.6 - 1e-9);
 }
 
+// round_to: ranks to the nearest multiple (halves up), at least the multiple, at most the largest
+// rank; ranks whose largest is below the multiple, and tt / tr bond ranks, stay.
+TEST(DecomposeRanks, RoundedToMultiples) {
+  EXPECT_EQ(rounded_ranks({10, 10}, {16, 16}, Method::tucker2, 8), (std::vector<int64_t>{8, 8}));
+  EXPECT_EQ(rounded_ranks({12, 13}, {16, 16}, Method::tucker2, 8), (std::vector<int64_t>{16, 16}));
+  EXPECT_EQ(rounded_ranks({3, 20}, {16, 24}, Method::tucker2, 8), (std::vector<int64_t>{8, 24}));
+  EXPECT_EQ(rounded_ranks({5}, {6}, Method::channel_svd, 8), (std::vector<int64_t>{5}));      // largest below 8
+  EXPECT_EQ(rounded_ranks({30}, {33}, Method::cp, 16), (std::vector<int64_t>{32}));
+  EXPECT_EQ(rounded_ranks({28}, {30}, Method::svd, 8), (std::vector<int64_t>{30}));            // capped at the largest
+  EXPECT_EQ(rounded_ranks({3, 5}, {8, 8}, Method::tt, 8), (std::vector<int64_t>{3, 5}));       // bond ranks stay
+  EXPECT_EQ(rounded_ranks({10, 11}, {16, 16}, Method::tucker2, 1), (std::vector<int64_t>{10, 11}));
+  // The ladder at multiples of 8: every rung's ranks are multiples, and still strictly cheaper.
+  const ir::Graph g = conv_graph(32, 24, 3, 3, 7);
+  const ir::Node& n = g.node(g.topo_order()[0]);
+  const std::vector<RankOption> ladder = rank_ladder(g, n, Method::tucker2, CostUnit::macs, {}, 8);
+  ASSERT_FALSE(ladder.empty());
+  int64_t last = layer_cost(g, n).macs;
+  for (const RankOption& o : ladder) {
+    for (int64_t r : o.ranks) EXPECT_EQ(r % 8, 0) << r;
+    EXPECT_LT(o.cost.macs, last);
+    last = o.cost.macs;
+  }
+}
+
 }  // namespace
 }  // namespace leancnn::compress::decompose

@@ -43,6 +43,7 @@ struct Spec {
   RankRule rank_rule = RankRule::energy;
   double energy = 0.9;                   // energy: kept share of squared singular values, (0, 1]
   double rank_ratio = 0.5;               // ratio: of the largest rank, (0, 1]
+  int64_t round_to = 1;                  // every rule: ranks to multiples of this (rounded_ranks), >= 1
   // budget: what is counted. latency: the model's measured batch-1 latency; each rung's cost is
   // the model's latency with that layer alone decomposed at it (factors from HOSVD, no HOOI: only
   // their shapes matter for the time), rungs that are not faster than the one before dropped.

@@ -27,18 +27,27 @@ std::vector<int64_t> vbmf_ranks(const ir::Graph& g, const ir::Node& layer, Metho
 std::vector<int64_t> ratio_ranks(const ir::Graph& g, const ir::Node& layer, Method m, double ratio,
                                  const FactorOptions& options = {});
 
+// Ranks that are the channel counts of the chain's inner layers (every method but tt and tr,
+// whose ranks are bond dimensions) to the nearest multiple of `multiple` (halves up), at least
+// `multiple` and at most the largest rank; a rank whose largest is below `multiple` stays. A
+// chain of 10 channels runs as slowly as one of 16 where kernels work in vectors of 8 (AVX2):
+// multiple 8 keeps whole vectors. multiple 1 changes nothing.
+std::vector<int64_t> rounded_ranks(std::vector<int64_t> ranks, const std::vector<int64_t>& max, Method m,
+                                   int64_t multiple);
+
 // latency: measured batch-1 latency of the model (ms); its rank ladder is the MACs one.
 enum class CostUnit { macs, params, latency };
 
-// Ranks at the fractions 1, 3/4, 5/8, 1/2, 3/8, 1/4, 3/16, 1/8, 1/16 of the largest ones, kept
-// only where the chain costs strictly less (in `unit`) than the layer and than the rung before:
-// the options a budget chooses from after "leave the layer as it is".
+// Ranks at the fractions 1, 3/4, 5/8, 1/2, 3/8, 1/4, 3/16, 1/8, 1/16 of the largest ones
+// (rounded_ranks to `multiple`), kept only where the chain costs strictly less (in `unit`) than
+// the layer and than the rung before: the options a budget chooses from after "leave the layer as
+// it is".
 struct RankOption {
   std::vector<int64_t> ranks;
   LayerCost cost;
 };
 std::vector<RankOption> rank_ladder(const ir::Graph& g, const ir::Node& layer, Method m, CostUnit unit,
-                                    const FactorOptions& options = {});
+                                    const FactorOptions& options = {}, int64_t multiple = 1);
 
 // The squared relative weight error of each rung (the budget's data-free drop), from one
 // spectrum per layer instead of one factorisation per rung: exact for svd, channel_svd and
