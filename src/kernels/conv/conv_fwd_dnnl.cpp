@@ -56,8 +56,12 @@ bool is_pointwise(const ConvGeometry& g) {
 // picks, through cheaper reorders: 0.46 vs 0.80 ms for MobileNetV2's 96@112 stride 2, 0.33
 // vs 0.46 for 32@112, 0.08 vs 0.17 for 576@14 (1 thread, reorders included); NCHW (GEMM) is
 // 10-20x slower. (The Conv kernel's per-call policy, which its backward shares, is unchanged.)
+// A plan's first convolution reads the NCHW graph input and writes NHWC: channels-last there too
+// (the input reordered to NHWC, no reorder of the output) beat the blocked kernel with a reorder
+// each way, on 3-channel stems where the input is small: MobileNetV2's 3->32 3x3/2 0.47 -> 0.26
+// ms, ResNet-18's 7x7/2 1.55-1.60 -> 1.33-1.38 ms (`leancnn bench --profile`, Zen 3, 2 threads).
 ConvLayouts choose_conv_layouts(const ConvGeometry& g, ConvUse use, UserLayouts user) {
-  if (use == ConvUse::prepared && user.src_nhwc && user.dst_nhwc)
+  if (use == ConvUse::prepared && user.dst_nhwc)
     return parse_override(std::getenv("LEANCNN_DNNL_CONV_LAYOUT"), ConvLayouts::channels_last);
   if (use == ConvUse::prepared) {
     const bool small_image = g.oh * g.ow < 100;

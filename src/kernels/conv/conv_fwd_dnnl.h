@@ -31,8 +31,9 @@ enum class ConvUse { per_call, fused_per_call, prepared };
 // The layouts for a layer and use. LEANCNN_DNNL_CONV_LAYOUT=plain|blocked|channel overrides
 // them all (read once for per-call runs, at every prepare for prepared ones, so a benchmark can
 // prepare each policy in one process). conv_fwd_dnnl.cpp has the measurements behind it.
-// With src and dst both NHWC (prepared only), channels_last replaces the plain and
-// channel-blocked policies: no reorder at all beats either (conv_fwd_dnnl.cpp).
+// With dst NHWC (prepared only), channels_last replaces the other policies: no reorder at all
+// (src NHWC too), or only the input's (a stem reading the NCHW graph input), beats them
+// (conv_fwd_dnnl.cpp).
 ConvLayouts choose_conv_layouts(const ops::ConvGeometry& g, ConvUse use, UserLayouts user = {});
 
 struct ConvDims {
