@@ -135,8 +135,8 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   check_flags(model, spec);  // before the data is read or anything trains
   const int64_t classes = model.value(model.outputs().at(0)).shape.back();
   // Data only where something reads it: fine-tuning (the lottery's training included: it needs
-  // epochs), sensitivity probes, the before/after evaluation. Magnitude masks alone (--epochs 0 --no-eval) read weights only,
-  // so a 3x224x224 model prunes without a dataset of its shape.
+  // epochs), sensitivity probes, the before/after evaluation. Magnitude masks alone (--epochs 0
+  // --no-eval) read weights only, so a 3x224x224 model prunes without a dataset of its shape.
   const bool needs_data = spec.finetune.epochs > 0 || spec.ratio_rule == p::RatioRule::sensitivity || !c.no_eval;
   train::Dataset train_set, test_set;
   if (needs_data) {
