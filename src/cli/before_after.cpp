@@ -30,6 +30,17 @@ void check_images_fit(const ir::Graph& model, const train::Dataset& d, const std
        "--no-eval, and a criterion or rank rule that reads no images)");
 }
 
+TrainTest load_data_if(bool needed, const ir::Graph& model, const std::string& data) {
+  TrainTest d;
+  if (!needed) return d;
+  const int64_t classes = model.value(model.outputs().at(0)).shape.back();
+  const std::string dir = train::resolve_data_dir(data);
+  d.train = train::load_idx_dataset(dir, train::Split::train, classes);
+  d.test = train::load_idx_dataset(dir, train::Split::test, classes);
+  check_images_fit(model, d.train, data);
+  return d;
+}
+
 void print_before_after(const nlohmann::json& j, const std::string& after_key) {
   std::printf("  test accuracy on %lld images: before %.4f, after %.4f (drop %.2f points)\n",
               static_cast<long long>(j["test_images"].get<int64_t>()), j["float_acc"].get<double>(),

@@ -21,6 +21,13 @@ void add_before_after(nlohmann::json& j, const ir::Graph& before, const ir::Grap
 // need no data).
 void check_images_fit(const ir::Graph& model, const train::Dataset& d, const std::string& data);
 
+// The training and test splits of `data` (the --data value; classes from the model's output),
+// checked by check_images_fit; two empty datasets, nothing read, unless `needed`.
+struct TrainTest {
+  train::Dataset train, test;
+};
+TrainTest load_data_if(bool needed, const ir::Graph& model, const std::string& data);
+
 // "  test accuracy on N images: before A, after B (drop D points)" from those fields.
 void print_before_after(const nlohmann::json& j, const std::string& after_key);
 

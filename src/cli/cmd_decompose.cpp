@@ -84,14 +84,8 @@ int run_decompose(const DecomposeCli& c, const CommonOptions& common) {
   const d::Spec spec = spec_of(c, common, !common.json);
   d::check(model, spec);  // before any data is read
   const bool needs_data = c.epochs > 0 || !c.no_eval || (c.rank_rule == "budget" && c.sensitivity);
-  train::Dataset train_set, test_set;
-  if (needs_data) {
-    const int64_t classes = model.value(model.outputs().at(0)).shape.back();
-    const std::string dir = train::resolve_data_dir(c.data);
-    train_set = train::load_idx_dataset(dir, train::Split::train, classes);
-    test_set = train::load_idx_dataset(dir, train::Split::test, classes);
-    check_images_fit(model, train_set, c.data);
-  }
+  const TrainTest data = load_data_if(needs_data, model, c.data);
+  const train::Dataset &train_set = data.train, &test_set = data.test;
   const d::Report r = d::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "fine-tuning interrupted; its checkpoint is in '", spec.finetune.out_dir,

@@ -133,18 +133,12 @@ int run_prune(const PruneCli& c, const CommonOptions& common) {
   const ir::Graph model = io::load_onnx(c.model_file, ops);
   const p::Spec spec = spec_of(c, common, !common.json);
   check_flags(model, spec);  // before the data is read or anything trains
-  const int64_t classes = model.value(model.outputs().at(0)).shape.back();
   // Data only where something reads it: fine-tuning (the lottery's training included: it needs
   // epochs), sensitivity probes, the before/after evaluation. Magnitude masks alone (--epochs 0
   // --no-eval) read weights only, so a 3x224x224 model prunes without a dataset of its shape.
   const bool needs_data = spec.finetune.epochs > 0 || spec.ratio_rule == p::RatioRule::sensitivity || !c.no_eval;
-  train::Dataset train_set, test_set;
-  if (needs_data) {
-    const std::string dir = train::resolve_data_dir(c.data);
-    train_set = train::load_idx_dataset(dir, train::Split::train, classes);
-    test_set = train::load_idx_dataset(dir, train::Split::test, classes);
-    check_images_fit(model, train_set, c.data);
-  }
+  const TrainTest data = load_data_if(needs_data, model, c.data);
+  const train::Dataset &train_set = data.train, &test_set = data.test;
   const p::Report r = p::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "fine-tuning interrupted; its checkpoint is in '", spec.finetune.out_dir,

@@ -109,7 +109,6 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
   const ir::OpTable& ops = ops::op_table();
   const ir::Graph model = io::load_onnx(p.model_file, ops);
   const st::Spec spec = spec_of(p, s, common, !common.json);
-  const int64_t classes = model.value(model.outputs().at(0)).shape.back();
   // Checked before the data is even looked for (a data criterion is told it needs data by
   // check's own message), so a bad flag is named as such whatever --data says.
   const bool reads_training_images =
@@ -117,13 +116,8 @@ int run_structured_prune(const PruneShared& p, const StructuredCli& s, const Com
   st::check(model, spec, reads_training_images ? 2 : 0);
   const bool needs_data = reads_training_images || spec.finetune.epochs > 0 ||
                           spec.from_scratch || !p.no_eval;
-  train::Dataset train_set, test_set;
-  if (needs_data) {
-    const std::string dir = train::resolve_data_dir(p.data);
-    train_set = train::load_idx_dataset(dir, train::Split::train, classes);
-    test_set = train::load_idx_dataset(dir, train::Split::test, classes);
-    check_images_fit(model, train_set, p.data);
-  }
+  const TrainTest data = load_data_if(needs_data, model, p.data);
+  const train::Dataset &train_set = data.train, &test_set = data.test;
   const st::Report r = st::run(model, train_set, test_set, spec);
   if (r.interrupted)
     fail(ErrorKind::runtime, "training interrupted; rerun the same command (the checkpoint is in '", spec.finetune.out_dir, "')");
