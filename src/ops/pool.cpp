@@ -144,20 +144,6 @@ std::vector<ir::TensorType> infer(const ir::Node& node, const std::vector<const 
   return {{{g.n, g.c, g.oh, g.ow}, DType::f32}};
 }
 
-// Calls f(iy, ix) for every tap of output (oy, ox)'s window that lies inside the input.
-template <typename F>
-void for_each_tap(const PoolGeometry& g, int64_t oy, int64_t ox, F&& f) {
-  for (int64_t ky = 0; ky < g.kh; ++ky) {
-    const int64_t iy = g.y0(oy) + ky * g.dil_h;
-    if (iy < 0 || iy >= g.ih) continue;
-    for (int64_t kx = 0; kx < g.kw; ++kx) {
-      const int64_t ix = g.x0(ox) + kx * g.dil_w;
-      if (ix < 0 || ix >= g.iw) continue;
-      f(iy, ix);
-    }
-  }
-}
-
 // Offset inside one ih x iw plane of the first maximum of output (oy, ox)'s window.
 int64_t window_argmax(const PoolGeometry& g, const float* plane, int64_t oy, int64_t ox) {
   int64_t best = -1;

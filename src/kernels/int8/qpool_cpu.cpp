@@ -168,17 +168,11 @@ void max_pool_nhwc(const T* x, const PoolGeometry& g, const RequantTable& t, uin
       for (int64_t c0 = 0; c0 < g.c; c0 += kBlock) {
         const int64_t cn = std::min(kBlock, g.c - c0);
         std::fill(acc, acc + cn, kMin);
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = g.y0(oy) + ky * g.dil_h;
-          if (iy < 0 || iy >= g.ih) continue;
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = g.x0(ox) + kx * g.dil_w;
-            if (ix < 0 || ix >= g.iw) continue;
-            const T* src = x + ((n * g.ih + iy) * g.iw + ix) * g.c + c0;
+        ops::for_each_tap(g, oy, ox, [&](int64_t iy, int64_t ix) {
+          const T* src = x + ((n * g.ih + iy) * g.iw + ix) * g.c + c0;
 #pragma omp simd
-            for (int64_t i = 0; i < cn; ++i) acc[i] = std::max(acc[i], src[i]);
-          }
-        }
+          for (int64_t i = 0; i < cn; ++i) acc[i] = std::max(acc[i], src[i]);
+        });
         store(acc, cn, t, y + n * o.batch + c0 * o.channel + (oy * g.ow + ox) * o.pixel, o.channel);
       }
   }

@@ -78,22 +78,16 @@ inline void max_pool_nhwc_any(const ops::PoolGeometry& g, const float* src, floa
         const int64_t w = std::min(kChunk, c - ch0);
         V8 best = {};
         bool first = true;
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = g.y0(oy) + ky * g.dil_h;
-          if (iy < 0 || iy >= g.ih) continue;
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = g.x0(ox) + kx * g.dil_w;
-            if (ix < 0 || ix >= g.iw) continue;
-            V8 v = {};
-            const float* p = img + (iy * g.iw + ix) * c + ch0;
-            if (w == kChunk)
-              std::memcpy(&v, p, sizeof v);  // a constant size: one vector load
-            else
-              std::memcpy(&v, p, sizeof(float) * static_cast<size_t>(w));
-            best = first ? v : (v > best ? v : best);
-            first = false;
-          }
-        }
+        ops::for_each_tap(g, oy, ox, [&](int64_t iy, int64_t ix) {
+          V8 v = {};
+          const float* p = img + (iy * g.iw + ix) * c + ch0;
+          if (w == kChunk)
+            std::memcpy(&v, p, sizeof v);  // a constant size: one vector load
+          else
+            std::memcpy(&v, p, sizeof(float) * static_cast<size_t>(w));
+          best = first ? v : (v > best ? v : best);
+          first = false;
+        });
         if (w == kChunk)
           std::memcpy(o + ch0, &best, sizeof best);
         else

@@ -28,6 +28,21 @@ struct PoolGeometry {
   int64_t avg_divisor(int64_t oy, int64_t ox) const;
 };
 
+// Calls f(iy, ix) for every tap of output (oy, ox)'s window that lies inside the input, in
+// row-major order (the references and the fast kernels alike).
+template <typename F>
+void for_each_tap(const PoolGeometry& g, int64_t oy, int64_t ox, F&& f) {
+  for (int64_t ky = 0; ky < g.kh; ++ky) {
+    const int64_t iy = g.y0(oy) + ky * g.dil_h;
+    if (iy < 0 || iy >= g.ih) continue;
+    for (int64_t kx = 0; kx < g.kw; ++kx) {
+      const int64_t ix = g.x0(ox) + kx * g.dil_w;
+      if (ix < 0 || ix >= g.iw) continue;
+      f(iy, ix);
+    }
+  }
+}
+
 // Resolves node's attributes against src (which must be 4-D NCHW) for node.op_type MaxPool,
 // AveragePool or GlobalAveragePool. Output extents follow ONNX (floor, or ceil with ceil_mode,
 // where a last window that would start past the input and its begin padding is dropped, as in
